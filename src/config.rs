@@ -1,0 +1,350 @@
+//! `expected-records/dns-audit.toml`: which servers to ask, how names group into hosts, what to
+//! ignore and how hard to push the servers. Every key is optional; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_proto::rr::{Name, RecordType};
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::model::canonical_name;
+use crate::zonefile::ZoneLimits;
+
+/// The file name of the config inside the expected-records directory.
+pub const CONFIG_FILE: &str = "dns-audit.toml";
+
+/// How a TTL difference is judged.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TtlPolicy {
+    /// A TTL difference is drift (exit 1).
+    #[default]
+    Drift,
+    /// A TTL difference is reported as a warning only.
+    Warn,
+    /// TTLs are not compared.
+    Ignore,
+}
+
+/// Settings that may be given globally and overridden per zone.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZoneSettings {
+    nameservers: Option<Vec<String>>,
+    host_depth: Option<usize>,
+    ignore_types: Option<Vec<String>>,
+    ignore_names: Option<Vec<String>>,
+    ttl: Option<TtlPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    concurrency: Option<usize>,
+    max_zone_bytes: Option<u64>,
+    max_zone_records: Option<usize>,
+    nameservers: Option<Vec<String>>,
+    host_depth: Option<usize>,
+    ignore_types: Option<Vec<String>>,
+    ignore_names: Option<Vec<String>>,
+    ttl: Option<TtlPolicy>,
+    #[serde(default)]
+    zones: BTreeMap<String, RawZoneSettings>,
+}
+
+/// How queries are sent.
+#[derive(Clone, Copy, Debug)]
+pub struct QuerySettings {
+    /// Time to wait for one answer.
+    pub timeout: Duration,
+    /// Further tries after a timeout, with exponential backoff.
+    pub retries: u32,
+    /// Queries in flight at once, per nameserver address.
+    pub concurrency: usize,
+}
+
+impl Default for QuerySettings {
+    fn default() -> Self {
+        QuerySettings {
+            timeout: Duration::from_millis(1500),
+            retries: 2,
+            concurrency: 64,
+        }
+    }
+}
+
+/// The settings in force for one zone.
+#[derive(Clone, Debug)]
+pub struct ZoneSettings {
+    /// Addresses to ask instead of the zone's NS records (empty: use the NS records).
+    pub nameservers: Vec<SocketAddr>,
+    /// How many labels below the apex name a host (1: `bh17` for `panel.bh17.<zone>`).
+    pub host_depth: usize,
+    /// Types never compared.
+    pub ignore_types: Vec<RecordType>,
+    /// Name patterns never compared (`name`, `*.name`; relative to the zone unless ending in `.`).
+    pub ignore_names: Vec<String>,
+    /// How TTL differences count.
+    pub ttl: TtlPolicy,
+}
+
+impl ZoneSettings {
+    /// Whether `name` (canonical) in zone `origin` is excluded from comparison.
+    pub fn ignores_name(&self, origin: &Name, name: &Name) -> bool {
+        self.ignore_names.iter().any(|pattern| name_matches(origin, name, pattern))
+    }
+}
+
+/// The whole configuration, resolved.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Query behaviour.
+    pub query: QuerySettings,
+    /// Limits on zone files.
+    pub limits: ZoneLimits,
+    defaults: ZoneSettings,
+    zones: BTreeMap<Name, ZoneSettings>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            query: QuerySettings::default(),
+            limits: ZoneLimits::default(),
+            defaults: ZoneSettings {
+                nameservers: Vec::new(),
+                host_depth: 1,
+                ignore_types: Vec::new(),
+                ignore_names: Vec::new(),
+                ttl: TtlPolicy::Drift,
+            },
+            zones: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `dir/dns-audit.toml`; a missing file means all defaults.
+    pub fn load(dir: &Path) -> Result<Config, Error> {
+        let path = dir.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::Io {
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    /// Parses config text; errors name `path:line:column`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .unwrap_or((0, 0));
+            config_error(path, line, column, e.message())
+        })?;
+        let mut config = Config::default();
+        if let Some(ms) = raw.timeout_ms {
+            if ms == 0 {
+                return Err(config_error(path, 0, 0, "timeout_ms must be above 0"));
+            }
+            config.query.timeout = Duration::from_millis(ms);
+        }
+        if let Some(retries) = raw.retries {
+            config.query.retries = retries.min(10);
+        }
+        if let Some(concurrency) = raw.concurrency {
+            if concurrency == 0 {
+                return Err(config_error(path, 0, 0, "concurrency must be above 0"));
+            }
+            config.query.concurrency = concurrency;
+        }
+        if let Some(bytes) = raw.max_zone_bytes {
+            config.limits.max_bytes = bytes;
+        }
+        if let Some(records) = raw.max_zone_records {
+            config.limits.max_records = records;
+        }
+        // Not `#[serde(flatten)]`: it would lose the position of unknown keys.
+        let defaults = RawZoneSettings {
+            nameservers: raw.nameservers,
+            host_depth: raw.host_depth,
+            ignore_types: raw.ignore_types,
+            ignore_names: raw.ignore_names,
+            ttl: raw.ttl,
+        };
+        config.defaults = resolve(path, text, &config.defaults, &defaults)?;
+        for (zone, settings) in &raw.zones {
+            let name = parse_zone_name(zone).ok_or_else(|| {
+                let (line, column) = find_line(text, zone);
+                config_error(path, line, column, format!("bad zone name {zone:?}"))
+            })?;
+            let resolved = resolve(path, text, &config.defaults, settings)?;
+            config.zones.insert(name, resolved);
+        }
+        Ok(config)
+    }
+
+    /// The settings for zone `origin`.
+    pub fn zone(&self, origin: &Name) -> &ZoneSettings {
+        self.zones.get(origin).unwrap_or(&self.defaults)
+    }
+}
+
+fn resolve(
+    path: &Path,
+    text: &str,
+    base: &ZoneSettings,
+    raw: &RawZoneSettings,
+) -> Result<ZoneSettings, Error> {
+    let mut out = base.clone();
+    if let Some(servers) = &raw.nameservers {
+        out.nameservers = servers
+            .iter()
+            .map(|s| {
+                parse_server(s).ok_or_else(|| {
+                    let (line, column) = find_line(text, s);
+                    config_error(
+                        path,
+                        line,
+                        column,
+                        format!("bad nameserver address {s:?}: expected IP or IP:PORT"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(depth) = raw.host_depth {
+        out.host_depth = depth.max(1);
+    }
+    if let Some(types) = &raw.ignore_types {
+        out.ignore_types = types
+            .iter()
+            .map(|t| {
+                t.to_ascii_uppercase().parse::<RecordType>().map_err(|_| {
+                    let (line, column) = find_line(text, t);
+                    config_error(path, line, column, format!("unknown record type {t:?}"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(names) = &raw.ignore_names {
+        out.ignore_names = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    }
+    if let Some(ttl) = raw.ttl {
+        out.ttl = ttl;
+    }
+    Ok(out)
+}
+
+/// Parses `IP`, `IP:PORT`, `[IPv6]:PORT` (port 53 when not given).
+pub fn parse_server(text: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let ip = text.trim_start_matches('[').trim_end_matches(']');
+    ip.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
+}
+
+/// Parses a zone name as written by a user (`bots.example.net`, `.` for the root).
+pub fn parse_zone_name(text: &str) -> Option<Name> {
+    if text == "." || text.eq_ignore_ascii_case("root") {
+        return Some(Name::root());
+    }
+    let mut name = Name::from_ascii(text).ok()?;
+    name.set_fqdn(true);
+    Some(canonical_name(&name))
+}
+
+fn name_matches(origin: &Name, name: &Name, pattern: &str) -> bool {
+    let absolute = |relative: &str| -> Option<Name> {
+        if relative.ends_with('.') {
+            Name::from_ascii(relative).ok()
+        } else if relative == "@" {
+            Some(origin.clone())
+        } else {
+            Name::from_ascii(relative).ok()?.append_domain(origin).ok()
+        }
+    };
+    match pattern.strip_prefix("*.") {
+        Some(rest) => absolute(rest)
+            .map(|base| base.zone_of(name) && base.num_labels() < name.num_labels())
+            .unwrap_or(false),
+        None => absolute(pattern).map(|n| canonical_name(&n) == *name).unwrap_or(false),
+    }
+}
+
+fn config_error(path: &Path, line: usize, column: usize, message: impl Into<String>) -> Error {
+    Error::Config {
+        path: PathBuf::from(path),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// Line and column of the first occurrence of a value, for errors found after parsing.
+fn find_line(text: &str, needle: &str) -> (usize, usize) {
+    text.find(needle)
+        .map(|offset| line_column(text, offset))
+        .unwrap_or((0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn zones_override_defaults() {
+        let text = r#"
+timeout_ms = 500
+ignore_types = ["rrsig"]
+[zones."bots.example.net"]
+nameservers = ["127.0.0.1:5300", "::1"]
+ttl = "warn"
+"#;
+        let config = Config::parse(Path::new("c.toml"), text).unwrap();
+        let zone = config.zone(&Name::from_str("bots.example.net.").unwrap());
+        assert_eq!(zone.nameservers.len(), 2);
+        assert_eq!(zone.nameservers[1].port(), 53);
+        assert_eq!(zone.ttl, TtlPolicy::Warn);
+        assert_eq!(zone.ignore_types, vec![RecordType::RRSIG]);
+        assert_eq!(config.query.timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let text = "timeout_ms = 500\nbogus_key = 1\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2:1:"), "{err}");
+        let text = "[zones.\"x.net\"]\nnameservers = [\"not-an-ip\"]\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2:17:"), "{err}");
+    }
+
+    #[test]
+    fn ignore_patterns_match_names_and_subtrees() {
+        let origin = Name::from_str("z.net.").unwrap();
+        let name = |s: &str| Name::from_str(s).unwrap();
+        assert!(name_matches(&origin, &name("_acme.bh1.z.net."), "*.bh1"));
+        assert!(!name_matches(&origin, &name("bh1.z.net."), "*.bh1"));
+        assert!(name_matches(&origin, &name("bh1.z.net."), "BH1".to_lowercase().as_str()));
+        assert!(name_matches(&origin, &name("z.net."), "@"));
+    }
+}

@@ -1,0 +1,295 @@
+//! The record model that both sides of an audit are reduced to.
+//!
+//! Expected records (from zone files) and observed records (from the wire) are converted into the
+//! same shape: an owner name in lower case, a record type, a TTL and the record data in DNSSEC
+//! canonical wire form (RFC 4034 §6.2: uncompressed, embedded names lowered where the type says so).
+//! Two records are the same record exactly when those bytes are equal, so RRsets compare as sets of
+//! byte strings and nothing depends on how either side happens to print a value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::serialize::binary::{
+    BinDecoder, BinEncodable, BinEncoder, NameEncoding, Restrict,
+};
+
+use crate::escape;
+
+/// Record data in canonical wire form.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rdata(Box<[u8]>);
+
+impl Rdata {
+    /// Canonical form of record data already decoded by hickory.
+    pub fn from_hickory(rdata: &RData) -> Option<Rdata> {
+        let mut buf = Vec::with_capacity(64);
+        let mut encoder = BinEncoder::new(&mut buf);
+        encoder.set_canonical_form(true);
+        encoder.set_name_encoding(NameEncoding::Uncompressed);
+        rdata.emit(&mut encoder).ok()?;
+        Some(Rdata(buf.into_boxed_slice()))
+    }
+
+    /// Canonical form of uncompressed wire-format record data of type `rtype`.
+    ///
+    /// The bytes go through hickory's decoder and encoder, the same path that answers from the
+    /// wire take, so both sides of a comparison are normalised by one piece of code.
+    pub fn from_wire(rtype: RecordType, wire: &[u8]) -> Result<Rdata, String> {
+        let len = u16::try_from(wire.len()).map_err(|_| "record data over 65535 octets")?;
+        let mut decoder = BinDecoder::new(wire);
+        let rdata = RData::read(&mut decoder, rtype, Restrict::new(len))
+            .map_err(|e| format!("{rtype} record data does not decode: {e}"))?;
+        if !decoder.is_empty() {
+            return Err(format!("{rtype} record data has trailing octets"));
+        }
+        Rdata::from_hickory(&rdata).ok_or_else(|| format!("{rtype} record data does not encode"))
+    }
+
+    /// The canonical wire bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Decodes back into hickory's record data (for serving and for display).
+    pub fn to_hickory(&self, rtype: RecordType) -> Option<RData> {
+        let len = u16::try_from(self.0.len()).ok()?;
+        let mut decoder = BinDecoder::new(&self.0);
+        RData::read(&mut decoder, rtype, Restrict::new(len)).ok()
+    }
+
+    /// Presentation format, safe to print: every byte outside printable ASCII is escaped.
+    pub fn present(&self, rtype: RecordType) -> String {
+        match rtype {
+            _ if rtype == RecordType::TXT || u16::from(rtype) == 99 => present_character_strings(&self.0),
+            _ => match self.to_hickory(rtype) {
+                Some(RData::Unknown { .. }) | None => present_unknown(&self.0),
+                Some(rdata) => escape::terminal(&rdata.to_string()),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Rdata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Rdata({})", present_unknown(&self.0))
+    }
+}
+
+/// `"a" "b"` form of a sequence of character-strings, with RFC 1035 escapes.
+fn present_character_strings(mut bytes: &[u8]) -> String {
+    let mut out = String::new();
+    while let Some((&len, rest)) = bytes.split_first() {
+        let len = usize::from(len).min(rest.len());
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('"');
+        escape::push_escaped(&mut out, &rest[..len], b"\"\\");
+        out.push('"');
+        bytes = &rest[len..];
+    }
+    out
+}
+
+/// RFC 3597 `\# len hex` form.
+fn present_unknown(bytes: &[u8]) -> String {
+    let mut out = format!("\\# {}", bytes.len());
+    if !bytes.is_empty() {
+        out.push(' ');
+        for b in bytes {
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Lower-cased, fully qualified form of a name: the key names are compared by.
+pub fn canonical_name(name: &Name) -> Name {
+    let mut lower = name.to_lowercase();
+    lower.set_fqdn(true);
+    lower
+}
+
+/// Presentation form of a name with every non-printable octet escaped as `\DDD`.
+pub fn present_name(name: &Name) -> String {
+    if name.is_root() {
+        return ".".to_string();
+    }
+    let mut out = String::new();
+    for label in name.iter() {
+        escape::push_escaped(&mut out, label, b".\\\"();$@ ");
+        out.push('.');
+    }
+    out
+}
+
+/// The RRsets of one owner name, by type.
+pub type TypeMap = BTreeMap<RecordType, RrSet>;
+
+/// A set of records of one name and type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RrSet {
+    /// TTL of the set (the lowest, should the records disagree).
+    pub ttl: u32,
+    /// Record data, compared as a set.
+    pub rdatas: BTreeSet<Rdata>,
+}
+
+impl RrSet {
+    /// A set holding one record.
+    pub fn single(ttl: u32, rdata: Rdata) -> RrSet {
+        RrSet {
+            ttl,
+            rdatas: BTreeSet::from([rdata]),
+        }
+    }
+
+    /// Adds a record; the set keeps the lowest TTL it has seen.
+    pub fn insert(&mut self, ttl: u32, rdata: Rdata) -> bool {
+        self.ttl = self.ttl.min(ttl);
+        self.rdatas.insert(rdata)
+    }
+}
+
+/// The expected content of one zone, as loaded from its zone file.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    /// The apex, canonical.
+    pub origin: Name,
+    /// Every owner name with its RRsets, in canonical order of names.
+    pub names: BTreeMap<Name, TypeMap>,
+}
+
+impl Zone {
+    /// An empty zone at `origin`.
+    pub fn new(origin: &Name) -> Zone {
+        Zone {
+            origin: canonical_name(origin),
+            names: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one record; returns false when the same record was already there.
+    pub fn insert(&mut self, owner: &Name, rtype: RecordType, ttl: u32, rdata: Rdata) -> bool {
+        let sets = self.names.entry(canonical_name(owner)).or_default();
+        match sets.get_mut(&rtype) {
+            Some(set) => set.insert(ttl, rdata),
+            None => {
+                sets.insert(rtype, RrSet::single(ttl, rdata));
+                true
+            }
+        }
+    }
+
+    /// The SOA serial of the zone, if it has an SOA record.
+    pub fn serial(&self) -> Option<u32> {
+        let soa = self.names.get(&self.origin)?.get(&RecordType::SOA)?;
+        let rdata = soa.rdatas.iter().next()?;
+        match rdata.to_hickory(RecordType::SOA)? {
+            RData::SOA(soa) => Some(soa.serial),
+            _ => None,
+        }
+    }
+
+    /// Number of records in the zone.
+    pub fn record_count(&self) -> usize {
+        self.names
+            .values()
+            .flat_map(|sets| sets.values())
+            .map(|set| set.rdatas.len())
+            .sum()
+    }
+
+    /// Delegation points: names below the apex that own NS records.
+    pub fn delegations(&self) -> impl Iterator<Item = &Name> {
+        self.names
+            .iter()
+            .filter(|(name, sets)| **name != self.origin && sets.contains_key(&RecordType::NS))
+            .map(|(name, _)| name)
+    }
+
+    /// The delegation point at or above `name`, if `name` is at or below a zone cut.
+    pub fn cut_above<'a>(&'a self, name: &Name) -> Option<&'a Name> {
+        let mut cuts = self.delegations().filter(|cut| cut.zone_of(name));
+        cuts.next()
+    }
+}
+
+/// The host an owner name belongs to: `depth` labels right below the apex (`bh17` for
+/// `panel.bh17.zone.` and `*.bh17.zone.` at depth 1); the apex itself is host `@`.
+pub fn host_of(origin: &Name, name: &Name, depth: usize) -> String {
+    // `num_labels` leaves out a leading `*` (it is the RRSIG label count), so count labels here.
+    let extra = name.iter().count().saturating_sub(origin.iter().count());
+    if extra == 0 || !origin.zone_of(name) {
+        return "@".to_string();
+    }
+    let keep = extra.min(depth.max(1));
+    let labels: Vec<&[u8]> = name.iter().collect();
+    let start = extra - keep;
+    let mut out = String::new();
+    for label in &labels[start..extra] {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        escape::push_escaped(&mut out, label, b".\\");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn hosts_group_by_the_label_below_the_apex() {
+        let origin = name("bots.example.net.");
+        assert_eq!(host_of(&origin, &name("bh17.bots.example.net."), 1), "bh17");
+        assert_eq!(host_of(&origin, &name("panel.bh17.bots.example.net."), 1), "bh17");
+        assert_eq!(host_of(&origin, &name("*.bh17.bots.example.net."), 1), "bh17");
+        assert_eq!(host_of(&origin, &name("bots.example.net."), 1), "@");
+        assert_eq!(host_of(&origin, &name("a.b.bots.example.net."), 2), "a.b");
+    }
+
+    #[test]
+    fn rrsets_compare_as_sets_and_names_case_insensitively() {
+        let a1 = Rdata::from_wire(RecordType::A, &[192, 0, 2, 1]).unwrap();
+        let a2 = Rdata::from_wire(RecordType::A, &[192, 0, 2, 2]).unwrap();
+        let mut left = RrSet::single(300, a1.clone());
+        left.insert(300, a2.clone());
+        let mut right = RrSet::single(300, a2);
+        right.insert(300, a1);
+        assert_eq!(left, right);
+        assert_eq!(canonical_name(&name("BH17.Bots.")), name("bh17.bots."));
+    }
+
+    #[test]
+    fn embedded_names_are_lowered_in_canonical_form() {
+        let upper = Rdata::from_hickory(&RData::CNAME(hickory_proto::rr::rdata::CNAME(name(
+            "Target.Example.",
+        ))))
+        .unwrap();
+        let lower = Rdata::from_hickory(&RData::CNAME(hickory_proto::rr::rdata::CNAME(name(
+            "target.example.",
+        ))))
+        .unwrap();
+        assert_eq!(upper, lower);
+    }
+
+    #[test]
+    fn txt_presentation_escapes_control_bytes() {
+        let rdata = Rdata::from_wire(RecordType::TXT, b"\x05a\x1b[2J\x03b\"c").unwrap();
+        assert_eq!(rdata.present(RecordType::TXT), r#""a\027[2J" "b\"c""#);
+    }
+
+    #[test]
+    fn names_with_raw_octets_print_escaped() {
+        let raw = Name::from_labels(vec![&b"a\xf2"[..], b"example"]).unwrap();
+        assert_eq!(present_name(&raw), "a\\242.example.");
+    }
+}

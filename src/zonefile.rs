@@ -1,0 +1,582 @@
+//! Loading expected records from RFC 1035 zone files.
+//!
+//! Parsing is done by NLnet Labs' `domain` crate (`zonefile` feature), which handles TXT records
+//! inside parentheses, rejects trailing garbage and reports line:column; its records are then
+//! converted into the comparison model of [`crate::model`]. Every error of a file is reported,
+//! not only the first, each with file:line:column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use domain::base::name::ToName;
+use domain::base::rdata::ComposeRecordData;
+use domain::base::Name as DomainName;
+use domain::zonefile::inplace::{Entry, Zonefile};
+use hickory_proto::rr::{Name, RecordType};
+
+use crate::model::{canonical_name, present_name, Rdata, Zone};
+
+/// Bounds on what a zone file may hold before it is refused.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneLimits {
+    /// Largest zone file (and each include) accepted, in bytes.
+    pub max_bytes: u64,
+    /// Most records accepted in one zone.
+    pub max_records: usize,
+}
+
+impl Default for ZoneLimits {
+    fn default() -> Self {
+        ZoneLimits {
+            max_bytes: 256 * 1024 * 1024,
+            max_records: 2_000_000,
+        }
+    }
+}
+
+/// One problem in a zone file, at a place a person can go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneError {
+    /// The file, as given (relative to where the user pointed us).
+    pub file: PathBuf,
+    /// 1-based line, 0 when the problem is not tied to a line.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong, and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ZoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = crate::escape::terminal(&self.file.display().to_string());
+        let message = crate::escape::terminal(&self.message);
+        match (self.line, self.column) {
+            (0, _) => write!(f, "{file}: {message}"),
+            (line, 0) => write!(f, "{file}:{line}: {message}"),
+            (line, column) => write!(f, "{file}:{line}:{column}: {message}"),
+        }
+    }
+}
+
+/// Where a record was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The file the record came from.
+    pub file: PathBuf,
+    /// Its 1-based line.
+    pub line: usize,
+}
+
+/// A loaded zone with the place each RRset was first written.
+#[derive(Clone, Debug)]
+pub struct LoadedZone {
+    /// The records.
+    pub zone: Zone,
+    /// First line of each (name, type).
+    pub locations: BTreeMap<(Name, RecordType), Location>,
+}
+
+/// Zone name for a file named `<zone>.zone` (`root.zone` is the root zone).
+pub fn zone_name_for_file(path: &Path) -> Option<Name> {
+    let file = path.file_name()?.to_str()?;
+    let stem = file.strip_suffix(".zone")?;
+    if stem == "root" {
+        return Some(Name::root());
+    }
+    let mut name = Name::from_ascii(stem).ok()?;
+    name.set_fqdn(true);
+    Some(canonical_name(&name))
+}
+
+/// Loads the zone `origin` from `path`. `root` bounds `$INCLUDE`: every file read must lie inside
+/// it once symlinks are resolved. `display` is the name errors give for `path`.
+pub fn load_zone(
+    root: &Path,
+    path: &Path,
+    origin: &Name,
+    limits: ZoneLimits,
+) -> Result<LoadedZone, Vec<ZoneError>> {
+    let mut loader = Loader {
+        root,
+        limits,
+        zone: Zone::new(origin),
+        locations: BTreeMap::new(),
+        errors: Vec::new(),
+        records: 0,
+    };
+    let display = path.strip_prefix(root).map(|p| root.join(p)).unwrap_or_else(|_| path.into());
+    loader.load_file(path, &display, origin, 0);
+    if loader.errors.is_empty() && !loader.zone.names.contains_key(&loader.zone.origin) {
+        loader.errors.push(ZoneError {
+            file: display,
+            line: 0,
+            column: 0,
+            message: format!("no records at the apex {}", present_name(origin)),
+        });
+    }
+    if loader.errors.is_empty() {
+        Ok(LoadedZone {
+            zone: loader.zone,
+            locations: loader.locations,
+        })
+    } else {
+        Err(loader.errors)
+    }
+}
+
+/// Loads a zone from bytes already in memory (a file read from git, a test). `$INCLUDE` is refused.
+pub fn load_zone_bytes(
+    display: &Path,
+    bytes: &[u8],
+    origin: &Name,
+    limits: ZoneLimits,
+) -> Result<LoadedZone, Vec<ZoneError>> {
+    let mut loader = Loader {
+        root: Path::new(""),
+        limits,
+        zone: Zone::new(origin),
+        locations: BTreeMap::new(),
+        errors: Vec::new(),
+        records: 0,
+    };
+    loader.parse(bytes, display, origin, None);
+    if loader.errors.is_empty() {
+        Ok(LoadedZone {
+            zone: loader.zone,
+            locations: loader.locations,
+        })
+    } else {
+        Err(loader.errors)
+    }
+}
+
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+struct Loader<'a> {
+    root: &'a Path,
+    limits: ZoneLimits,
+    zone: Zone,
+    locations: BTreeMap<(Name, RecordType), Location>,
+    errors: Vec<ZoneError>,
+    records: usize,
+}
+
+impl Loader<'_> {
+    fn error(&mut self, file: &Path, line: usize, column: usize, message: impl Into<String>) {
+        self.errors.push(ZoneError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn load_file(&mut self, path: &Path, display: &Path, origin: &Name, depth: usize) {
+        match self.read_inside_root(path) {
+            Ok(bytes) => self.parse(&bytes, display, origin, Some(depth)),
+            Err(message) => self.error(display, 0, 0, message),
+        }
+    }
+
+    /// Reads a file after checking it resolves to a place inside the root and is not too large.
+    fn read_inside_root(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let real = path
+            .canonicalize()
+            .map_err(|e| format!("cannot open: {e}"))?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| format!("cannot open the expected-records directory: {e}"))?;
+        if !real.starts_with(&root) {
+            return Err(format!(
+                "refused: resolves to {} which is outside the expected-records directory",
+                real.display()
+            ));
+        }
+        let meta = std::fs::metadata(&real).map_err(|e| format!("cannot open: {e}"))?;
+        if !meta.is_file() {
+            return Err("not a regular file".to_string());
+        }
+        if meta.len() > self.limits.max_bytes {
+            return Err(format!(
+                "refused: {} bytes is over the limit of {} bytes (max_zone_bytes)",
+                meta.len(),
+                self.limits.max_bytes
+            ));
+        }
+        std::fs::read(&real).map_err(|e| format!("cannot read: {e}"))
+    }
+
+    /// Parses one file's bytes. `include_depth` is None where `$INCLUDE` is not allowed.
+    fn parse(
+        &mut self,
+        bytes: &[u8],
+        display: &Path,
+        origin: &Name,
+        include_depth: Option<usize>,
+    ) {
+        if bytes.len() as u64 > self.limits.max_bytes {
+            self.error(display, 0, 0, "refused: zone file over max_zone_bytes");
+            return;
+        }
+        // The scanner takes only UTF-8, but zone files are bytes: a raw octet such as 0xF2 in a
+        // label is legal DNS data. `\DDD` means the same octet everywhere in zone file syntax.
+        let escaped;
+        let bytes = if bytes.is_ascii() {
+            bytes
+        } else {
+            escaped = escape_high_octets(bytes);
+            &escaped[..]
+        };
+        let line_starts = line_starts(bytes);
+        // After an error the scanner cannot go on, so parsing restarts at the next line that
+        // begins a new entry; `base` is the byte offset of the current restart.
+        let mut base = 0usize;
+        let mut failed = false;
+        'restart: while base < bytes.len() {
+            let mut scanner = Zonefile::from(&bytes[base..]);
+            scanner.set_origin(to_domain_name(origin));
+            scanner.set_default_class(domain::base::iana::Class::IN);
+            let base_line = line_of(&line_starts, base) - 1;
+            loop {
+                let entry_offset = base + scanner.current_offset();
+                match scanner.next_entry() {
+                    Ok(None) => break 'restart,
+                    Ok(Some(Entry::Record(record))) => {
+                        if failed {
+                            continue;
+                        }
+                        let line = first_content_line(bytes, &line_starts, entry_offset);
+                        self.add_record(record, display, line);
+                    }
+                    Ok(Some(Entry::Include { path, origin: inc_origin })) => {
+                        let line = first_content_line(bytes, &line_starts, entry_offset);
+                        let Some(depth) = include_depth else {
+                            self.error(display, line, 0, "$INCLUDE is not allowed here");
+                            continue;
+                        };
+                        if depth >= MAX_INCLUDE_DEPTH {
+                            self.error(display, line, 0, "$INCLUDE nested too deeply");
+                            continue;
+                        }
+                        let relative = PathBuf::from(path.to_string());
+                        let target = self.root.join(&relative);
+                        let inc_origin = match inc_origin {
+                            Some(o) => from_domain_name(&o),
+                            None => scanner
+                                .origin()
+                                .map(|o| from_domain_name(&o))
+                                .unwrap_or_else(|_| origin.clone()),
+                        };
+                        let before = self.errors.len();
+                        self.load_file(&target, &target, &inc_origin, depth + 1);
+                        for err in &mut self.errors[before..] {
+                            if err.line == 0 {
+                                err.message = format!(
+                                    "{} (included from {}:{line})",
+                                    err.message,
+                                    display.display()
+                                );
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        failed = true;
+                        let (line, column, message) = split_position(&err.to_string());
+                        let entry_line = first_content_line(bytes, &line_starts, entry_offset);
+                        let (line, column) =
+                            place_error(bytes, &line_starts, entry_line, base_line + line, column);
+                        self.error(display, line, column, explain(&message));
+                        match next_entry_start(bytes, &line_starts, line) {
+                            Some(next) => {
+                                base = next;
+                                continue 'restart;
+                            }
+                            None => break 'restart,
+                        }
+                    }
+                }
+            }
+        }
+        if failed {
+            // Records of a file with errors are not used: the caller gets the errors only.
+            self.zone.names.clear();
+        }
+    }
+
+    fn add_record(
+        &mut self,
+        record: domain::zonefile::inplace::ScannedRecord,
+        display: &Path,
+        line: usize,
+    ) {
+        let owner_wire = record.owner().to_name::<Vec<u8>>();
+        let labels = owner_wire.iter().filter(|l| !l.is_root());
+        let owner = match Name::from_labels(labels.map(|l| l.as_slice())) {
+            Ok(mut name) => {
+                name.set_fqdn(true);
+                canonical_name(&name)
+            }
+            Err(e) => return self.error(display, line, 1, format!("bad owner name: {e}")),
+        };
+        if !self.zone.origin.zone_of(&owner) {
+            return self.error(
+                display,
+                line,
+                1,
+                format!(
+                    "{} is outside the zone {}",
+                    present_name(&owner),
+                    present_name(&self.zone.origin)
+                ),
+            );
+        }
+        let rtype = RecordType::from(record.rtype().to_int());
+        let mut wire = Vec::new();
+        if record.data().compose_rdata(&mut wire).is_err() {
+            return self.error(display, line, 0, "record data too long");
+        }
+        let rdata = match Rdata::from_wire(rtype, &wire) {
+            Ok(rdata) => rdata,
+            Err(message) => return self.error(display, line, 0, message),
+        };
+        self.records += 1;
+        if self.records > self.limits.max_records {
+            if self.records == self.limits.max_records + 1 {
+                self.error(
+                    display,
+                    line,
+                    0,
+                    format!(
+                        "refused: more than {} records (max_zone_records)",
+                        self.limits.max_records
+                    ),
+                );
+            }
+            return;
+        }
+        self.locations
+            .entry((owner.clone(), rtype))
+            .or_insert_with(|| Location {
+                file: display.to_path_buf(),
+                line,
+            });
+        let ttl = record.ttl().as_secs();
+        self.zone.insert(&owner, rtype, ttl, rdata);
+    }
+}
+
+fn to_domain_name(name: &Name) -> DomainName<bytes::Bytes> {
+    let mut wire = Vec::with_capacity(usize::from(name.len()) + 1);
+    for label in name.iter() {
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+    }
+    wire.push(0);
+    DomainName::from_octets(bytes::Bytes::from(wire)).unwrap_or_else(|_| DomainName::root())
+}
+
+fn from_domain_name(name: &DomainName<bytes::Bytes>) -> Name {
+    let labels = name.iter().filter(|l| !l.is_root());
+    let mut out = Name::from_labels(labels.map(|l| l.as_slice())).unwrap_or_default();
+    out.set_fqdn(true);
+    out
+}
+
+/// Replaces every octet above 0x7F with its `\DDD` escape. Lines stay where they were; columns
+/// on such a line move by three for each escaped octet before them.
+fn escape_high_octets(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    for &b in bytes {
+        if b > 0x7f {
+            out.extend_from_slice(format!("\\{b:03}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Byte offsets at which lines begin.
+fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
+}
+
+/// 1-based line of a byte offset.
+fn line_of(line_starts: &[usize], offset: usize) -> usize {
+    line_starts.partition_point(|start| *start <= offset)
+}
+
+/// The line of the first entry at or after `offset`, skipping blank and comment-only lines.
+fn first_content_line(bytes: &[u8], line_starts: &[usize], offset: usize) -> usize {
+    let mut line = line_of(line_starts, offset);
+    let mut pos = offset;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'\n' => {
+                line += 1;
+                pos += 1;
+            }
+            b' ' | b'\t' | b'\r' => pos += 1,
+            b';' => {
+                while pos < bytes.len() && bytes[pos] != b'\n' {
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    line
+}
+
+/// Offset of the first line after `line` that starts a new entry (owner name or directive at
+/// column 1), so a broken multi-line record is skipped whole.
+fn next_entry_start(bytes: &[u8], line_starts: &[usize], line: usize) -> Option<usize> {
+    line_starts.iter().skip(line).copied().find(|&start| {
+        matches!(bytes.get(start), Some(b) if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';'))
+    })
+}
+
+/// The scanner reports a bad value at the position after it, which is the start of the next line
+/// when the value ended its line; point at the last token of the line before instead.
+fn place_error(
+    bytes: &[u8],
+    line_starts: &[usize],
+    entry_line: usize,
+    line: usize,
+    column: usize,
+) -> (usize, usize) {
+    if column != 1 || line <= entry_line || line < 2 {
+        return (line, column);
+    }
+    let start = line_starts[line - 2];
+    let end = line_starts.get(line - 1).copied().unwrap_or(bytes.len());
+    let text = &bytes[start..end];
+    let text = match text.iter().position(|b| *b == b';') {
+        Some(comment) => &text[..comment],
+        None => text,
+    };
+    let trimmed = text.iter().rposition(|b| !b.is_ascii_whitespace());
+    let column = match trimmed {
+        Some(last) => text[..=last]
+            .iter()
+            .rposition(|b| b.is_ascii_whitespace())
+            .map_or(1, |space| space + 2),
+        None => 1,
+    };
+    (line - 1, column)
+}
+
+/// Splits `domain`'s "line:col: message" into its parts.
+fn split_position(text: &str) -> (usize, usize, String) {
+    let mut parts = text.splitn(3, ':');
+    let line = parts.next().and_then(|p| p.trim().parse().ok());
+    let column = parts.next().and_then(|p| p.trim().parse().ok());
+    match (line, column, parts.next()) {
+        (Some(line), Some(column), Some(message)) => (line, column, message.trim().to_string()),
+        _ => (0, 0, text.to_string()),
+    }
+}
+
+/// Turns the scanner's terse messages into ones that say what was expected.
+fn explain(message: &str) -> String {
+    let hint = match message {
+        "trailing tokens" => "unexpected text after the record data (a missing ';' before a comment?)",
+        "unexpected end of entry" => "the record data ended early: a field is missing",
+        "expected rtype" => "expected a record type (A, AAAA, TXT, … or TYPEnnn)",
+        "missing origin" => "a relative name but no $ORIGIN is known",
+        "unbalanced parens" => "unbalanced parentheses: every '(' needs a ')' before the record ends",
+        "missing last owner" => "the first record has no owner name",
+        "bad name" => "expected a domain name (labels of at most 63 octets, 255 in all)",
+        "bad charstr" => "expected a character-string of at most 255 octets",
+        _ => "",
+    };
+    if hint.is_empty() {
+        message.to_string()
+    } else {
+        format!("{message}: {hint}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn load(text: &str) -> Result<LoadedZone, Vec<ZoneError>> {
+        let origin = Name::from_str("bots.example.net.").unwrap();
+        load_zone_bytes(Path::new("t.zone"), text.as_bytes(), &origin, ZoneLimits::default())
+    }
+
+    const HEAD: &str = "$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n";
+
+    #[test]
+    fn dkim_txt_in_parentheses_keeps_every_string() {
+        let zone = load(&format!(
+            "{HEAD}sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; \"\n  \"p=MIIBIjAN\" ; comment\n  \"QAB\" )\n"
+        ))
+        .unwrap();
+        let name = Name::from_str("sel._domainkey.bots.example.net.").unwrap();
+        let set = &zone.zone.names[&name][&RecordType::TXT];
+        let shown = set.rdatas.iter().next().unwrap().present(RecordType::TXT);
+        assert_eq!(shown, r#""v=DKIM1; k=rsa; " "p=MIIBIjAN" "QAB""#);
+        assert_eq!(zone.locations[&(name, RecordType::TXT)].line, 5);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_line_and_column() {
+        let errors = load(&format!(
+            "{HEAD}bh1 A 192.0.2.1 garbage\nbh2 A 192.0.2.300\nbh3 A 192.0.2.3\nbh4 BOGUS x\n"
+        ))
+        .unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![5, 6, 8], "{errors:?}");
+        let columns: Vec<usize> = errors.iter().map(|e| e.column).collect();
+        assert_eq!(columns, vec![17, 7, 10], "{errors:?}");
+    }
+
+    #[test]
+    fn raw_octets_in_labels_load() {
+        let mut text = HEAD.as_bytes().to_vec();
+        text.extend_from_slice(b"a\xf2b A 192.0.2.9\n");
+        let origin = Name::from_str("bots.example.net.").unwrap();
+        let zone = load_zone_bytes(Path::new("t.zone"), &text, &origin, ZoneLimits::default());
+        let zone = zone.expect("a raw octet in a label is legal");
+        let shown: Vec<String> = zone.zone.names.keys().map(present_name).collect();
+        assert!(shown.contains(&"a\\242b.bots.example.net.".to_string()), "{shown:?}");
+    }
+
+    #[test]
+    fn rfc3597_unknown_types_load() {
+        let zone = load(&format!("{HEAD}x TYPE65280 \\# 2 abcd\n")).unwrap();
+        let name = Name::from_str("x.bots.example.net.").unwrap();
+        assert!(zone.zone.names[&name].contains_key(&RecordType::Unknown(65280)));
+    }
+
+    #[test]
+    fn records_outside_the_zone_are_errors() {
+        let errors = load(&format!("{HEAD}www.other.org. A 192.0.2.1\n")).unwrap_err();
+        assert_eq!(errors[0].line, 5);
+        assert!(errors[0].message.contains("outside the zone"));
+    }
+
+    #[test]
+    fn zone_names_come_from_file_names() {
+        assert_eq!(zone_name_for_file(Path::new("root.zone")), Some(Name::root()));
+        assert_eq!(
+            zone_name_for_file(Path::new("d/Bots.Example.net.zone")),
+            Some(Name::from_str("bots.example.net.").unwrap())
+        );
+        assert_eq!(zone_name_for_file(Path::new("x.txt")), None);
+    }
+}
