@@ -96,7 +96,9 @@ pub struct ZoneSettings {
 impl ZoneSettings {
     /// Whether `name` (canonical) in zone `origin` is excluded from comparison.
     pub fn ignores_name(&self, origin: &Name, name: &Name) -> bool {
-        self.ignore_names.iter().any(|pattern| name_matches(origin, name, pattern))
+        self.ignore_names
+            .iter()
+            .any(|pattern| name_matches(origin, name, pattern))
     }
 }
 
@@ -135,10 +137,7 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(Error::Io {
-                path,
-                source: e,
-            }),
+            Err(e) => Err(Error::Io { path, source: e }),
         }
     }
 
@@ -251,7 +250,9 @@ pub fn parse_server(text: &str) -> Option<SocketAddr> {
         return Some(addr);
     }
     let ip = text.trim_start_matches('[').trim_end_matches(']');
-    ip.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
+    ip.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 53))
 }
 
 /// Parses a zone name as written by a user (`bots.example.net`, `.` for the root).
@@ -278,7 +279,9 @@ fn name_matches(origin: &Name, name: &Name, pattern: &str) -> bool {
         Some(rest) => absolute(rest)
             .map(|base| base.zone_of(name) && base.num_labels() < name.num_labels())
             .unwrap_or(false),
-        None => absolute(pattern).map(|n| canonical_name(&n) == *name).unwrap_or(false),
+        None => absolute(pattern)
+            .map(|n| canonical_name(&n) == *name)
+            .unwrap_or(false),
     }
 }
 
@@ -331,10 +334,14 @@ ttl = "warn"
     #[test]
     fn errors_carry_line_and_column() {
         let text = "timeout_ms = 500\nbogus_key = 1\n";
-        let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        let err = Config::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c.toml:2:1:"), "{err}");
         let text = "[zones.\"x.net\"]\nnameservers = [\"not-an-ip\"]\n";
-        let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        let err = Config::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c.toml:2:17:"), "{err}");
     }
 
@@ -344,7 +351,11 @@ ttl = "warn"
         let name = |s: &str| Name::from_str(s).unwrap();
         assert!(name_matches(&origin, &name("_acme.bh1.z.net."), "*.bh1"));
         assert!(!name_matches(&origin, &name("bh1.z.net."), "*.bh1"));
-        assert!(name_matches(&origin, &name("bh1.z.net."), "BH1".to_lowercase().as_str()));
+        assert!(name_matches(
+            &origin,
+            &name("bh1.z.net."),
+            "BH1".to_lowercase().as_str()
+        ));
         assert!(name_matches(&origin, &name("z.net."), "@"));
     }
 }

@@ -61,7 +61,9 @@ impl Rdata {
     /// Presentation format, safe to print: every byte outside printable ASCII is escaped.
     pub fn present(&self, rtype: RecordType) -> String {
         match rtype {
-            _ if rtype == RecordType::TXT || u16::from(rtype) == 99 => present_character_strings(&self.0),
+            _ if rtype == RecordType::TXT || u16::from(rtype) == 99 => {
+                present_character_strings(&self.0)
+            }
             _ => match self.to_hickory(rtype) {
                 Some(RData::Unknown { .. }) | None => present_unknown(&self.0),
                 Some(rdata) => escape::terminal(&rdata.to_string()),
@@ -250,8 +252,14 @@ mod tests {
     fn hosts_group_by_the_label_below_the_apex() {
         let origin = name("bots.example.net.");
         assert_eq!(host_of(&origin, &name("bh17.bots.example.net."), 1), "bh17");
-        assert_eq!(host_of(&origin, &name("panel.bh17.bots.example.net."), 1), "bh17");
-        assert_eq!(host_of(&origin, &name("*.bh17.bots.example.net."), 1), "bh17");
+        assert_eq!(
+            host_of(&origin, &name("panel.bh17.bots.example.net."), 1),
+            "bh17"
+        );
+        assert_eq!(
+            host_of(&origin, &name("*.bh17.bots.example.net."), 1),
+            "bh17"
+        );
         assert_eq!(host_of(&origin, &name("bots.example.net."), 1), "@");
         assert_eq!(host_of(&origin, &name("a.b.bots.example.net."), 2), "a.b");
     }

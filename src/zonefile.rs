@@ -106,7 +106,10 @@ pub fn load_zone(
         errors: Vec::new(),
         records: 0,
     };
-    let display = path.strip_prefix(root).map(|p| root.join(p)).unwrap_or_else(|_| path.into());
+    let display = path
+        .strip_prefix(root)
+        .map(|p| root.join(p))
+        .unwrap_or_else(|_| path.into());
     loader.load_file(path, &display, origin, 0);
     if loader.errors.is_empty() && !loader.zone.names.contains_key(&loader.zone.origin) {
         loader.errors.push(ZoneError {
@@ -210,13 +213,7 @@ impl Loader<'_> {
     }
 
     /// Parses one file's bytes. `include_depth` is None where `$INCLUDE` is not allowed.
-    fn parse(
-        &mut self,
-        bytes: &[u8],
-        display: &Path,
-        origin: &Name,
-        include_depth: Option<usize>,
-    ) {
+    fn parse(&mut self, bytes: &[u8], display: &Path, origin: &Name, include_depth: Option<usize>) {
         if bytes.len() as u64 > self.limits.max_bytes {
             self.error(display, 0, 0, "refused: zone file over max_zone_bytes");
             return;
@@ -251,7 +248,10 @@ impl Loader<'_> {
                         let line = first_content_line(bytes, &line_starts, entry_offset);
                         self.add_record(record, display, line);
                     }
-                    Ok(Some(Entry::Include { path, origin: inc_origin })) => {
+                    Ok(Some(Entry::Include {
+                        path,
+                        origin: inc_origin,
+                    })) => {
                         let line = first_content_line(bytes, &line_starts, entry_offset);
                         let Some(depth) = include_depth else {
                             self.error(display, line, 0, "$INCLUDE is not allowed here");
@@ -369,7 +369,7 @@ impl Loader<'_> {
 }
 
 fn to_domain_name(name: &Name) -> DomainName<bytes::Bytes> {
-    let mut wire = Vec::with_capacity(usize::from(name.len()) + 1);
+    let mut wire = Vec::with_capacity(name.len() + 1);
     for label in name.iter() {
         wire.push(label.len() as u8);
         wire.extend_from_slice(label);
@@ -491,11 +491,15 @@ fn split_position(text: &str) -> (usize, usize, String) {
 /// Turns the scanner's terse messages into ones that say what was expected.
 fn explain(message: &str) -> String {
     let hint = match message {
-        "trailing tokens" => "unexpected text after the record data (a missing ';' before a comment?)",
+        "trailing tokens" => {
+            "unexpected text after the record data (a missing ';' before a comment?)"
+        }
         "unexpected end of entry" => "the record data ended early: a field is missing",
         "expected rtype" => "expected a record type (A, AAAA, TXT, … or TYPEnnn)",
         "missing origin" => "a relative name but no $ORIGIN is known",
-        "unbalanced parens" => "unbalanced parentheses: every '(' needs a ')' before the record ends",
+        "unbalanced parens" => {
+            "unbalanced parentheses: every '(' needs a ')' before the record ends"
+        }
         "missing last owner" => "the first record has no owner name",
         "bad name" => "expected a domain name (labels of at most 63 octets, 255 in all)",
         "bad charstr" => "expected a character-string of at most 255 octets",
@@ -515,7 +519,12 @@ mod tests {
 
     fn load(text: &str) -> Result<LoadedZone, Vec<ZoneError>> {
         let origin = Name::from_str("bots.example.net.").unwrap();
-        load_zone_bytes(Path::new("t.zone"), text.as_bytes(), &origin, ZoneLimits::default())
+        load_zone_bytes(
+            Path::new("t.zone"),
+            text.as_bytes(),
+            &origin,
+            ZoneLimits::default(),
+        )
     }
 
     const HEAD: &str = "$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n";
@@ -553,7 +562,10 @@ mod tests {
         let zone = load_zone_bytes(Path::new("t.zone"), &text, &origin, ZoneLimits::default());
         let zone = zone.expect("a raw octet in a label is legal");
         let shown: Vec<String> = zone.zone.names.keys().map(present_name).collect();
-        assert!(shown.contains(&"a\\242b.bots.example.net.".to_string()), "{shown:?}");
+        assert!(
+            shown.contains(&"a\\242b.bots.example.net.".to_string()),
+            "{shown:?}"
+        );
     }
 
     #[test]
@@ -572,7 +584,10 @@ mod tests {
 
     #[test]
     fn zone_names_come_from_file_names() {
-        assert_eq!(zone_name_for_file(Path::new("root.zone")), Some(Name::root()));
+        assert_eq!(
+            zone_name_for_file(Path::new("root.zone")),
+            Some(Name::root())
+        );
         assert_eq!(
             zone_name_for_file(Path::new("d/Bots.Example.net.zone")),
             Some(Name::from_str("bots.example.net.").unwrap())

@@ -1,0 +1,144 @@
+//! The `check` job: load expected records, observe every server of every zone, compare, judge.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hickory_proto::rr::Name;
+
+use crate::compare::compare_zone;
+use crate::config::Config;
+use crate::error::Error;
+use crate::model::present_name;
+use crate::observe::{nameservers, observe_zone, Nameserver};
+use crate::report::{Finding, Kind, Report, Severity, ZoneReport};
+use crate::zonefile::{load_zone, zone_name_for_file, LoadedZone, ZoneError};
+
+/// Everything `check` needs, as resolved from flags and files.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    /// The expected-records directory.
+    pub expected: PathBuf,
+    /// Zones to audit (empty: all).
+    pub zones: Vec<Name>,
+    /// Addresses that replace every zone's nameservers (empty: none).
+    pub nameservers: Vec<Nameserver>,
+}
+
+/// The versioned truth: config and zones.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    /// The directory they came from.
+    pub dir: PathBuf,
+    /// Its `dns-audit.toml`.
+    pub config: Config,
+    /// Its zones, in name order.
+    pub zones: Vec<LoadedZone>,
+}
+
+/// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
+/// all files are collected and returned together.
+pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
+    let config = Config::load(dir)?;
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<(Name, PathBuf)> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if let Some(origin) = zone_name_for_file(&path) {
+            if only.is_empty() || only.contains(&origin) {
+                files.push((origin, path));
+            }
+        }
+    }
+    files.sort();
+    for wanted in only {
+        if !files.iter().any(|(origin, _)| origin == wanted) {
+            return Err(Error::Usage(format!(
+                "no zone file for {} in {} (expected a file named {}zone)",
+                present_name(wanted),
+                dir.display(),
+                if wanted.is_root() {
+                    "root.".to_string()
+                } else {
+                    present_name(wanted)
+                }
+            )));
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "no zone files (<zone>.zone) in {}",
+            dir.display()
+        )));
+    }
+    let mut zones = Vec::new();
+    let mut errors: Vec<ZoneError> = Vec::new();
+    for (origin, path) in files {
+        match load_zone(dir, &path, &origin, config.limits) {
+            Ok(zone) => zones.push(zone),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Zone(errors));
+    }
+    Ok(Expected {
+        dir: dir.to_path_buf(),
+        config,
+        zones,
+    })
+}
+
+/// Audits every zone of `expected` on its servers (or on `overrides`).
+pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
+    let started_at = jiff::Timestamp::now().to_string();
+    let clock = Instant::now();
+    let mut reports: Vec<ZoneReport> = Vec::new();
+    for loaded in &expected.zones {
+        let zone = &loaded.zone;
+        let settings = expected.config.zone(&zone.origin);
+        let views = match nameservers(zone, settings, overrides).await {
+            Ok(servers) if !servers.is_empty() => {
+                observe_zone(zone, settings, servers, expected.config.query).await
+            }
+            Ok(_) => Vec::new(),
+            Err(why) => {
+                let mut report = compare_zone(zone, settings, &[]);
+                report.server_findings.push(no_servers(zone, why));
+                reports.push(report);
+                continue;
+            }
+        };
+        let mut report = compare_zone(zone, settings, &views);
+        if views.is_empty() {
+            report
+                .server_findings
+                .push(no_servers(zone, "no nameserver addresses found".into()));
+        }
+        reports.push(report);
+    }
+    let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Report::new(started_at, duration_ms, reports)
+}
+
+fn no_servers(zone: &crate::model::Zone, why: String) -> Finding {
+    Finding {
+        severity: Severity::Failure,
+        kind: Kind::Unreachable,
+        host: String::new(),
+        name: present_name(&zone.origin),
+        rtype: "NS".into(),
+        expected: Vec::new(),
+        seen: Vec::new(),
+        unexpected: Vec::new(),
+        missing: Vec::new(),
+        servers: Vec::new(),
+        why: crate::escape::terminal(&why),
+    }
+}

@@ -1,0 +1,137 @@
+//! Command-line flags, and their translation into the plain configs the library takes.
+//! This is the only place flags are interpreted.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use dns_audit::check::CheckConfig;
+use dns_audit::config::parse_zone_name;
+use dns_audit::observe::Nameserver;
+use dns_audit::render::human::Style;
+use dns_audit::render::Format;
+
+/// Keeps a fleet's DNS honest: compares live authoritative answers with versioned zone files.
+#[derive(Debug, Parser)]
+#[command(name = "dns-audit", version, about, long_about = None)]
+pub struct Cli {
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = ColourChoice::Auto, global = true)]
+    pub color: ColourChoice,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask every authoritative server of every zone and compare with expected-records.
+    ///
+    /// Exit codes: 0 no drift, 1 drift, 2 bad usage/config/zone file, 3 incomplete (a server
+    /// could not be asked, and no drift was seen on the rest).
+    Check(CheckArgs),
+    /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
+    Demo(DemoArgs),
+}
+
+/// Flags every subcommand that reads expected-records shares.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The expected-records directory (zone files and dns-audit.toml).
+    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    pub expected: PathBuf,
+    /// Ask this server instead of the config's or the NS records' (repeatable).
+    #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
+    pub nameserver: Vec<Nameserver>,
+}
+
+/// `check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Audit only this zone (repeatable; default: every zone file).
+    #[arg(long, value_name = "NAME")]
+    pub zone: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Print nothing when all is well; only the findings otherwise.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output format of the audit.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+/// `--format` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// For people.
+    Human,
+    /// Versioned JSON (docs/json-schema.md).
+    Json,
+}
+
+/// `--color` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColourChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
+    text.parse()
+}
+
+impl FormatArg {
+    /// The renderer's format.
+    pub fn format(self) -> Format {
+        match self {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+impl Cli {
+    /// The human layout for stdout.
+    pub fn style(&self, quiet: bool) -> Style {
+        let colour = match self.color {
+            ColourChoice::Always => true,
+            ColourChoice::Never => false,
+            ColourChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        Style { colour, quiet }
+    }
+}
+
+impl CheckArgs {
+    /// The check config these flags ask for.
+    pub fn config(&self) -> Result<CheckConfig, String> {
+        let zones = self
+            .zone
+            .iter()
+            .map(|z| parse_zone_name(z).ok_or_else(|| format!("bad zone name {z:?}")))
+            .collect::<Result<_, _>>()?;
+        Ok(CheckConfig {
+            expected: self.source.expected.clone(),
+            zones,
+            nameservers: self.source.nameserver.clone(),
+        })
+    }
+}

@@ -1,0 +1,455 @@
+//! Comparing expected records with what each server serves, and judging the differences.
+//! Pure: reads a [`Zone`] and [`ServerView`]s, returns a [`ZoneReport`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::config::{TtlPolicy, ZoneSettings};
+use crate::escape;
+use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
+use crate::observe::{Observed, ServerView};
+use crate::report::{Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
+use crate::transport::Failure;
+
+/// What one server showed for one (name, type), before servers are merged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Difference {
+    kind: Kind,
+    severity: Severity,
+    name: Name,
+    rtype: RecordType,
+    expected: Vec<String>,
+    seen: Vec<String>,
+    unexpected: Vec<String>,
+    missing: Vec<String>,
+    why: String,
+}
+
+/// Compares one zone on all its servers.
+pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) -> ZoneReport {
+    let expected_serial = zone.serial();
+    let mut server_findings = Vec::new();
+    let mut servers = Vec::new();
+    // (difference) -> servers that showed it
+    let mut merged: BTreeMap<Difference, Vec<String>> = BTreeMap::new();
+    // (name, type) -> server -> what it served, for disagreement between servers
+    let mut served: BTreeMap<(Name, RecordType), BTreeMap<String, String>> = BTreeMap::new();
+
+    for view in views {
+        let label = escape::terminal(&view.server.label);
+        let mut failed: BTreeMap<Failure, u64> = BTreeMap::new();
+        match &view.serial {
+            Err(failure) => {
+                let kind = if *failure == Failure::NotAuthoritative {
+                    Kind::NotAuthoritative
+                } else {
+                    Kind::Unreachable
+                };
+                server_findings.push(server_finding(
+                    zone,
+                    kind,
+                    &label,
+                    format!(
+                        "{} ({}) could not be asked for the SOA of {}: {failure}; nothing it serves is known",
+                        label,
+                        view.server.addr,
+                        present_name(&zone.origin)
+                    ),
+                ));
+            }
+            Ok(serial) if Some(*serial) != expected_serial => {
+                let why = match expected_serial {
+                    Some(expected) if *serial < expected => format!(
+                        "serves serial {serial}, expected {expected}: the new zone has not reached it yet"
+                    ),
+                    Some(expected) => format!(
+                        "serves serial {serial}, newer than the expected {expected}: a change not in expected-records?"
+                    ),
+                    None => format!("serves serial {serial}; expected-records has no SOA"),
+                };
+                let mut finding = server_finding(zone, Kind::SerialDiffers, &label, why);
+                finding.severity = Severity::Warning;
+                finding.rtype = "SOA".into();
+                finding.expected = expected_serial.iter().map(u32::to_string).collect();
+                finding.seen = vec![serial.to_string()];
+                server_findings.push(finding);
+            }
+            Ok(_) => {}
+        }
+        for ((name, rtype), observed) in &view.answers {
+            let expected = zone.names.get(name).and_then(|sets| sets.get(rtype));
+            match observed {
+                Observed::Failed(failure) => *failed.entry(failure.clone()).or_default() += 1,
+                Observed::Present(set) => {
+                    served
+                        .entry((name.clone(), *rtype))
+                        .or_default()
+                        .insert(label.clone(), show_set(set, *rtype));
+                }
+                Observed::Absent => {
+                    served
+                        .entry((name.clone(), *rtype))
+                        .or_default()
+                        .insert(label.clone(), "(none)".into());
+                }
+            }
+            if let Some(diff) = difference(name, *rtype, expected, observed, settings.ttl) {
+                merged.entry(diff).or_default().push(label.clone());
+            }
+        }
+        let failed_queries = failed.values().sum();
+        if failed_queries > 0 {
+            let causes: Vec<String> = failed.iter().map(|(f, n)| format!("{f} ×{n}")).collect();
+            server_findings.push(server_finding(
+                zone,
+                Kind::QueryFailed,
+                &label,
+                format!(
+                    "{failed_queries} queries got no usable answer ({}); those RRsets are unknown, not drift",
+                    causes.join(", ")
+                ),
+            ));
+        }
+        servers.push(ServerReport {
+            name: label,
+            address: view.server.addr.to_string(),
+            status: match &view.serial {
+                Ok(_) => "ok".into(),
+                Err(failure) => failure.to_string(),
+            },
+            serial: view.serial.as_ref().ok().copied(),
+            queries: view.stats.queries,
+            tcp_fallbacks: view.stats.tcp_fallbacks,
+            retries: view.stats.retries,
+            failed_queries,
+        });
+    }
+
+    let mut findings: Vec<Finding> = merged
+        .into_iter()
+        .map(|(diff, servers)| Finding {
+            severity: diff.severity,
+            kind: diff.kind,
+            host: host_of(&zone.origin, &diff.name, settings.host_depth),
+            name: present_name(&diff.name),
+            rtype: diff.rtype.to_string(),
+            expected: diff.expected,
+            seen: diff.seen,
+            unexpected: diff.unexpected,
+            missing: diff.missing,
+            servers,
+            why: diff.why,
+        })
+        .collect();
+    for ((name, rtype), by_server) in &served {
+        let distinct: BTreeSet<&String> = by_server.values().collect();
+        if distinct.len() > 1 {
+            let said: Vec<String> = by_server.iter().map(|(s, v)| format!("{s}: {v}")).collect();
+            findings.push(Finding {
+                severity: Severity::Warning,
+                kind: Kind::ServersDisagree,
+                host: host_of(&zone.origin, name, settings.host_depth),
+                name: present_name(name),
+                rtype: rtype.to_string(),
+                expected: Vec::new(),
+                seen: Vec::new(),
+                unexpected: Vec::new(),
+                missing: Vec::new(),
+                servers: by_server.keys().cloned().collect(),
+                why: format!(
+                    "the zone's servers serve different data ({})",
+                    said.join("; ")
+                ),
+            });
+        }
+    }
+
+    let mut hosts: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for finding in findings {
+        hosts.entry(finding.host.clone()).or_default().push(finding);
+    }
+    let host_reports = hosts
+        .into_iter()
+        .map(|(host, mut findings)| {
+            findings.sort();
+            HostReport {
+                host,
+                status: findings
+                    .iter()
+                    .map(|f| f.severity)
+                    .min()
+                    .unwrap_or(Severity::Warning),
+                findings,
+            }
+        })
+        .collect();
+    let hosts_checked = zone
+        .names
+        .keys()
+        .filter(|name| !settings.ignores_name(&zone.origin, name))
+        .map(|name| host_of(&zone.origin, name, settings.host_depth))
+        .collect::<BTreeSet<_>>()
+        .len();
+    ZoneReport {
+        zone: present_name(&zone.origin),
+        expected_serial,
+        names_checked: zone.names.len(),
+        hosts_checked,
+        servers,
+        hosts: host_reports,
+        server_findings,
+    }
+}
+
+fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {
+    Finding {
+        severity: Severity::Failure,
+        kind,
+        host: String::new(),
+        name: present_name(&zone.origin),
+        rtype: String::new(),
+        expected: Vec::new(),
+        seen: Vec::new(),
+        unexpected: Vec::new(),
+        missing: Vec::new(),
+        servers: vec![server.to_string()],
+        why,
+    }
+}
+
+/// The difference between what was expected and what one server showed, if any.
+fn difference(
+    name: &Name,
+    rtype: RecordType,
+    expected: Option<&RrSet>,
+    observed: &Observed,
+    ttl_policy: TtlPolicy,
+) -> Option<Difference> {
+    let present =
+        |set: &RrSet| -> Vec<String> { set.rdatas.iter().map(|r| r.present(rtype)).collect() };
+    let diff = |kind, severity, expected: Vec<String>, seen: Vec<String>, why: String| {
+        let unexpected = seen
+            .iter()
+            .filter(|v| !expected.contains(v))
+            .cloned()
+            .collect();
+        let missing = expected
+            .iter()
+            .filter(|v| !seen.contains(v))
+            .cloned()
+            .collect();
+        Difference {
+            kind,
+            severity,
+            name: name.clone(),
+            rtype,
+            expected,
+            seen,
+            unexpected,
+            missing,
+            why,
+        }
+    };
+    match (expected, observed) {
+        (_, Observed::Failed(_)) | (None, Observed::Absent) => None,
+        (Some(want), Observed::Absent) => Some(diff(
+            Kind::MissingRrset,
+            Severity::Drift,
+            present(want),
+            Vec::new(),
+            "in expected-records, but the server answers authoritatively that it has none".into(),
+        )),
+        (None, Observed::Present(got)) => Some(diff(
+            Kind::ExtraType,
+            Severity::Drift,
+            Vec::new(),
+            present(got),
+            "served, but not in expected-records".into(),
+        )),
+        (Some(want), Observed::Present(got)) => {
+            let (want_data, got_data) = if rtype == RecordType::SOA {
+                (without_serial(want), without_serial(got))
+            } else {
+                (want.rdatas.clone(), got.rdatas.clone())
+            };
+            if want_data != got_data {
+                return Some(diff(
+                    Kind::WrongValue,
+                    Severity::Drift,
+                    present(want),
+                    present(got),
+                    "served values differ from expected-records".into(),
+                ));
+            }
+            let severity = match ttl_policy {
+                _ if want.ttl == got.ttl => return None,
+                TtlPolicy::Ignore => return None,
+                TtlPolicy::Drift => Severity::Drift,
+                TtlPolicy::Warn => Severity::Warning,
+            };
+            Some(diff(
+                Kind::TtlDiffers,
+                severity,
+                vec![want.ttl.to_string()],
+                vec![got.ttl.to_string()],
+                format!("TTL {} served, {} expected", got.ttl, want.ttl),
+            ))
+        }
+    }
+}
+
+/// SOA data with the serial set to 0: serials are judged on their own (propagation).
+fn without_serial(set: &RrSet) -> BTreeSet<Rdata> {
+    set.rdatas
+        .iter()
+        .map(|rdata| match rdata.to_hickory(RecordType::SOA) {
+            Some(RData::SOA(mut soa)) => {
+                soa.serial = 0;
+                Rdata::from_hickory(&RData::SOA(soa)).unwrap_or_else(|| rdata.clone())
+            }
+            _ => rdata.clone(),
+        })
+        .collect()
+}
+
+fn show_set(set: &RrSet, rtype: RecordType) -> String {
+    let values: Vec<String> = set.rdatas.iter().map(|r| r.present(rtype)).collect();
+    values.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Nameserver;
+    use crate::transport::WireStats;
+    use std::path::Path;
+    use std::str::FromStr;
+
+    const ZONE: &str = "$TTL 300\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n\
+                        bh17 A 203.0.113.17\nbh18 A 203.0.113.18\n";
+
+    fn zone() -> Zone {
+        let origin = Name::from_str("z.net.").unwrap();
+        crate::zonefile::load_zone_bytes(
+            Path::new("z"),
+            ZONE.as_bytes(),
+            &origin,
+            Default::default(),
+        )
+        .unwrap()
+        .zone
+    }
+
+    fn a(ip: [u8; 4]) -> Rdata {
+        Rdata::from_wire(RecordType::A, &ip).unwrap()
+    }
+
+    fn view(
+        label: &str,
+        serial: Result<u32, Failure>,
+        answers: Vec<(&str, Observed)>,
+    ) -> ServerView {
+        ServerView {
+            server: Nameserver {
+                label: label.into(),
+                addr: "127.0.0.1:53".parse().unwrap(),
+            },
+            serial,
+            answers: answers
+                .into_iter()
+                .map(|(n, o)| ((Name::from_str(n).unwrap(), RecordType::A), o))
+                .collect(),
+            stats: WireStats::default(),
+        }
+    }
+
+    fn settings() -> ZoneSettings {
+        crate::config::Config::default().zone(&Name::root()).clone()
+    }
+
+    #[test]
+    fn an_extra_value_on_two_servers_is_one_drift_finding() {
+        let mut set = RrSet::single(300, a([203, 0, 113, 17]));
+        set.insert(300, a([203, 0, 113, 18]));
+        let views = vec![
+            view(
+                "ns1",
+                Ok(7),
+                vec![("bh17.z.net.", Observed::Present(set.clone()))],
+            ),
+            view("ns2", Ok(7), vec![("bh17.z.net.", Observed::Present(set))]),
+        ];
+        let report = compare_zone(&zone(), &settings(), &views);
+        assert_eq!(report.hosts.len(), 1);
+        let host = &report.hosts[0];
+        assert_eq!(host.host, "bh17");
+        assert_eq!(host.status, Severity::Drift);
+        assert_eq!(host.findings.len(), 1, "{:?}", host.findings);
+        let finding = &host.findings[0];
+        assert_eq!(finding.kind, Kind::WrongValue);
+        assert_eq!(finding.unexpected, vec!["203.0.113.18"]);
+        assert!(finding.missing.is_empty());
+        assert_eq!(finding.servers, vec!["ns1", "ns2"]);
+    }
+
+    #[test]
+    fn failures_are_never_drift() {
+        let views = vec![
+            view(
+                "ns1",
+                Ok(7),
+                vec![("bh17.z.net.", Observed::Failed(Failure::Timeout))],
+            ),
+            view("ns2", Err(Failure::Rcode("REFUSED".into())), vec![]),
+        ];
+        let report = compare_zone(&zone(), &settings(), &views);
+        assert!(report.hosts.is_empty(), "{:?}", report.hosts);
+        let kinds: Vec<Kind> = report.server_findings.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, vec![Kind::QueryFailed, Kind::Unreachable]);
+        assert!(report
+            .server_findings
+            .iter()
+            .all(|f| f.severity == Severity::Failure));
+    }
+
+    #[test]
+    fn missing_ttl_and_disagreement_are_told_apart() {
+        let views = vec![
+            view("ns1", Ok(7), vec![("bh18.z.net.", Observed::Absent)]),
+            view(
+                "ns2",
+                Ok(7),
+                vec![(
+                    "bh18.z.net.",
+                    Observed::Present(RrSet::single(60, a([203, 0, 113, 18]))),
+                )],
+            ),
+        ];
+        let report = compare_zone(&zone(), &settings(), &views);
+        let kinds: Vec<(Kind, Vec<String>)> = report.hosts[0]
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.servers.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Kind::MissingRrset, vec!["ns1".to_string()]),
+                (Kind::TtlDiffers, vec!["ns2".to_string()]),
+                (
+                    Kind::ServersDisagree,
+                    vec!["ns1".to_string(), "ns2".to_string()]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_older_serial_is_a_warning() {
+        let views = vec![view("ns1", Ok(6), vec![])];
+        let report = compare_zone(&zone(), &settings(), &views);
+        assert_eq!(report.server_findings[0].kind, Kind::SerialDiffers);
+        assert_eq!(report.server_findings[0].severity, Severity::Warning);
+    }
+}

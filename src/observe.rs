@@ -1,0 +1,378 @@
+//! Observing a zone on its servers: which servers to ask, what to ask them, and what each said.
+//!
+//! The result of observing one server is a [`ServerView`]: per (name, type), the RRset it
+//! serves, that it serves none, or that it could not be asked. The comparison reads only views,
+//! so a zone transfer can fill a view instead of per-name queries without touching it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::config::{QuerySettings, ZoneSettings};
+use crate::model::{canonical_name, present_name, Rdata, RrSet, Zone};
+use crate::transport::{Failure, Server, WireStats};
+
+/// Types asked at every expected name besides its expected ones, so a stray record is found.
+pub const PROBE_TYPES: [RecordType; 8] = [
+    RecordType::A,
+    RecordType::AAAA,
+    RecordType::CNAME,
+    RecordType::MX,
+    RecordType::TXT,
+    RecordType::NS,
+    RecordType::SRV,
+    RecordType::CAA,
+];
+
+/// A nameserver address to audit, with the name it is known by.
+///
+/// Written on the command line as `IP`, `IP:PORT`, `[IPv6]:PORT` or `NAME=` before any of them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Nameserver {
+    /// The NS name (relative to the zone when inside it), or the address when given directly.
+    pub label: String,
+    /// Where queries go.
+    pub addr: SocketAddr,
+}
+
+/// What one server said about one (name, type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// The server serves this RRset.
+    Present(RrSet),
+    /// The server answered authoritatively that there is no such RRset (NODATA or NXDOMAIN).
+    Absent,
+    /// The server could not be asked; nothing is known.
+    Failed(Failure),
+}
+
+/// Everything one server said about one zone.
+#[derive(Debug)]
+pub struct ServerView {
+    /// The server.
+    pub server: Nameserver,
+    /// The SOA serial it serves, or why it could not be asked at all.
+    pub serial: Result<u32, Failure>,
+    /// Its answers.
+    pub answers: BTreeMap<(Name, RecordType), Observed>,
+    /// Wire counters.
+    pub stats: WireStats,
+}
+
+/// The (name, type) pairs to ask for a zone, in canonical order.
+pub fn plan(zone: &Zone, settings: &ZoneSettings) -> Vec<(Name, RecordType)> {
+    let mut out = Vec::new();
+    for (name, sets) in &zone.names {
+        if settings.ignores_name(&zone.origin, name) {
+            continue;
+        }
+        let cut = zone.cut_above(name);
+        let mut types: Vec<RecordType> = match cut {
+            // At a zone cut the parent is authoritative only for DS; NS comes as a referral.
+            Some(cut) if cut == name => vec![RecordType::NS, RecordType::DS],
+            // Below a cut only glue lives, answered by referral: compared with the cut's NS.
+            Some(_) => Vec::new(),
+            None => sets.keys().copied().chain(PROBE_TYPES).collect(),
+        };
+        types.retain(|t| {
+            !settings.ignore_types.contains(t)
+                && !matches!(t, RecordType::SOA | RecordType::RRSIG | RecordType::NSEC)
+                && !matches!(t, RecordType::NSEC3 | RecordType::OPT)
+        });
+        types.sort_unstable();
+        types.dedup();
+        out.extend(types.into_iter().map(|t| (name.clone(), t)));
+    }
+    out
+}
+
+/// The servers to audit for a zone: `overrides` (from the command line) first, then the config,
+/// then the zone's NS records with in-zone glue, then NS names through the system resolver.
+pub async fn nameservers(
+    zone: &Zone,
+    settings: &ZoneSettings,
+    overrides: &[Nameserver],
+) -> Result<Vec<Nameserver>, String> {
+    if !overrides.is_empty() {
+        return Ok(overrides.to_vec());
+    }
+    if !settings.nameservers.is_empty() {
+        return Ok(settings
+            .nameservers
+            .iter()
+            .map(|addr| Nameserver {
+                label: addr.to_string(),
+                addr: *addr,
+            })
+            .collect());
+    }
+    let ns_set = zone
+        .names
+        .get(&zone.origin)
+        .and_then(|sets| sets.get(&RecordType::NS))
+        .ok_or("the zone has no NS records and no nameservers are configured")?;
+    let mut out = Vec::new();
+    for rdata in &ns_set.rdatas {
+        let Some(RData::NS(target)) = rdata.to_hickory(RecordType::NS) else {
+            continue;
+        };
+        let target = canonical_name(&target.0);
+        let label = relative_label(&zone.origin, &target);
+        let glue: Vec<SocketAddr> = [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(|t| Some((t, zone.names.get(&target)?.get(&t)?)))
+            .flat_map(|(t, set)| set.rdatas.iter().filter_map(move |r| r.to_hickory(t)))
+            .filter_map(|rdata| match rdata {
+                RData::A(a) => Some(SocketAddr::new(a.0.into(), 53)),
+                RData::AAAA(aaaa) => Some(SocketAddr::new(aaaa.0.into(), 53)),
+                _ => None,
+            })
+            .collect();
+        let addrs = if glue.is_empty() {
+            let host = target.to_ascii().trim_end_matches('.').to_string();
+            let found = tokio::net::lookup_host((host, 53)).await;
+            found
+                .map_err(|e| format!("cannot resolve nameserver {}: {e}", present_name(&target)))?
+                .collect()
+        } else {
+            glue
+        };
+        out.extend(addrs.into_iter().map(|addr| Nameserver {
+            label: label.clone(),
+            addr,
+        }));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+impl std::str::FromStr for Nameserver {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Nameserver, String> {
+        let (label, addr) = match text.split_once('=') {
+            Some((label, addr)) if !label.is_empty() => (Some(label), addr),
+            _ => (None, text),
+        };
+        let addr = crate::config::parse_server(addr)
+            .ok_or_else(|| format!("bad nameserver {text:?}: expected [NAME=]IP[:PORT]"))?;
+        Ok(Nameserver {
+            label: label.map_or_else(|| addr.to_string(), str::to_string),
+            addr,
+        })
+    }
+}
+
+/// `ns1` for `ns1.<origin>`, the full name otherwise.
+fn relative_label(origin: &Name, name: &Name) -> String {
+    let full = present_name(name);
+    let suffix = present_name(origin);
+    if !origin.is_root() && origin.zone_of(name) && name != origin {
+        let cut = full.len() - suffix.len();
+        return full[..cut].trim_end_matches('.').to_string();
+    }
+    full.trim_end_matches('.').to_string()
+}
+
+/// Asks one server everything in `plan`. The SOA comes first: a server that cannot give it is
+/// reported unreachable and not asked the rest (which would only wait out more timeouts).
+pub async fn observe_server(
+    server: Nameserver,
+    zone: &Zone,
+    plan: &[(Name, RecordType)],
+    settings: QuerySettings,
+) -> ServerView {
+    let wire = Server::new(server.addr, settings);
+    let mut answers = BTreeMap::new();
+    let serial = match wire.query(&zone.origin, RecordType::SOA).await {
+        Ok(answer) if !answer.message.metadata.authoritative => Err(Failure::NotAuthoritative),
+        Ok(answer) => {
+            let soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
+            answers.insert((zone.origin.clone(), RecordType::SOA), soa);
+            soa_serial(&answer.message, &zone.origin)
+                .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
+        }
+        Err(failure) => Err(failure),
+    };
+    if serial.is_ok() {
+        let results: Vec<_> = stream::iter(plan.iter().map(|(name, rtype)| {
+            let wire = Arc::clone(&wire);
+            async move {
+                let observed = ask(&wire, zone, name, *rtype).await;
+                ((name.clone(), *rtype), observed)
+            }
+        }))
+        .buffer_unordered(settings.concurrency.max(1))
+        .collect()
+        .await;
+        answers.extend(results);
+    }
+    ServerView {
+        server,
+        serial,
+        answers,
+        stats: wire.stats(),
+    }
+}
+
+async fn ask(wire: &Server, zone: &Zone, name: &Name, rtype: RecordType) -> Observed {
+    let answer = match wire.query(name, rtype).await {
+        Ok(answer) => answer,
+        Err(failure) => return Observed::Failed(failure),
+    };
+    let message = &answer.message;
+    if !message.metadata.authoritative {
+        // A referral at a zone cut carries the delegation NS in the authority section.
+        let at_cut = zone.cut_above(name).is_some_and(|cut| cut == name);
+        if at_cut && rtype == RecordType::NS {
+            return rrset_from(message.authorities.iter(), name, rtype);
+        }
+        return Observed::Failed(Failure::NotAuthoritative);
+    }
+    rrset_from(message.answers.iter(), name, rtype)
+}
+
+/// The RRset of `name`/`rtype` among `records` (other names and types, such as a CNAME chain's
+/// target, are not this RRset).
+fn rrset_from<'a>(
+    records: impl Iterator<Item = &'a hickory_proto::rr::Record>,
+    name: &Name,
+    rtype: RecordType,
+) -> Observed {
+    let mut set: Option<RrSet> = None;
+    for record in records {
+        if record.record_type() != rtype || record.name != *name {
+            continue;
+        }
+        let Some(rdata) = Rdata::from_hickory(&record.data) else {
+            return Observed::Failed(Failure::Malformed(format!("{rtype} data does not encode")));
+        };
+        match &mut set {
+            Some(set) => {
+                set.insert(record.ttl, rdata);
+            }
+            None => set = Some(RrSet::single(record.ttl, rdata)),
+        }
+    }
+    set.map_or(Observed::Absent, Observed::Present)
+}
+
+fn soa_serial(message: &Message, origin: &Name) -> Option<u32> {
+    message
+        .answers
+        .iter()
+        .find_map(|record| match &record.data {
+            RData::SOA(soa) if record.name == *origin => Some(soa.serial),
+            _ => None,
+        })
+}
+
+/// Observes the zone on every server at once.
+pub async fn observe_zone(
+    zone: &Zone,
+    settings: &ZoneSettings,
+    servers: Vec<Nameserver>,
+    query: QuerySettings,
+) -> Vec<ServerView> {
+    let plan = plan(zone, settings);
+    let views = servers
+        .into_iter()
+        .map(|server| observe_server(server, zone, &plan, query));
+    futures_util::future::join_all(views).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::str::FromStr;
+
+    #[test]
+    fn plan_probes_common_types_and_skips_glue_below_cuts() {
+        let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nbh1 A 192.0.2.2\n\
+                    sub NS ns.sub\nns.sub A 192.0.2.3\n";
+        let origin = Name::from_str("z.net.").unwrap();
+        let zone = crate::zonefile::load_zone_bytes(
+            Path::new("z"),
+            text.as_bytes(),
+            &origin,
+            Default::default(),
+        )
+        .unwrap()
+        .zone;
+        let settings = crate::config::Config::default().zone(&origin).clone();
+        let plan = plan(&zone, &settings);
+        let bh1 = Name::from_str("bh1.z.net.").unwrap();
+        let at_bh1: Vec<_> = plan
+            .iter()
+            .filter(|(n, _)| *n == bh1)
+            .map(|(_, t)| *t)
+            .collect();
+        assert_eq!(at_bh1.len(), PROBE_TYPES.len());
+        let sub = Name::from_str("sub.z.net.").unwrap();
+        let at_sub: Vec<_> = plan
+            .iter()
+            .filter(|(n, _)| *n == sub)
+            .map(|(_, t)| *t)
+            .collect();
+        assert_eq!(at_sub, vec![RecordType::NS, RecordType::DS]);
+        assert!(!plan.iter().any(|(n, _)| n.to_ascii() == "ns.sub.z.net."));
+    }
+
+    #[test]
+    fn nameservers_come_from_ns_records_and_in_zone_glue() {
+        let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\n\
+                    ns1 AAAA 2001:db8::1\nns2 A 192.0.2.2\n";
+        let origin = Name::from_str("z.net.").unwrap();
+        let zone = crate::zonefile::load_zone_bytes(
+            Path::new("z"),
+            text.as_bytes(),
+            &origin,
+            Default::default(),
+        )
+        .unwrap()
+        .zone;
+        let settings = crate::config::Config::default().zone(&origin).clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let found = runtime
+            .block_on(nameservers(&zone, &settings, &[]))
+            .unwrap();
+        let shown: Vec<String> = found
+            .iter()
+            .map(|n| format!("{}={}", n.label, n.addr))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "ns1=192.0.2.1:53",
+                "ns1=[2001:db8::1]:53",
+                "ns2=192.0.2.2:53"
+            ]
+        );
+        let named: Nameserver = "ns9=127.0.0.1:5300".parse().unwrap();
+        let found = runtime
+            .block_on(nameservers(&zone, &settings, std::slice::from_ref(&named)))
+            .unwrap();
+        assert_eq!(found, vec![named]);
+    }
+
+    #[test]
+    fn labels_are_relative_inside_the_zone() {
+        let origin = Name::from_str("z.net.").unwrap();
+        assert_eq!(
+            relative_label(&origin, &Name::from_str("ns1.z.net.").unwrap()),
+            "ns1"
+        );
+        assert_eq!(
+            relative_label(&origin, &Name::from_str("ns.other.").unwrap()),
+            "ns.other"
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The human report: per zone, its servers, then one line per host with findings, worst first.
+//!
+//! ```text
+//! bots.example.net.  serial 2026112401  2 servers ok  21 hosts
+//!   bh17   DRIFT  A 203.0.113.18 not expected (seen on ns1, ns2)
+//! DRIFT  1 host drifted · 0 failed · 0 warnings · 21 hosts, 372 queries in 0.04 s
+//! ```
+//!
+//! Every string in a report is already escaped for a terminal; this module adds only layout
+//! and, when asked, ANSI colour.
+
+use std::fmt::Write;
+
+use crate::report::{Finding, Kind, Report, Severity, Verdict};
+
+/// Layout options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// ANSI colour (only on a terminal, and never with NO_COLOR).
+    pub colour: bool,
+    /// Print findings only; nothing at all when the run is clean.
+    pub quiet: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> String {
+        match severity {
+            Severity::Drift => self.paint("1;31", "DRIFT "),
+            Severity::Failure => self.paint("1;35", "FAILED"),
+            Severity::Warning => self.paint("33", "WARN  "),
+        }
+    }
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    if style.quiet && report.verdict == Verdict::Clean && report.summary.warnings == 0 {
+        return out;
+    }
+    for zone in &report.zones {
+        if !style.quiet {
+            let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
+            let serial = zone
+                .expected_serial
+                .map_or_else(|| "no SOA".to_string(), |s| format!("serial {s}"));
+            let _ = writeln!(
+                out,
+                "{}  {serial}  {ok}/{} servers answered  {} hosts",
+                style.paint("1", &zone.zone),
+                zone.servers.len(),
+                zone.hosts_checked
+            );
+        }
+        let width = zone
+            .hosts
+            .iter()
+            .map(|h| h.host.len())
+            .chain(
+                zone.server_findings
+                    .iter()
+                    .flat_map(|f| f.servers.iter().map(String::len)),
+            )
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        for finding in &zone.server_findings {
+            let who = finding.servers.join(", ");
+            let _ = writeln!(
+                out,
+                "  {who:<width$}  {}  {}: {}",
+                style.severity(finding.severity),
+                finding.kind.label(),
+                finding.why
+            );
+        }
+        for host in &zone.hosts {
+            for (i, finding) in host.findings.iter().enumerate() {
+                let label = if i == 0 { host.host.as_str() } else { "" };
+                let _ = writeln!(
+                    out,
+                    "  {label:<width$}  {}  {}",
+                    style.severity(finding.severity),
+                    describe(finding, &zone.zone)
+                );
+            }
+        }
+        if !style.quiet {
+            let clean = zone.hosts_checked.saturating_sub(zone.hosts.len());
+            if clean > 0 && !zone.hosts.is_empty() {
+                let _ = writeln!(out, "  {clean} other hosts match expected-records");
+            } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
+                let _ = writeln!(out, "  every host matches expected-records on every server");
+            }
+        }
+    }
+    let summary = &report.summary;
+    let verdict = match report.verdict {
+        Verdict::Clean => style.paint("1;32", "CLEAN"),
+        Verdict::Drift => style.paint("1;31", "DRIFT"),
+        Verdict::Incomplete => style.paint("1;35", "INCOMPLETE"),
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s",
+        plural(summary.hosts_drifted, "host"),
+        summary.failures,
+        plural(summary.warnings, "warning"),
+        plural(summary.hosts, "host"),
+        plural(summary.zones, "zone"),
+        summary.queries,
+        report.duration_ms as f64 / 1000.0
+    );
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// One finding in a line: what, and where it was seen.
+fn describe(finding: &Finding, zone: &str) -> String {
+    let name = relative(&finding.name, zone, &finding.host);
+    let subject = if name.is_empty() {
+        finding.rtype.clone()
+    } else {
+        format!("{name} {}", finding.rtype)
+    };
+    let what = match finding.kind {
+        Kind::WrongValue => match (finding.unexpected.is_empty(), finding.missing.is_empty()) {
+            (false, true) => format!("{subject} {} not expected", finding.unexpected.join(", ")),
+            (true, false) => format!("{subject} {} missing", finding.missing.join(", ")),
+            _ => format!(
+                "{subject} {} instead of {}",
+                finding.unexpected.join(", "),
+                finding.missing.join(", ")
+            ),
+        },
+        Kind::MissingRrset => format!(
+            "{subject} missing (expected {})",
+            finding.expected.join(", ")
+        ),
+        Kind::ExtraType | Kind::UnexpectedName => {
+            format!("{subject} {} not expected", finding.seen.join(", "))
+        }
+        Kind::TtlDiffers => format!(
+            "{subject} TTL {} (expected {})",
+            finding.seen.join(", "),
+            finding.expected.join(", ")
+        ),
+        _ => format!("{subject} {}: {}", finding.kind.label(), finding.why),
+    };
+    if finding.kind == Kind::ServersDisagree {
+        return what;
+    }
+    format!("{what} (seen on {})", finding.servers.join(", "))
+}
+
+/// The owner name relative to the zone; empty when it is the host's own name.
+fn relative(name: &str, zone: &str, host: &str) -> String {
+    let short = if zone == "." {
+        name.trim_end_matches('.')
+    } else {
+        name.strip_suffix(zone)
+            .map(|s| s.trim_end_matches('.'))
+            .unwrap_or(name)
+    };
+    let short = if short.is_empty() { "@" } else { short };
+    if short == host {
+        String::new()
+    } else {
+        short.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: Kind, unexpected: &[&str], missing: &[&str]) -> Finding {
+        Finding {
+            severity: Severity::Drift,
+            kind,
+            host: "bh17".into(),
+            name: "bh17.bots.example.net.".into(),
+            rtype: "A".into(),
+            expected: vec!["203.0.113.17".into()],
+            seen: Vec::new(),
+            unexpected: unexpected.iter().map(|s| s.to_string()).collect(),
+            missing: missing.iter().map(|s| s.to_string()).collect(),
+            servers: vec!["ns1".into(), "ns2".into()],
+            why: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_incident_reads_in_one_line() {
+        let line = describe(
+            &finding(Kind::WrongValue, &["203.0.113.18"], &[]),
+            "bots.example.net.",
+        );
+        assert_eq!(line, "A 203.0.113.18 not expected (seen on ns1, ns2)");
+        let line = describe(
+            &finding(Kind::WrongValue, &["203.0.113.71"], &["203.0.113.17"]),
+            "bots.example.net.",
+        );
+        assert_eq!(
+            line,
+            "A 203.0.113.71 instead of 203.0.113.17 (seen on ns1, ns2)"
+        );
+    }
+
+    #[test]
+    fn names_below_the_host_are_shown_relative() {
+        assert_eq!(
+            relative("panel.bh17.z.net.", "z.net.", "bh17"),
+            "panel.bh17"
+        );
+        assert_eq!(relative("bh17.z.net.", "z.net.", "bh17"), "");
+        assert_eq!(relative("z.net.", "z.net.", "@"), "");
+        assert_eq!(relative("com.", ".", "com"), "");
+    }
+}

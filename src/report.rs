@@ -1,0 +1,251 @@
+//! The finished result of a `check` run: findings per zone and host, server status, verdict and
+//! exit code. Renderers only format a [`Report`]; nothing here does I/O.
+//!
+//! The JSON form of this type is the documented, versioned schema (`docs/json-schema.md`).
+
+use serde::Serialize;
+
+/// Version tag of the JSON schema; bumped on any incompatible change.
+pub const SCHEMA: &str = "dns-audit.check/1";
+
+/// Exit code: every server answered and nothing drifted.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: drift found (whatever else happened).
+pub const EXIT_DRIFT: i32 = 1;
+/// Exit code: bad usage, config or zone file; nothing was audited.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the audit is incomplete (a server could not be asked) and the rest had no drift.
+pub const EXIT_INCOMPLETE: i32 = 3;
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Live DNS differs from the expected records (exit 1).
+    Drift,
+    /// A server could not be asked or gave no usable answer (exit 3); never drift.
+    Failure,
+    /// Worth knowing, not wrong (propagation in progress, TTL with `ttl = "warn"`).
+    Warning,
+}
+
+/// What kind of difference or fault a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An expected RRset is not served.
+    MissingRrset,
+    /// The RRset is served with other values than expected.
+    WrongValue,
+    /// A type is served at an expected name where none was expected.
+    ExtraType,
+    /// A name is served that is not expected at all (found by a zone transfer).
+    UnexpectedName,
+    /// The TTL differs from the expected one.
+    TtlDiffers,
+    /// The zone's servers do not serve the same RRset.
+    ServersDisagree,
+    /// SOA serials differ from the expected one or between servers (propagation in progress).
+    SerialDiffers,
+    /// A server answered without authority (lame delegation).
+    NotAuthoritative,
+    /// A server could not be asked about the zone at all.
+    Unreachable,
+    /// Some queries to a server failed; those RRsets are unknown.
+    QueryFailed,
+}
+
+impl Kind {
+    /// Short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::MissingRrset => "missing",
+            Kind::WrongValue => "wrong value",
+            Kind::ExtraType => "not expected",
+            Kind::UnexpectedName => "unexpected name",
+            Kind::TtlDiffers => "TTL differs",
+            Kind::ServersDisagree => "servers disagree",
+            Kind::SerialDiffers => "serial differs",
+            Kind::NotAuthoritative => "not authoritative",
+            Kind::Unreachable => "unreachable",
+            Kind::QueryFailed => "query failed",
+        }
+    }
+}
+
+/// One thing found, with what, where and why. Every string is already escaped for display.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    /// How much it matters.
+    pub severity: Severity,
+    /// What it is.
+    pub kind: Kind,
+    /// The host (label below the apex; `@` for the apex; empty for server-wide findings).
+    pub host: String,
+    /// Owner name, fully qualified.
+    pub name: String,
+    /// Record type.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// Expected values (presentation format), empty when none.
+    pub expected: Vec<String>,
+    /// Values served, empty when none.
+    pub seen: Vec<String>,
+    /// Values served but not expected.
+    pub unexpected: Vec<String>,
+    /// Values expected but not served.
+    pub missing: Vec<String>,
+    /// The servers that said so.
+    pub servers: Vec<String>,
+    /// Why this is reported, in a sentence.
+    pub why: String,
+}
+
+/// One server of a zone.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerReport {
+    /// NS name (or address when given directly).
+    pub name: String,
+    /// Address asked.
+    pub address: String,
+    /// `ok`, or why it could not be asked.
+    pub status: String,
+    /// SOA serial it serves.
+    pub serial: Option<u32>,
+    /// Queries sent.
+    pub queries: u64,
+    /// Truncated answers asked again over TCP.
+    pub tcp_fallbacks: u64,
+    /// Timeouts retried.
+    pub retries: u64,
+    /// Queries that got no usable answer.
+    pub failed_queries: u64,
+}
+
+/// Findings of one host.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostReport {
+    /// Host label.
+    pub host: String,
+    /// Worst severity among its findings.
+    pub status: Severity,
+    /// Its findings, worst first.
+    pub findings: Vec<Finding>,
+}
+
+/// One zone.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoneReport {
+    /// Zone apex.
+    pub zone: String,
+    /// The expected SOA serial.
+    pub expected_serial: Option<u32>,
+    /// Names compared.
+    pub names_checked: usize,
+    /// Hosts compared.
+    pub hosts_checked: usize,
+    /// Its servers.
+    pub servers: Vec<ServerReport>,
+    /// Hosts with findings only; the others are clean.
+    pub hosts: Vec<HostReport>,
+    /// Findings about the zone's servers rather than a host (unreachable, lame).
+    pub server_findings: Vec<Finding>,
+}
+
+/// Overall verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every server answered, nothing drifted.
+    Clean,
+    /// Drift found.
+    Drift,
+    /// Some server could not be asked; what was asked had no drift.
+    Incomplete,
+}
+
+/// Counts over the whole run.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Zones audited.
+    pub zones: usize,
+    /// Hosts audited.
+    pub hosts: usize,
+    /// Hosts with drift.
+    pub hosts_drifted: usize,
+    /// Drift findings.
+    pub drift: usize,
+    /// Failure findings.
+    pub failures: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Queries sent.
+    pub queries: u64,
+}
+
+/// The whole result of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Schema version tag.
+    pub schema: &'static str,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// The process exit code that goes with the verdict.
+    pub exit_code: i32,
+    /// Counts.
+    pub summary: Summary,
+    /// Per zone.
+    pub zones: Vec<ZoneReport>,
+}
+
+impl Report {
+    /// Builds the report and its verdict from finished zone reports.
+    pub fn new(started_at: String, duration_ms: u64, zones: Vec<ZoneReport>) -> Report {
+        let mut summary = Summary {
+            zones: zones.len(),
+            ..Summary::default()
+        };
+        for zone in &zones {
+            summary.hosts += zone.hosts_checked;
+            summary.queries += zone.servers.iter().map(|s| s.queries).sum::<u64>();
+            for host in &zone.hosts {
+                if host.status == Severity::Drift {
+                    summary.hosts_drifted += 1;
+                }
+            }
+            let findings = zone.hosts.iter().flat_map(|h| &h.findings);
+            for finding in findings.chain(&zone.server_findings) {
+                match finding.severity {
+                    Severity::Drift => summary.drift += 1,
+                    Severity::Failure => summary.failures += 1,
+                    Severity::Warning => summary.warnings += 1,
+                }
+            }
+        }
+        let verdict = if summary.drift > 0 {
+            Verdict::Drift
+        } else if summary.failures > 0 {
+            Verdict::Incomplete
+        } else {
+            Verdict::Clean
+        };
+        let exit_code = match verdict {
+            Verdict::Clean => EXIT_CLEAN,
+            Verdict::Drift => EXIT_DRIFT,
+            Verdict::Incomplete => EXIT_INCOMPLETE,
+        };
+        Report {
+            schema: SCHEMA,
+            started_at,
+            duration_ms,
+            verdict,
+            exit_code,
+            summary,
+            zones,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! An in-process authoritative server (hickory-server) on a loopback port, serving zones of the
+//! record model. Used by `dns-audit demo` and by the integration tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::rr::{LowerName, Record, RecordType};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use hickory_server::Server;
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::model::Zone;
+
+/// A running server; it stops when dropped.
+pub struct AuthServer {
+    addr: SocketAddr,
+    server: Server<Catalog>,
+}
+
+impl AuthServer {
+    /// Serves `zones` on `bind` (port 0 for an ephemeral one), UDP and TCP on the same port.
+    pub async fn start(bind: SocketAddr, zones: &[Zone]) -> std::io::Result<AuthServer> {
+        let mut catalog = Catalog::new();
+        for zone in zones {
+            let handler = zone_handler(zone).map_err(std::io::Error::other)?;
+            catalog.upsert(LowerName::new(&zone.origin), vec![Arc::new(handler)]);
+        }
+        // Bind TCP first on the wanted port, then UDP on the port it got.
+        let tcp = TcpListener::bind(bind).await?;
+        let addr = tcp.local_addr()?;
+        let udp = UdpSocket::bind(addr).await?;
+        let mut server = Server::new(catalog);
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 64);
+        Ok(AuthServer { addr, server })
+    }
+
+    /// The address it listens on (UDP and TCP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops serving and waits until the sockets are closed.
+    pub async fn stop(mut self) {
+        let _ = self.server.shutdown_gracefully().await;
+    }
+}
+
+fn zone_handler(zone: &Zone) -> Result<InMemoryZoneHandler, String> {
+    let serial = zone.serial().ok_or("the zone has no SOA record")?;
+    let mut handler =
+        InMemoryZoneHandler::empty(zone.origin.clone(), ZoneType::Primary, AxfrPolicy::AllowAll);
+    for (name, sets) in &zone.names {
+        for (rtype, set) in sets {
+            for rdata in &set.rdatas {
+                let data = rdata
+                    .to_hickory(*rtype)
+                    .ok_or_else(|| format!("{rtype} record does not decode"))?;
+                let record = Record::from_rdata(name.clone(), set.ttl, data);
+                if !handler.upsert_mut(record, serial) && *rtype != RecordType::SOA {
+                    return Err(format!("cannot serve {name} {rtype}"));
+                }
+            }
+        }
+    }
+    Ok(handler)
+}
