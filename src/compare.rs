@@ -79,20 +79,23 @@ pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) 
         }
         for ((name, rtype), observed) in &view.answers {
             let expected = zone.names.get(name).and_then(|sets| sets.get(rtype));
+            // SOA serials differ between servers while a change propagates: judged above.
+            let tracked = *rtype != RecordType::SOA;
             match observed {
                 Observed::Failed(failure) => *failed.entry(failure.clone()).or_default() += 1,
-                Observed::Present(set) => {
+                Observed::Present(set) if tracked => {
                     served
                         .entry((name.clone(), *rtype))
                         .or_default()
                         .insert(label.clone(), show_set(set, *rtype));
                 }
-                Observed::Absent => {
+                Observed::Absent if tracked => {
                     served
                         .entry((name.clone(), *rtype))
                         .or_default()
                         .insert(label.clone(), "(none)".into());
                 }
+                Observed::Present(_) | Observed::Absent => {}
             }
             if let Some(diff) = difference(name, *rtype, expected, observed, settings.ttl) {
                 merged.entry(diff).or_default().push(label.clone());

@@ -1,0 +1,337 @@
+//! `dns-audit check` end to end: the binary against real servers on 127.0.0.1.
+
+mod common;
+
+use common::*;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+fn with(extra: &str) -> String {
+    format!("{ZONE}{extra}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clean_zone_exits_0_with_no_findings() {
+    let ns1 = serve(ZONE).await;
+    let ns2 = serve(ZONE).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr()), ("ns2", ns2.addr())]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["schema"], "dns-audit.check/1");
+    assert_eq!(json["verdict"], "clean");
+    assert!(findings(&json).is_empty(), "{json:#}");
+    assert_eq!(json["zones"][0]["servers"][0]["status"], "ok");
+    assert_eq!(json["zones"][0]["servers"][0]["serial"], 2026112401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_incident_is_one_drift_line_naming_both_servers() {
+    let live = with("bh17 IN A 203.0.113.18\n");
+    let ns1 = serve(&live).await;
+    let ns2 = serve(&live).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr()), ("ns2", ns2.addr())]).await;
+    assert_eq!(code, 1);
+    let drift = drift(&json);
+    assert_eq!(drift.len(), 1, "{json:#}");
+    assert_eq!(drift[0]["kind"], "wrong_value");
+    assert_eq!(drift[0]["host"], "bh17");
+    assert_eq!(drift[0]["type"], "A");
+    assert_eq!(drift[0]["unexpected"], serde_json::json!(["203.0.113.18"]));
+    assert_eq!(drift[0]["servers"], serde_json::json!(["ns1", "ns2"]));
+
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", ns1.addr()),
+        "--nameserver".into(),
+        format!("ns2={}", ns2.addr()),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1, ns2)"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_extra_and_changed_records_are_each_reported() {
+    let live = ZONE.replace("bh17 IN AAAA 2001:db8:100::17\n", "").replace(
+        "\nbh18 IN A 203.0.113.18\n",
+        "\nbh18 IN A 203.0.113.81\nbh18 IN TXT \"stray\"\n",
+    );
+    let ns1 = serve(&live).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 1);
+    let kinds: Vec<(String, String, String)> = drift(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["name"].as_str().unwrap().to_string(),
+                f["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&(
+            "missing_rrset".into(),
+            "bh17.bots.example.net.".into(),
+            "AAAA".into()
+        )),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "wrong_value".into(),
+            "bh18.bots.example.net.".into(),
+            "A".into()
+        )),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "extra_type".into(),
+            "bh18.bots.example.net.".into(),
+            "TXT".into()
+        )),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ttl_differences_are_drift_or_warning_as_configured() {
+    let live = ZONE.replace("\nbh18 IN A 203.0.113.18", "\nbh18 60 IN A 203.0.113.18");
+    let ns1 = serve(&live).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 1);
+    let drift = drift(&json);
+    assert_eq!(drift[0]["kind"], "ttl_differs");
+    assert_eq!(drift[0]["seen"], serde_json::json!(["60"]));
+
+    let dir = expected_dir(ZONE, &format!("{FAST}ttl = \"warn\"\n"));
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(findings(&json)[0]["severity"], "warning");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_that_disagree_are_named_and_serials_show_propagation() {
+    let newer = ZONE
+        .replace("2026112401", "2026112402")
+        .replace("\nbh18 IN A 203.0.113.18", "\nbh18 IN A 203.0.113.99");
+    let ns1 = serve(&newer).await;
+    let ns2 = serve(ZONE).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr()), ("ns2", ns2.addr())]).await;
+    assert_eq!(code, 1);
+    let all = findings(&json);
+    let drift = drift(&json);
+    assert_eq!(drift.len(), 1, "{all:#?}");
+    assert_eq!(drift[0]["servers"], serde_json::json!(["ns1"]));
+    assert!(all
+        .iter()
+        .any(|f| f["kind"] == "servers_disagree"
+            && f["servers"] == serde_json::json!(["ns1", "ns2"])));
+    let serial = all.iter().find(|f| f["kind"] == "serial_differs").unwrap();
+    assert_eq!(serial["severity"], "warning");
+    assert_eq!(serial["servers"], serde_json::json!(["ns1"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_compare_case_insensitively_and_rrsets_as_sets() {
+    let live = ZONE.replace("bh17 IN A", "BH17 IN A").replace(
+        "panel.bh17 IN CNAME bh17",
+        "Panel.Bh17 IN CNAME BH17.bots.example.NET.",
+    );
+    let expected = with("bh18 IN A 203.0.113.180\n");
+    let served = format!("{live}bh18 IN A 203.0.113.180\n");
+    let ns1 = serve(&served).await;
+    let dir = expected_dir(&expected, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 0, "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_is_incomplete_not_drift() {
+    let ns1 = serve(ZONE).await;
+    let dead = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap()
+    };
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr()), ("ns2", dead)]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert_eq!(json["verdict"], "incomplete");
+    assert!(drift(&json).is_empty());
+    let all = findings(&json);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["kind"], "unreachable");
+    assert_eq!(all[0]["servers"], serde_json::json!(["ns2"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_wins_over_an_unreachable_server() {
+    let ns1 = serve(&with("bh17 IN A 203.0.113.18\n")).await;
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = expected_dir(ZONE, FAST);
+    let (code, _) = check_json(dir.path(), &[("ns1", ns1.addr()), ("ns2", dead)]).await;
+    assert_eq!(code, 1);
+}
+
+/// Every fault that leaves the answer unknown must give exit 3 and no drift.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_answers_are_unknown_never_drift() {
+    let upstream = serve(ZONE).await;
+    let faults = [
+        Fault::Rcode(ResponseCode::ServFail),
+        Fault::Rcode(ResponseCode::Refused),
+        Fault::Rcode(ResponseCode::NotImp),
+        Fault::Rcode(ResponseCode::FormErr),
+        Fault::Drop,
+        Fault::NoAa,
+        Fault::EmptyTruncatedNoTcp,
+    ];
+    for fault in faults {
+        let proxy = FaultProxy::start(
+            upstream.addr(),
+            fault,
+            Some(("bh17.bots.example.net.", RecordType::A)),
+        )
+        .await;
+        let dir = expected_dir(ZONE, FAST);
+        let (code, json) = check_json(dir.path(), &[("ns1", proxy.addr)]).await;
+        assert_eq!(code, 3, "{fault:?}: {json:#}");
+        assert!(drift(&json).is_empty(), "{fault:?}: {json:#}");
+        let all = findings(&json);
+        assert_eq!(all.len(), 1, "{fault:?}: {all:#?}");
+        assert_eq!(all[0]["kind"], "query_failed", "{fault:?}");
+        assert!(proxy.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    }
+}
+
+/// Spoof-like packets are ignored and the real answer still counts; a slipped empty TC=1
+/// answer goes to TCP and is never read as "no records".
+#[tokio::test(flavor = "multi_thread")]
+async fn bogus_packets_are_ignored_and_truncation_goes_to_tcp() {
+    let upstream = serve(ZONE).await;
+    for fault in [
+        Fault::WrongIdFirst,
+        Fault::WrongQuestionFirst,
+        Fault::OtherPortFirst,
+        Fault::EmptyTruncated,
+    ] {
+        let proxy = FaultProxy::start(upstream.addr(), fault, None).await;
+        let dir = expected_dir(ZONE, FAST);
+        let (code, json) = check_json(dir.path(), &[("ns1", proxy.addr)]).await;
+        assert_eq!(code, 0, "{fault:?}: {json:#}");
+        if fault == Fault::EmptyTruncated {
+            let server = &json["zones"][0]["servers"][0];
+            assert!(server["tcp_fallbacks"].as_u64().unwrap() > 10, "{server}");
+        }
+    }
+}
+
+/// A QR=0 packet is not an answer: hickory's UDP stream hands back the first packet with the
+/// right ID and question, so the transport checks QR itself and the RRset stays unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packet_without_qr_is_never_read_as_content() {
+    let upstream = serve(ZONE).await;
+    let proxy = FaultProxy::start(upstream.addr(), Fault::QueryBitFirst, None).await;
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", proxy.addr)]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert!(drift(&json).is_empty(), "{json:#}");
+    let all = findings(&json);
+    assert!(all.iter().all(|f| f["severity"] == "failure"), "{all:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_txt_cannot_reach_the_terminal_raw() {
+    let live = with("bh17 IN TXT \"\\027[2J\\010::error::pwned\\013\"\n");
+    let ns1 = serve(&live).await;
+    let dir = expected_dir(ZONE, FAST);
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", ns1.addr()),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+    assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
+    assert!(
+        text.contains(r#""\027[2J\010::error::pwned\013" not expected"#),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_exits_2_with_file_line_and_column() {
+    let dir = expected_dir(
+        &with("bh19 IN A 203.0.113.300\nbh20 IN AAAA zz::1 junk\n"),
+        FAST,
+    );
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        "127.0.0.1:9".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bots.example.net.zone:14:11:"), "{err}");
+    assert!(err.contains("bots.example.net.zone:15:"), "{err}");
+
+    let dir = expected_dir(ZONE, "timeout_ms = \"soon\"\n");
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dns-audit.toml:1:14:"), "{err}");
+
+    let out = run(vec![
+        "check".into(),
+        "--nameserver".into(),
+        "not-an-ip".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(vec!["check".into(), "--bogus".into()]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_finds_exactly_the_replayed_incident() {
+    let out = run(vec!["demo".into()]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1, ns2)"),
+        "{text}"
+    );
+}

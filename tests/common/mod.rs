@@ -1,0 +1,427 @@
+//! Test support: real servers on 127.0.0.1 and the binary under test.
+//!
+//! - [`serve`] starts dns-audit's in-process hickory authoritative server.
+//! - [`FaultProxy`] sits between the audit and a real server and injects one fault per matching
+//!   query (drop, rcode, no AA, wrong ID, wrong question, QR=0, empty TC=1 slip, other source
+//!   port, truncation); everything else is forwarded untouched, so the data is always real.
+//! - [`Nsd`] starts a real NSD (from Debian's package) on a free loopback port.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dns_audit::model::Zone;
+use dns_audit::server::AuthServer;
+use dns_audit::zonefile::{load_zone_bytes, ZoneLimits};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+/// A small zone with two hosts, a CNAME and a wildcard.
+pub const ZONE: &str = "$ORIGIN bots.example.net.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster.example.net. ( 2026112401 3600 900 1209600 300 )
+@ 3600 IN NS ns1
+@ 3600 IN NS ns2
+@ IN TXT \"v=spf1 -all\"
+ns1 IN A 192.0.2.53
+ns2 IN A 198.51.100.53
+bh17 IN A 203.0.113.17
+bh17 IN AAAA 2001:db8:100::17
+panel.bh17 IN CNAME bh17
+bh18 IN A 203.0.113.18
+*.bh18 IN A 203.0.113.18
+";
+
+pub const ORIGIN: &str = "bots.example.net.";
+
+/// Parses zone text of [`ORIGIN`] into the model (for serving).
+pub fn zone(text: &str) -> Zone {
+    let origin = Name::from_str(ORIGIN).unwrap();
+    load_zone_bytes(
+        Path::new("test.zone"),
+        text.as_bytes(),
+        &origin,
+        ZoneLimits::default(),
+    )
+    .unwrap()
+    .zone
+}
+
+/// Starts an in-process authoritative server for `text` on 127.0.0.1.
+pub async fn serve(text: &str) -> AuthServer {
+    AuthServer::start("127.0.0.1:0".parse().unwrap(), &[zone(text)])
+        .await
+        .unwrap()
+}
+
+/// A temporary expected-records directory holding `bots.example.net.zone` and a config.
+pub fn expected_dir(zone_text: &str, config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bots.example.net.zone"), zone_text).unwrap();
+    std::fs::write(dir.path().join("dns-audit.toml"), config).unwrap();
+    dir
+}
+
+/// Fast timeouts so failure tests stay quick.
+pub const FAST: &str = "timeout_ms = 300\nretries = 1\n";
+
+/// Runs the binary with `args` (off the async runtime, so in-process servers keep serving).
+pub async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `check --expected DIR --format json --nameserver …` and the parsed JSON.
+pub async fn check_json(dir: &Path, servers: &[(&str, SocketAddr)]) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "check".to_string(),
+        "--expected".into(),
+        dir.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    for (label, addr) in servers {
+        args.push("--nameserver".into());
+        args.push(format!("{label}={addr}"));
+    }
+    let out = run(args).await;
+    let code = out.status.code().unwrap_or(-1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, json)
+}
+
+/// All findings of a JSON report (host findings and server findings).
+pub fn findings(json: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for zone in json["zones"].as_array().unwrap() {
+        for host in zone["hosts"].as_array().unwrap() {
+            out.extend(host["findings"].as_array().unwrap().iter().cloned());
+        }
+        out.extend(zone["server_findings"].as_array().unwrap().iter().cloned());
+    }
+    out
+}
+
+/// Findings with severity "drift".
+pub fn drift(json: &serde_json::Value) -> Vec<serde_json::Value> {
+    findings(json)
+        .into_iter()
+        .filter(|f| f["severity"] == "drift")
+        .collect()
+}
+
+/// A fault applied to matching UDP queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Never answer.
+    Drop,
+    /// Answer with this rcode and no records.
+    Rcode(ResponseCode),
+    /// Forward, but clear the AA bit.
+    NoAa,
+    /// Send an answer with a wrong ID first, then the real one.
+    WrongIdFirst,
+    /// Send an answer to another question first, then the real one.
+    WrongQuestionFirst,
+    /// Send the answer with QR=0 first, then the real one.
+    QueryBitFirst,
+    /// Send the real answer from another source port first, then from the right one.
+    OtherPortFirst,
+    /// Answer with an empty TC=1 message (a rate-limit "slip"); TCP gets the real answer.
+    EmptyTruncated,
+    /// Empty TC=1 over UDP and no TCP at all.
+    EmptyTruncatedNoTcp,
+}
+
+/// A UDP (and TCP pass-through) proxy that injects a fault into matching queries.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    /// Queries that matched and got the fault.
+    pub hits: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl FaultProxy {
+    /// Proxies to `upstream`; `fault` applies to queries for `only` (name, type), or to all.
+    pub async fn start(
+        upstream: SocketAddr,
+        fault: Fault,
+        only: Option<(&str, RecordType)>,
+    ) -> FaultProxy {
+        let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = udp.local_addr().unwrap();
+        let tcp = TcpListener::bind(addr).await.unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let only = only.map(|(n, t)| (Name::from_str(n).unwrap(), t));
+        let mut tasks = Vec::new();
+        let udp_hits = Arc::clone(&hits);
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 65535];
+            loop {
+                let Ok((len, client)) = udp.recv_from(&mut buf).await else {
+                    return;
+                };
+                let query = buf[..len].to_vec();
+                let udp = Arc::clone(&udp);
+                let only = only.clone();
+                let hits = Arc::clone(&udp_hits);
+                tokio::spawn(async move {
+                    let Ok(request) = Message::from_vec(&query) else {
+                        return;
+                    };
+                    let matches = match &only {
+                        None => true,
+                        Some((name, rtype)) => request
+                            .queries
+                            .first()
+                            .is_some_and(|q| q.name() == name && q.query_type() == *rtype),
+                    };
+                    let Some(answer) = forward(upstream, &query).await else {
+                        return;
+                    };
+                    if !matches {
+                        let _ = udp.send_to(&answer, client).await;
+                        return;
+                    }
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    for packet in inject(fault, &request, &answer).await {
+                        match packet {
+                            Packet::FromOtherPort(bytes) => {
+                                let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                                let _ = other.send_to(&bytes, client).await;
+                            }
+                            Packet::Normal(bytes) => {
+                                let _ = udp.send_to(&bytes, client).await;
+                            }
+                        }
+                    }
+                });
+            }
+        }));
+        if fault != Fault::EmptyTruncatedNoTcp {
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let Ok((mut client, _)) = tcp.accept().await else {
+                        return;
+                    };
+                    tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                }
+            }));
+        } else {
+            drop(tcp);
+        }
+        FaultProxy { addr, hits, tasks }
+    }
+}
+
+enum Packet {
+    Normal(Vec<u8>),
+    FromOtherPort(Vec<u8>),
+}
+
+async fn forward(upstream: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    socket.send_to(query, upstream).await.ok()?;
+    let mut buf = vec![0u8; 65535];
+    let len = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    buf.truncate(len);
+    Some(buf)
+}
+
+async fn inject(fault: Fault, request: &Message, answer: &[u8]) -> Vec<Packet> {
+    let real = Packet::Normal(answer.to_vec());
+    let parsed = Message::from_vec(answer).unwrap();
+    let bytes = |m: &Message| m.to_vec().unwrap();
+    match fault {
+        Fault::Drop => Vec::new(),
+        Fault::Rcode(rcode) => {
+            let mut m = Message::response(request.metadata.id, request.metadata.op_code);
+            m.queries = request.queries.clone();
+            m.metadata.response_code = rcode;
+            vec![Packet::Normal(bytes(&m))]
+        }
+        Fault::NoAa => {
+            let mut m = parsed;
+            m.metadata.authoritative = false;
+            vec![Packet::Normal(bytes(&m))]
+        }
+        Fault::WrongIdFirst => {
+            let mut m = parsed.clone();
+            m.metadata.id = m.metadata.id.wrapping_add(1);
+            m.answers.clear();
+            vec![Packet::Normal(bytes(&m)), real]
+        }
+        Fault::WrongQuestionFirst => {
+            let mut m = parsed.clone();
+            if let Some(q) = m.queries.first_mut() {
+                q.set_name(Name::from_str("evil.example.").unwrap());
+            }
+            m.answers.clear();
+            vec![Packet::Normal(bytes(&m)), real]
+        }
+        Fault::QueryBitFirst => {
+            let mut m = parsed.clone();
+            m.metadata.message_type = MessageType::Query;
+            m.answers.clear();
+            vec![Packet::Normal(bytes(&m)), real]
+        }
+        Fault::OtherPortFirst => {
+            let mut m = parsed.clone();
+            m.answers.clear();
+            vec![Packet::FromOtherPort(bytes(&m)), real]
+        }
+        Fault::EmptyTruncated | Fault::EmptyTruncatedNoTcp => {
+            let mut m = parsed;
+            m.metadata.truncation = true;
+            m.answers.clear();
+            m.authorities.clear();
+            m.additionals.clear();
+            vec![Packet::Normal(bytes(&m))]
+        }
+    }
+}
+
+/// A real NSD serving one zone on a free loopback port. Killed on drop.
+pub struct Nsd {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Nsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The NSD binary, or None (a test then skips, except under CI where it fails loudly).
+pub fn nsd_binary() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nsd", "/usr/local/sbin/nsd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() && std::env::var_os("CI").is_some() {
+        panic!("NSD is required under CI=true (apt-get install -y nsd): .ci/run installs it");
+    }
+    if found.is_none() {
+        eprintln!("NSD not installed: skipping (apt-get install -y nsd)");
+    }
+    found
+}
+
+/// A loopback port free for both UDP and TCP at the time of asking.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Nsd {
+    /// Starts NSD serving `zone_text` as `origin`, with `extra` lines in its server: section.
+    pub fn start(origin: &str, zone_text: &str, extra: &str) -> Option<Nsd> {
+        let binary = nsd_binary()?;
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let zone_file = dir.path().join("zone");
+            std::fs::write(&zone_file, zone_text).unwrap();
+            let port = free_port();
+            let conf = format!(
+                "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  \
+                 database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
+                 zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  \
+                 server-count: 1\n  verbosity: 1\n{extra}\nremote-control:\n  control-enable: no\n\
+                 zone:\n  name: \"{origin}\"\n  zonefile: \"{zf}\"\n  provide-xfr: 127.0.0.1 NOKEY\n",
+                d = dir.path().display(),
+                zf = zone_file.display(),
+            );
+            let conf_path = dir.path().join("nsd.conf");
+            std::fs::write(&conf_path, conf).unwrap();
+            let child = Command::new(&binary)
+                .arg("-d")
+                .arg("-c")
+                .arg(&conf_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let mut nsd = Nsd { addr, child, dir };
+            if nsd.wait_ready(origin) {
+                return Some(nsd);
+            }
+            let log = std::fs::read_to_string(nsd.dir.path().join("nsd.log")).unwrap_or_default();
+            eprintln!("NSD did not come up on port {port}, retrying: {log}");
+        }
+        panic!("NSD would not start");
+    }
+
+    /// Waits until NSD answers the SOA of `origin` over UDP.
+    fn wait_ready(&mut self, origin: &str) -> bool {
+        let mut query = Message::query();
+        query.add_query(hickory_proto::op::Query::query(
+            Name::from_str(origin).unwrap(),
+            RecordType::SOA,
+        ));
+        let bytes = query.to_vec().unwrap();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            let _ = socket.send_to(&bytes, self.addr);
+            let mut buf = [0u8; 4096];
+            if let Ok(len) = socket.recv(&mut buf) {
+                if let Ok(m) = Message::from_vec(&buf[..len]) {
+                    if m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty() {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,58 @@
+//! `dns-audit check` against a real NSD on 127.0.0.1 (installed by .ci/run; under CI=true a
+//! missing NSD fails the test instead of skipping it).
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nsd_serving_the_expected_zone_is_clean() {
+    let Some(nsd) = Nsd::start(ORIGIN, ZONE, "") else {
+        return;
+    };
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert!(findings(&json).is_empty(), "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nsd_serving_the_incident_is_drift() {
+    let live = format!("{ZONE}bh17 IN A 203.0.113.18\n");
+    let Some(nsd) = Nsd::start(ORIGIN, &live, "") else {
+        return;
+    };
+    let dir = expected_dir(ZONE, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 1, "{json:#}");
+    let drift = drift(&json);
+    assert_eq!(drift.len(), 1, "{json:#}");
+    assert_eq!(drift[0]["unexpected"], serde_json::json!(["203.0.113.18"]));
+}
+
+/// An RRset too large for 1232 octets comes back truncated over UDP and whole over TCP.
+#[tokio::test(flavor = "multi_thread")]
+async fn truncated_answers_are_asked_again_over_tcp() {
+    let mut big = String::from(ZONE);
+    for i in 0..40 {
+        big.push_str(&format!("keys IN TXT \"key-{i:02} {}\"\n", "x".repeat(60)));
+    }
+    let Some(nsd) = Nsd::start(ORIGIN, &big, "") else {
+        return;
+    };
+    let dir = expected_dir(&big, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    let server = &json["zones"][0]["servers"][0];
+    assert!(server["tcp_fallbacks"].as_u64().unwrap() >= 1, "{server}");
+
+    let fewer = big.replace("keys IN TXT \"key-07", "; gone \"key-07");
+    let dir = expected_dir(&big, FAST);
+    let Some(nsd2) = Nsd::start(ORIGIN, &fewer, "") else {
+        return;
+    };
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd2.addr)]).await;
+    assert_eq!(code, 1, "{json:#}");
+    let drift = drift(&json);
+    assert_eq!(drift[0]["missing"].as_array().unwrap().len(), 1, "{json:#}");
+}
