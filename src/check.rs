@@ -9,7 +9,7 @@ use crate::compare::compare_zone;
 use crate::config::Config;
 use crate::error::Error;
 use crate::model::present_name;
-use crate::observe::{nameservers, observe_zone, Nameserver};
+use crate::observe::{nameservers, observe_zone, plan, Nameserver};
 use crate::report::{Finding, Kind, Report, Severity, ZoneReport};
 use crate::zonefile::{load_zone, zone_name_for_file, LoadedZone, ZoneError};
 
@@ -103,19 +103,20 @@ pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
     for loaded in &expected.zones {
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
+        let plan = plan(zone, settings);
         let views = match nameservers(zone, settings, overrides).await {
             Ok(servers) if !servers.is_empty() => {
-                observe_zone(zone, settings, servers, expected.config.query).await
+                observe_zone(zone, &plan, servers, expected.config.query).await
             }
             Ok(_) => Vec::new(),
             Err(why) => {
-                let mut report = compare_zone(zone, settings, &[]);
+                let mut report = compare_zone(zone, settings, &plan, &[]);
                 report.server_findings.push(no_servers(zone, why));
                 reports.push(report);
                 continue;
             }
         };
-        let mut report = compare_zone(zone, settings, &views);
+        let mut report = compare_zone(zone, settings, &plan, &views);
         if views.is_empty() {
             report
                 .server_findings

@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use crate::config::{TtlPolicy, ZoneSettings};
 use crate::escape;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
-use crate::observe::{Observed, ServerView};
+use crate::observe::{Observed, Probe, ServerView};
 use crate::report::{Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
 use crate::transport::Failure;
 
@@ -26,15 +26,18 @@ struct Difference {
     why: String,
 }
 
-/// Compares one zone on all its servers.
-pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) -> ZoneReport {
+/// Compares one zone on all its servers. `views` hold answers in the order of `plan`.
+pub fn compare_zone(
+    zone: &Zone,
+    settings: &ZoneSettings,
+    plan: &[Probe<'_>],
+    views: &[ServerView],
+) -> ZoneReport {
     let expected_serial = zone.serial();
     let mut server_findings = Vec::new();
     let mut servers = Vec::new();
     // (difference) -> servers that showed it
     let mut merged: BTreeMap<Difference, Vec<String>> = BTreeMap::new();
-    // (name, type) -> server -> what it served, for disagreement between servers
-    let mut served: BTreeMap<(Name, RecordType), BTreeMap<String, String>> = BTreeMap::new();
 
     for view in views {
         let label = escape::terminal(&view.server.label);
@@ -77,27 +80,24 @@ pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) 
             }
             Ok(_) => {}
         }
-        for ((name, rtype), observed) in &view.answers {
-            let expected = zone.names.get(name).and_then(|sets| sets.get(rtype));
-            // SOA serials differ between servers while a change propagates: judged above.
-            let tracked = *rtype != RecordType::SOA;
-            match observed {
-                Observed::Failed(failure) => *failed.entry(failure.clone()).or_default() += 1,
-                Observed::Present(set) if tracked => {
-                    served
-                        .entry((name.clone(), *rtype))
-                        .or_default()
-                        .insert(label.clone(), show_set(set, *rtype));
+        let soa = zone
+            .names
+            .get(&zone.origin)
+            .and_then(|sets| sets.get(&RecordType::SOA));
+        let soa_probe = Probe {
+            name: &zone.origin,
+            rtype: RecordType::SOA,
+            expected: soa,
+            at_cut: false,
+        };
+        let answers = view.answers.iter().zip(plan);
+        for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
+            if let Observed::Failed(failure) = observed {
+                if view.serial.is_ok() {
+                    *failed.entry(failure.clone()).or_default() += 1;
                 }
-                Observed::Absent if tracked => {
-                    served
-                        .entry((name.clone(), *rtype))
-                        .or_default()
-                        .insert(label.clone(), "(none)".into());
-                }
-                Observed::Present(_) | Observed::Absent => {}
             }
-            if let Some(diff) = difference(name, *rtype, expected, observed, settings.ttl) {
+            if let Some(diff) = difference(probe, observed, settings.ttl) {
                 merged.entry(diff).or_default().push(label.clone());
             }
         }
@@ -145,26 +145,9 @@ pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) 
             why: diff.why,
         })
         .collect();
-    for ((name, rtype), by_server) in &served {
-        let distinct: BTreeSet<&String> = by_server.values().collect();
-        if distinct.len() > 1 {
-            let said: Vec<String> = by_server.iter().map(|(s, v)| format!("{s}: {v}")).collect();
-            findings.push(Finding {
-                severity: Severity::Warning,
-                kind: Kind::ServersDisagree,
-                host: host_of(&zone.origin, name, settings.host_depth),
-                name: present_name(name),
-                rtype: rtype.to_string(),
-                expected: Vec::new(),
-                seen: Vec::new(),
-                unexpected: Vec::new(),
-                missing: Vec::new(),
-                servers: by_server.keys().cloned().collect(),
-                why: format!(
-                    "the zone's servers serve different data ({})",
-                    said.join("; ")
-                ),
-            });
+    for (index, probe) in plan.iter().enumerate() {
+        if let Some(finding) = disagreement(zone, settings, probe, index, views) {
+            findings.push(finding);
         }
     }
 
@@ -205,6 +188,64 @@ pub fn compare_zone(zone: &Zone, settings: &ZoneSettings, views: &[ServerView]) 
     }
 }
 
+/// A warning when the servers that answered serve different data for one probe.
+fn disagreement(
+    zone: &Zone,
+    settings: &ZoneSettings,
+    probe: &Probe<'_>,
+    index: usize,
+    views: &[ServerView],
+) -> Option<Finding> {
+    let answered: Vec<(&ServerView, &Observed)> = views
+        .iter()
+        .filter_map(|view| Some((view, view.answers.get(index)?)))
+        .filter(|(_, observed)| !matches!(observed, Observed::Failed(_)))
+        .collect();
+    let first = answered.first()?.1;
+    if answered
+        .iter()
+        .all(|(_, observed)| rdatas(observed) == rdatas(first))
+    {
+        return None;
+    }
+    let said: Vec<String> = answered
+        .iter()
+        .map(|(view, observed)| {
+            let shown = match observed {
+                Observed::Present(set) => show_set(set, probe.rtype),
+                _ => "(none)".to_string(),
+            };
+            format!("{}: {shown}", escape::terminal(&view.server.label))
+        })
+        .collect();
+    Some(Finding {
+        severity: Severity::Warning,
+        kind: Kind::ServersDisagree,
+        host: host_of(&zone.origin, probe.name, settings.host_depth),
+        name: present_name(probe.name),
+        rtype: probe.rtype.to_string(),
+        expected: Vec::new(),
+        seen: Vec::new(),
+        unexpected: Vec::new(),
+        missing: Vec::new(),
+        servers: answered
+            .iter()
+            .map(|(view, _)| escape::terminal(&view.server.label))
+            .collect(),
+        why: format!(
+            "the zone's servers serve different data ({})",
+            said.join("; ")
+        ),
+    })
+}
+
+fn rdatas(observed: &Observed) -> Option<&BTreeSet<Rdata>> {
+    match observed {
+        Observed::Present(set) => Some(&set.rdatas),
+        _ => None,
+    }
+}
+
 fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {
     Finding {
         severity: Severity::Failure,
@@ -222,13 +263,8 @@ fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding
 }
 
 /// The difference between what was expected and what one server showed, if any.
-fn difference(
-    name: &Name,
-    rtype: RecordType,
-    expected: Option<&RrSet>,
-    observed: &Observed,
-    ttl_policy: TtlPolicy,
-) -> Option<Difference> {
+fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> Option<Difference> {
+    let (name, rtype, expected) = (probe.name, probe.rtype, probe.expected);
     let present =
         |set: &RrSet| -> Vec<String> { set.rdatas.iter().map(|r| r.present(rtype)).collect() };
     let diff = |kind, severity, expected: Vec<String>, seen: Vec<String>, why: String| {
@@ -324,7 +360,7 @@ fn show_set(set: &RrSet, rtype: RecordType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::Nameserver;
+    use crate::observe::{plan, Nameserver};
     use crate::transport::WireStats;
     use std::path::Path;
     use std::str::FromStr;
@@ -348,23 +384,47 @@ mod tests {
         Rdata::from_wire(RecordType::A, &ip).unwrap()
     }
 
+    /// A server that serves the zone as expected except for the A RRsets in `changes`.
     fn view(
         label: &str,
         serial: Result<u32, Failure>,
-        answers: Vec<(&str, Observed)>,
+        changes: Vec<(&str, Observed)>,
     ) -> ServerView {
+        let zone = zone();
+        let answers = if serial.is_ok() {
+            plan(&zone, &settings())
+                .iter()
+                .map(|probe| {
+                    let changed = changes.iter().find(|(name, _)| {
+                        *probe.name == Name::from_str(name).unwrap() && probe.rtype == RecordType::A
+                    });
+                    match (changed, probe.expected) {
+                        (Some((_, observed)), _) => observed.clone(),
+                        (None, Some(set)) => Observed::Present(set.clone()),
+                        (None, None) => Observed::Absent,
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let soa = zone.names[&zone.origin][&RecordType::SOA].clone();
         ServerView {
             server: Nameserver {
                 label: label.into(),
                 addr: "127.0.0.1:53".parse().unwrap(),
             },
             serial,
-            answers: answers
-                .into_iter()
-                .map(|(n, o)| ((Name::from_str(n).unwrap(), RecordType::A), o))
-                .collect(),
+            soa: Observed::Present(soa),
+            answers,
             stats: WireStats::default(),
         }
+    }
+
+    fn compare(views: &[ServerView]) -> ZoneReport {
+        let zone = zone();
+        let plan = plan(&zone, &settings());
+        compare_zone(&zone, &settings(), &plan, views)
     }
 
     fn settings() -> ZoneSettings {
@@ -383,7 +443,7 @@ mod tests {
             ),
             view("ns2", Ok(7), vec![("bh17.z.net.", Observed::Present(set))]),
         ];
-        let report = compare_zone(&zone(), &settings(), &views);
+        let report = compare(&views);
         assert_eq!(report.hosts.len(), 1);
         let host = &report.hosts[0];
         assert_eq!(host.host, "bh17");
@@ -406,7 +466,7 @@ mod tests {
             ),
             view("ns2", Err(Failure::Rcode("REFUSED".into())), vec![]),
         ];
-        let report = compare_zone(&zone(), &settings(), &views);
+        let report = compare(&views);
         assert!(report.hosts.is_empty(), "{:?}", report.hosts);
         let kinds: Vec<Kind> = report.server_findings.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, vec![Kind::QueryFailed, Kind::Unreachable]);
@@ -429,7 +489,7 @@ mod tests {
                 )],
             ),
         ];
-        let report = compare_zone(&zone(), &settings(), &views);
+        let report = compare(&views);
         let kinds: Vec<(Kind, Vec<String>)> = report.hosts[0]
             .findings
             .iter()
@@ -451,7 +511,7 @@ mod tests {
     #[test]
     fn an_older_serial_is_a_warning() {
         let views = vec![view("ns1", Ok(6), vec![])];
-        let report = compare_zone(&zone(), &settings(), &views);
+        let report = compare(&views);
         assert_eq!(report.server_findings[0].kind, Kind::SerialDiffers);
         assert_eq!(report.server_findings[0].severity, Severity::Warning);
     }

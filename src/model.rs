@@ -211,10 +211,20 @@ impl Zone {
             .map(|(name, _)| name)
     }
 
-    /// The delegation point at or above `name`, if `name` is at or below a zone cut.
+    /// The topmost delegation point at or above `name`, if `name` is at or below a zone cut.
+    /// Walks up from `name` (a few map look-ups), so it is cheap to ask for every query.
     pub fn cut_above<'a>(&'a self, name: &Name) -> Option<&'a Name> {
-        let mut cuts = self.delegations().filter(|cut| cut.zone_of(name));
-        cuts.next()
+        let mut found = None;
+        let mut current = name.clone();
+        while current != self.origin && self.origin.zone_of(&current) {
+            if let Some((cut, sets)) = self.names.get_key_value(&current) {
+                if sets.contains_key(&RecordType::NS) {
+                    found = Some(cut);
+                }
+            }
+            current = current.base_name();
+        }
+        found
     }
 }
 

@@ -4,7 +4,6 @@
 //! serves, that it serves none, or that it could not be asked. The comparison reads only views,
 //! so a zone transfer can fill a view instead of per-name queries without touching it.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -57,23 +56,40 @@ pub struct ServerView {
     pub server: Nameserver,
     /// The SOA serial it serves, or why it could not be asked at all.
     pub serial: Result<u32, Failure>,
-    /// Its answers.
-    pub answers: BTreeMap<(Name, RecordType), Observed>,
+    /// The SOA RRset it serves (compared apart from the rest: serials move).
+    pub soa: Observed,
+    /// Its answers, one per probe of the plan, in the plan's order (empty when unreachable).
+    pub answers: Vec<Observed>,
     /// Wire counters.
     pub stats: WireStats,
 }
 
-/// The (name, type) pairs to ask for a zone, in canonical order.
-pub fn plan(zone: &Zone, settings: &ZoneSettings) -> Vec<(Name, RecordType)> {
+/// One question to ask every server, with what the answer should be.
+#[derive(Clone, Copy, Debug)]
+pub struct Probe<'z> {
+    /// Owner name (canonical).
+    pub name: &'z Name,
+    /// Type asked.
+    pub rtype: RecordType,
+    /// The expected RRset, None where none is expected.
+    pub expected: Option<&'z RrSet>,
+    /// The name is a delegation point: NS comes as a referral.
+    pub at_cut: bool,
+}
+
+/// The questions to ask for a zone, in canonical order of names. Built once; the answers of
+/// every server line up with it, so nothing is looked up by name afterwards.
+pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
     let mut out = Vec::new();
     for (name, sets) in &zone.names {
         if settings.ignores_name(&zone.origin, name) {
             continue;
         }
         let cut = zone.cut_above(name);
+        let at_cut = cut == Some(name);
         let mut types: Vec<RecordType> = match cut {
             // At a zone cut the parent is authoritative only for DS; NS comes as a referral.
-            Some(cut) if cut == name => vec![RecordType::NS, RecordType::DS],
+            Some(_) if at_cut => vec![RecordType::NS, RecordType::DS],
             // Below a cut only glue lives, answered by referral: compared with the cut's NS.
             Some(_) => Vec::new(),
             None => sets.keys().copied().chain(PROBE_TYPES).collect(),
@@ -85,7 +101,12 @@ pub fn plan(zone: &Zone, settings: &ZoneSettings) -> Vec<(Name, RecordType)> {
         });
         types.sort_unstable();
         types.dedup();
-        out.extend(types.into_iter().map(|t| (name.clone(), t)));
+        out.extend(types.into_iter().map(|rtype| Probe {
+            name,
+            rtype,
+            expected: sets.get(&rtype),
+            at_cut,
+        }));
     }
     out
 }
@@ -184,43 +205,44 @@ fn relative_label(origin: &Name, name: &Name) -> String {
 pub async fn observe_server(
     server: Nameserver,
     zone: &Zone,
-    plan: &[(Name, RecordType)],
+    plan: &[Probe<'_>],
     settings: QuerySettings,
 ) -> ServerView {
     let wire = Server::new(server.addr, settings);
-    let mut answers = BTreeMap::new();
+    let mut soa = Observed::Failed(Failure::Timeout);
     let serial = match wire.query(&zone.origin, RecordType::SOA).await {
         Ok(answer) if !answer.message.metadata.authoritative => Err(Failure::NotAuthoritative),
         Ok(answer) => {
-            let soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
-            answers.insert((zone.origin.clone(), RecordType::SOA), soa);
+            soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
             soa_serial(&answer.message, &zone.origin)
                 .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
         }
         Err(failure) => Err(failure),
     };
+    let mut answers = Vec::new();
     if serial.is_ok() {
-        let results: Vec<_> = stream::iter(plan.iter().map(|(name, rtype)| {
-            let wire = Arc::clone(&wire);
-            async move {
-                let observed = ask(&wire, zone, name, *rtype).await;
-                ((name.clone(), *rtype), observed)
-            }
-        }))
-        .buffer_unordered(settings.concurrency.max(1))
-        .collect()
-        .await;
-        answers.extend(results);
+        let mut indexed: Vec<(usize, Observed)> =
+            stream::iter(plan.iter().enumerate().map(|(index, probe)| {
+                let wire = Arc::clone(&wire);
+                async move { (index, ask(&wire, probe).await) }
+            }))
+            .buffer_unordered(settings.concurrency.max(1))
+            .collect()
+            .await;
+        indexed.sort_unstable_by_key(|(index, _)| *index);
+        answers = indexed.into_iter().map(|(_, observed)| observed).collect();
     }
     ServerView {
         server,
         serial,
+        soa,
         answers,
         stats: wire.stats(),
     }
 }
 
-async fn ask(wire: &Server, zone: &Zone, name: &Name, rtype: RecordType) -> Observed {
+async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
+    let (name, rtype) = (probe.name, probe.rtype);
     let answer = match wire.query(name, rtype).await {
         Ok(answer) => answer,
         Err(failure) => return Observed::Failed(failure),
@@ -228,8 +250,7 @@ async fn ask(wire: &Server, zone: &Zone, name: &Name, rtype: RecordType) -> Obse
     let message = &answer.message;
     if !message.metadata.authoritative {
         // A referral at a zone cut carries the delegation NS in the authority section.
-        let at_cut = zone.cut_above(name).is_some_and(|cut| cut == name);
-        if at_cut && rtype == RecordType::NS {
+        if probe.at_cut && rtype == RecordType::NS {
             return rrset_from(message.authorities.iter(), name, rtype);
         }
         return Observed::Failed(Failure::NotAuthoritative);
@@ -275,14 +296,13 @@ fn soa_serial(message: &Message, origin: &Name) -> Option<u32> {
 /// Observes the zone on every server at once.
 pub async fn observe_zone(
     zone: &Zone,
-    settings: &ZoneSettings,
+    plan: &[Probe<'_>],
     servers: Vec<Nameserver>,
     query: QuerySettings,
 ) -> Vec<ServerView> {
-    let plan = plan(zone, settings);
     let views = servers
         .into_iter()
-        .map(|server| observe_server(server, zone, &plan, query));
+        .map(|server| observe_server(server, zone, plan, query));
     futures_util::future::join_all(views).await
 }
 
@@ -310,18 +330,19 @@ mod tests {
         let bh1 = Name::from_str("bh1.z.net.").unwrap();
         let at_bh1: Vec<_> = plan
             .iter()
-            .filter(|(n, _)| *n == bh1)
-            .map(|(_, t)| *t)
+            .filter(|p| *p.name == bh1)
+            .map(|p| p.rtype)
             .collect();
         assert_eq!(at_bh1.len(), PROBE_TYPES.len());
         let sub = Name::from_str("sub.z.net.").unwrap();
         let at_sub: Vec<_> = plan
             .iter()
-            .filter(|(n, _)| *n == sub)
-            .map(|(_, t)| *t)
+            .filter(|p| *p.name == sub)
+            .map(|p| p.rtype)
             .collect();
         assert_eq!(at_sub, vec![RecordType::NS, RecordType::DS]);
-        assert!(!plan.iter().any(|(n, _)| n.to_ascii() == "ns.sub.z.net."));
+        assert!(!plan.iter().any(|p| p.name.to_ascii() == "ns.sub.z.net."));
+        assert!(plan.iter().filter(|p| p.at_cut).all(|p| *p.name == sub));
     }
 
     #[test]

@@ -1,24 +1,32 @@
 //! Asking one authoritative server one question: non-recursive, UDP with TCP on truncation,
 //! bounded retries with backoff and a bounded number of queries in flight.
 //!
-//! The wire work is hickory-net's: its UDP client stream draws a fresh random source port per
-//! query and drops answers from another address or port, with another ID or another question;
-//! its TCP stream multiplexes queries over one connection. This module adds what an auditor needs
-//! on top: RD=0, checks of QR, opcode, question and rcode, and a verdict that keeps every kind of
-//! failure apart from an answer.
+//! Messages are hickory-proto's. UDP is multiplexed here: a few connected sockets per server, each
+//! on its own random source port, with queries told apart by random ID. hickory-net's UDP client
+//! stream opens a socket for every query (right for a resolver, which must resist spoofing on
+//! every lookup), but that caps an audit of thousands of names at about 37,000 queries per second
+//! on a 2-core machine, far from what the server can answer. Connected sockets receive only from
+//! the server's address and port; a packet is taken as the answer only when its ID is pending, QR
+//! is set and it echoes our question, otherwise it is dropped and the real answer still counts.
+//! TCP (after truncation) is hickory-net's TCP stream, multiplexed over one connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures_util::StreamExt;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
-use hickory_net::udp::UdpClientStream;
-use hickory_net::xfer::{DnsExchange, DnsHandle, DnsRequestSender};
-use hickory_proto::op::{DnsRequest, DnsRequestOptions, Message, MessageType, Query, ResponseCode};
+use hickory_net::xfer::{DnsExchange, DnsHandle};
+use hickory_proto::op::{
+    DnsRequest, DnsRequestOptions, Edns, Message, MessageType, Query, ResponseCode,
+};
 use hickory_proto::rr::{Name, RecordType};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::net::UdpSocket;
+use tokio::sync::{oneshot, Mutex, Semaphore};
 
 use crate::config::QuerySettings;
 
@@ -90,6 +98,7 @@ pub struct Server {
     settings: QuerySettings,
     provider: TokioRuntimeProvider,
     in_flight: Semaphore,
+    udp: Mutex<Option<Arc<UdpMux>>>,
     tcp: Mutex<Option<DnsExchange<TokioRuntimeProvider>>>,
     stats: std::sync::Mutex<WireStats>,
 }
@@ -102,6 +111,7 @@ impl Server {
             settings,
             provider: TokioRuntimeProvider::new(),
             in_flight: Semaphore::new(settings.concurrency.max(1)),
+            udp: Mutex::new(None),
             tcp: Mutex::new(None),
             stats: std::sync::Mutex::new(WireStats::default()),
         })
@@ -167,16 +177,18 @@ impl Server {
     }
 
     async fn udp(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
-        let mut stream = UdpClientStream::builder(self.addr, self.provider.clone())
-            .with_timeout(Some(self.settings.timeout))
-            .with_max_retries(1)
-            .build();
-        let mut responses = stream.send_message(Self::request(name, rtype));
-        match responses.next().await {
-            Some(Ok(response)) => Ok(response.into_message()),
-            Some(Err(e)) => Err(classify(e)),
-            None => Err(Failure::Timeout),
-        }
+        let mux = {
+            let mut slot = self.udp.lock().await;
+            match slot.as_ref() {
+                Some(mux) => Arc::clone(mux),
+                None => {
+                    let mux = UdpMux::open(self.addr).await.map_err(network)?;
+                    *slot = Some(Arc::clone(&mux));
+                    mux
+                }
+            }
+        };
+        mux.query(name, rtype, self.settings.timeout).await
     }
 
     async fn tcp_exchange(&self) -> Result<DnsExchange<TokioRuntimeProvider>, Failure> {
@@ -213,6 +225,141 @@ impl Server {
         }
         Err(last)
     }
+}
+
+/// Sockets per server: queries spread over several source ports.
+const UDP_SOCKETS: usize = 4;
+
+/// Receivers waiting for an answer, by message ID, with the question they asked.
+type Pending = std::sync::Mutex<HashMap<u16, (Query, oneshot::Sender<Message>)>>;
+
+/// Connected UDP sockets to one server, with queries matched to answers by ID and question.
+struct UdpMux {
+    sockets: Vec<(Arc<UdpSocket>, Arc<Pending>)>,
+    receivers: Vec<tokio::task::JoinHandle<()>>,
+    next: AtomicUsize,
+}
+
+impl Drop for UdpMux {
+    fn drop(&mut self) {
+        for receiver in &self.receivers {
+            receiver.abort();
+        }
+    }
+}
+
+impl UdpMux {
+    async fn open(addr: SocketAddr) -> std::io::Result<Arc<UdpMux>> {
+        let local: SocketAddr = if addr.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let mut sockets = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..UDP_SOCKETS {
+            let socket = Arc::new(UdpSocket::bind(local).await?);
+            socket.connect(addr).await?;
+            let pending: Arc<Pending> = Arc::default();
+            receivers.push(tokio::spawn(receive(
+                Arc::clone(&socket),
+                Arc::clone(&pending),
+            )));
+            sockets.push((socket, pending));
+        }
+        Ok(Arc::new(UdpMux {
+            sockets,
+            receivers,
+            next: AtomicUsize::new(0),
+        }))
+    }
+
+    async fn query(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+    ) -> Result<Message, Failure> {
+        let which = self.next.fetch_add(1, Ordering::Relaxed) % self.sockets.len();
+        let (socket, pending) = &self.sockets[which];
+        let query = Query::query(name.clone(), rtype);
+        let (sender, receiver) = oneshot::channel();
+        let id = {
+            let mut waiting = pending.lock().map_err(|_| network("lock poisoned"))?;
+            let mut id: u16 = rand::random();
+            while waiting.contains_key(&id) {
+                id = rand::random();
+            }
+            waiting.insert(id, (query.clone(), sender));
+            id
+        };
+        let mut message = Message::query();
+        message.metadata.id = id;
+        message.metadata.recursion_desired = false;
+        message.queries.push(query);
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_BUFFER);
+        message.edns = Some(edns);
+        let result = match message.to_vec() {
+            Ok(bytes) => match socket.send(&bytes).await {
+                Ok(_) => match tokio::time::timeout(timeout, receiver).await {
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(_)) => Err(Failure::Network("receiver stopped".into())),
+                    Err(_) => Err(Failure::Timeout),
+                },
+                Err(e) => Err(network(e)),
+            },
+            Err(e) => Err(Failure::Malformed(e.to_string())),
+        };
+        if result.is_err() {
+            if let Ok(mut waiting) = pending.lock() {
+                waiting.remove(&id);
+            }
+        }
+        result
+    }
+}
+
+/// Reads one socket: a datagram is delivered only to the query with its ID, and only when it is
+/// a response (QR=1) that echoes that query's question. Anything else is dropped.
+async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let len = match socket.recv(&mut buf).await {
+            Ok(len) => len,
+            // ICMP errors (port unreachable) surface here on a connected socket; the queries
+            // waiting on this socket time out and are retried.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Some(id) = buf.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+            continue;
+        };
+        let Ok(message) = Message::from_vec(&buf[..len]) else {
+            continue;
+        };
+        let Ok(mut waiting) = pending.lock() else {
+            return;
+        };
+        let answers_us = waiting.get(&id).is_some_and(|(query, _)| {
+            let echoed = message.queries.len() == 1 && message.queries[0] == *query;
+            // Some servers leave out the question in an error answer (FORMERR to EDNS).
+            let bare_error = message.queries.is_empty()
+                && message.metadata.response_code != ResponseCode::NoError;
+            message.metadata.message_type == MessageType::Response && (echoed || bare_error)
+        });
+        if answers_us {
+            if let Some((_, sender)) = waiting.remove(&id) {
+                let _ = sender.send(message);
+            }
+        }
+    }
+}
+
+fn network(e: impl std::fmt::Display) -> Failure {
+    Failure::Network(e.to_string())
 }
 
 /// Maps hickory's errors to what they mean for an audit.

@@ -242,18 +242,16 @@ async fn bogus_packets_are_ignored_and_truncation_goes_to_tcp() {
     }
 }
 
-/// A QR=0 packet is not an answer: hickory's UDP stream hands back the first packet with the
-/// right ID and question, so the transport checks QR itself and the RRset stays unknown.
+/// A QR=0 packet is not an answer: it is dropped, and the real answer that follows counts.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_packet_without_qr_is_never_read_as_content() {
     let upstream = serve(ZONE).await;
     let proxy = FaultProxy::start(upstream.addr(), Fault::QueryBitFirst, None).await;
     let dir = expected_dir(ZONE, FAST);
     let (code, json) = check_json(dir.path(), &[("ns1", proxy.addr)]).await;
-    assert_eq!(code, 3, "{json:#}");
-    assert!(drift(&json).is_empty(), "{json:#}");
-    let all = findings(&json);
-    assert!(all.iter().all(|f| f["severity"] == "failure"), "{all:#?}");
+    assert_eq!(code, 0, "{json:#}");
+    assert!(findings(&json).is_empty(), "{json:#}");
+    assert!(proxy.hits.load(std::sync::atomic::Ordering::SeqCst) > 10);
 }
 
 #[tokio::test(flavor = "multi_thread")]
