@@ -6,7 +6,7 @@ use std::time::Instant;
 use hickory_proto::rr::Name;
 
 use crate::compare::compare_zone;
-use crate::config::Config;
+use crate::config::{AxfrMode, Config};
 use crate::error::Error;
 use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver};
@@ -22,6 +22,8 @@ pub struct CheckConfig {
     pub zones: Vec<Name>,
     /// Addresses that replace every zone's nameservers (empty: none).
     pub nameservers: Vec<Nameserver>,
+    /// Transfer mode forced on every zone (None: the config's).
+    pub axfr: Option<AxfrMode>,
 }
 
 /// The versioned truth: config and zones.
@@ -97,7 +99,9 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
 
 /// Audits every zone of `expected` on its servers (or on `overrides`).
 pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
-    let started_at = jiff::Timestamp::now().to_string();
+    let started = jiff::Timestamp::now();
+    let started_at = started.to_string();
+    let now = u64::try_from(started.as_second()).unwrap_or(0);
     let clock = Instant::now();
     let mut reports: Vec<ZoneReport> = Vec::new();
     for loaded in &expected.zones {
@@ -106,17 +110,17 @@ pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
         let plan = plan(zone, settings);
         let views = match nameservers(zone, settings, overrides).await {
             Ok(servers) if !servers.is_empty() => {
-                observe_zone(zone, &plan, servers, expected.config.query).await
+                observe_zone(zone, &plan, servers, expected.config.query, settings.axfr).await
             }
             Ok(_) => Vec::new(),
             Err(why) => {
-                let mut report = compare_zone(zone, settings, &plan, &[]);
+                let mut report = compare_zone(zone, settings, &plan, &[], now);
                 report.server_findings.push(no_servers(zone, why));
                 reports.push(report);
                 continue;
             }
         };
-        let mut report = compare_zone(zone, settings, &plan, &views);
+        let mut report = compare_zone(zone, settings, &plan, &views, now);
         if views.is_empty() {
             report
                 .server_findings

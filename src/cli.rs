@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use dns_audit::check::CheckConfig;
-use dns_audit::config::parse_zone_name;
+use dns_audit::config::{parse_zone_name, AxfrMode};
 use dns_audit::observe::Nameserver;
 use dns_audit::render::human::Style;
 use dns_audit::render::Format;
@@ -61,6 +61,20 @@ pub struct CheckArgs {
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Read zones by transfer (AXFR): auto falls back to queries where refused [default: the config's, else auto].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub axfr: Option<AxfrArg>,
+}
+
+/// `--axfr` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AxfrArg {
+    /// Transfer where allowed, else ask name by name.
+    Auto,
+    /// Transfer only; a refused transfer is a failure.
+    Always,
+    /// Ask name by name.
+    Never,
 }
 
 /// `demo` flags.
@@ -132,6 +146,11 @@ impl CheckArgs {
             expected: self.source.expected.clone(),
             zones,
             nameservers: self.source.nameserver.clone(),
+            axfr: self.axfr.map(|mode| match mode {
+                AxfrArg::Auto => AxfrMode::Auto,
+                AxfrArg::Always => AxfrMode::Always,
+                AxfrArg::Never => AxfrMode::Never,
+            }),
         })
     }
 }

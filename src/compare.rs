@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use crate::config::{TtlPolicy, ZoneSettings};
 use crate::escape;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
-use crate::observe::{Observed, Probe, ServerView};
+use crate::observe::{presence_only, Method, Observed, Probe, ServerView};
 use crate::report::{Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
 use crate::transport::Failure;
 
@@ -32,6 +32,7 @@ pub fn compare_zone(
     settings: &ZoneSettings,
     plan: &[Probe<'_>],
     views: &[ServerView],
+    now: u64,
 ) -> ZoneReport {
     let expected_serial = zone.serial();
     let mut server_findings = Vec::new();
@@ -89,6 +90,8 @@ pub fn compare_zone(
             rtype: RecordType::SOA,
             expected: soa,
             at_cut: false,
+            glue_of: None,
+            transfer_only: false,
         };
         let answers = view.answers.iter().zip(plan);
         for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
@@ -100,6 +103,39 @@ pub fn compare_zone(
             if let Some(diff) = difference(probe, observed, settings.ttl) {
                 merged.entry(diff).or_default().push(label.clone());
             }
+            if let Some(diff) =
+                expiring_signatures(probe, observed, now, settings.signature_warn_days)
+            {
+                merged.entry(diff).or_default().push(label.clone());
+            }
+        }
+        for extra in &view.extras {
+            if settings.ignore_types.contains(&extra.rtype)
+                || settings.ignores_name(&zone.origin, &extra.name)
+            {
+                continue;
+            }
+            let known_name = zone.names.contains_key(&extra.name);
+            let diff = Difference {
+                kind: if known_name {
+                    Kind::ExtraType
+                } else {
+                    Kind::UnexpectedName
+                },
+                severity: Severity::Drift,
+                name: extra.name.clone(),
+                rtype: extra.rtype,
+                expected: Vec::new(),
+                seen: shown(extra.rtype, &extra.set),
+                unexpected: shown(extra.rtype, &extra.set),
+                missing: Vec::new(),
+                why: if known_name {
+                    "served (seen in a zone transfer), but not in expected-records".into()
+                } else {
+                    "a name nobody expected, seen in a zone transfer (a typo'd new name?)".into()
+                },
+            };
+            merged.entry(diff).or_default().push(label.clone());
         }
         let failed_queries = failed.values().sum();
         if failed_queries > 0 {
@@ -122,6 +158,11 @@ pub fn compare_zone(
                 Err(failure) => failure.to_string(),
             },
             serial: view.serial.as_ref().ok().copied(),
+            method: match view.method {
+                Method::Transfer => "axfr".into(),
+                Method::Queries => "queries".into(),
+            },
+            transfer_failure: view.transfer_failure.as_ref().map(ToString::to_string),
             queries: view.stats.queries,
             tcp_fallbacks: view.stats.tcp_fallbacks,
             retries: view.stats.retries,
@@ -265,8 +306,6 @@ fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding
 /// The difference between what was expected and what one server showed, if any.
 fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> Option<Difference> {
     let (name, rtype, expected) = (probe.name, probe.rtype, probe.expected);
-    let present =
-        |set: &RrSet| -> Vec<String> { set.rdatas.iter().map(|r| r.present(rtype)).collect() };
     let diff = |kind, severity, expected: Vec<String>, seen: Vec<String>, why: String| {
         let unexpected = seen
             .iter()
@@ -291,11 +330,11 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
         }
     };
     match (expected, observed) {
-        (_, Observed::Failed(_)) | (None, Observed::Absent) => None,
+        (_, Observed::Failed(_) | Observed::Unasked) | (None, Observed::Absent) => None,
         (Some(want), Observed::Absent) => Some(diff(
             Kind::MissingRrset,
             Severity::Drift,
-            present(want),
+            shown(rtype, want),
             Vec::new(),
             "in expected-records, but the server answers authoritatively that it has none".into(),
         )),
@@ -303,22 +342,22 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
             Kind::ExtraType,
             Severity::Drift,
             Vec::new(),
-            present(got),
+            shown(rtype, got),
             "served, but not in expected-records".into(),
         )),
         (Some(want), Observed::Present(got)) => {
-            let (want_data, got_data) = if rtype == RecordType::SOA {
-                (without_serial(want), without_serial(got))
-            } else {
-                (want.rdatas.clone(), got.rdatas.clone())
-            };
-            if want_data != got_data {
+            if !same(rtype, want, got) {
+                let why = if presence_only(rtype) {
+                    "signed data differs in what it covers from expected-records"
+                } else {
+                    "served values differ from expected-records"
+                };
                 return Some(diff(
                     Kind::WrongValue,
                     Severity::Drift,
-                    present(want),
-                    present(got),
-                    "served values differ from expected-records".into(),
+                    shown(rtype, want),
+                    shown(rtype, got),
+                    why.into(),
                 ));
             }
             let severity = match ttl_policy {
@@ -336,6 +375,81 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
             ))
         }
     }
+}
+
+/// Whether two RRsets are the same for the audit: the exact data, except for SOA (serials are
+/// judged apart) and the types re-signing changes (RRSIG: the types covered; NSEC, NSEC3: that
+/// they exist).
+fn same(rtype: RecordType, want: &RrSet, got: &RrSet) -> bool {
+    let covered = |set: &RrSet| -> BTreeSet<RecordType> {
+        set.rdatas.iter().filter_map(Rdata::rrsig_covered).collect()
+    };
+    match rtype {
+        RecordType::SOA => without_serial(want) == without_serial(got),
+        RecordType::RRSIG => covered(want) == covered(got),
+        RecordType::NSEC | RecordType::NSEC3 => true,
+        _ => want.rdatas == got.rdatas,
+    }
+}
+
+/// The values of an RRset as shown in a finding.
+fn shown(rtype: RecordType, set: &RrSet) -> Vec<String> {
+    match rtype {
+        RecordType::RRSIG => {
+            let covered: BTreeSet<String> = set
+                .rdatas
+                .iter()
+                .filter_map(Rdata::rrsig_covered)
+                .map(|t| format!("signature over {t}"))
+                .collect();
+            covered.into_iter().collect()
+        }
+        RecordType::NSEC | RecordType::NSEC3 => vec![format!("{rtype} record")],
+        _ => set.rdatas.iter().map(|r| r.present(rtype)).collect(),
+    }
+}
+
+/// RRSIGs a server serves that expire within `days` (0: not checked), as one warning per name.
+fn expiring_signatures(
+    probe: &Probe<'_>,
+    observed: &Observed,
+    now: u64,
+    days: u32,
+) -> Option<Difference> {
+    let Observed::Present(set) = observed else {
+        return None;
+    };
+    if probe.rtype != RecordType::RRSIG || days == 0 {
+        return None;
+    }
+    let soonest = set
+        .rdatas
+        .iter()
+        .filter_map(Rdata::rrsig_expiration)
+        .min()?;
+    let horizon = now + u64::from(days) * 86_400;
+    if u64::from(soonest) > horizon {
+        return None;
+    }
+    let when = jiff::Timestamp::from_second(i64::from(soonest))
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| soonest.to_string());
+    let why = if u64::from(soonest) <= now {
+        format!("a signature expired at {when}: validating resolvers reject this data")
+    } else {
+        format!("a signature expires at {when}, within {days} days: is the signer running?")
+    };
+    Some(Difference {
+        kind: Kind::SignatureExpiring,
+        severity: Severity::Warning,
+        name: probe.name.clone(),
+        rtype: RecordType::RRSIG,
+        expected: Vec::new(),
+        seen: vec![when],
+        unexpected: Vec::new(),
+        missing: Vec::new(),
+        why,
+    })
 }
 
 /// SOA data with the serial set to 0: serials are judged on their own (propagation).
@@ -417,6 +531,9 @@ mod tests {
             serial,
             soa: Observed::Present(soa),
             answers,
+            extras: Vec::new(),
+            method: crate::observe::Method::Queries,
+            transfer_failure: None,
             stats: WireStats::default(),
         }
     }
@@ -424,7 +541,7 @@ mod tests {
     fn compare(views: &[ServerView]) -> ZoneReport {
         let zone = zone();
         let plan = plan(&zone, &settings());
-        compare_zone(&zone, &settings(), &plan, views)
+        compare_zone(&zone, &settings(), &plan, views, 0)
     }
 
     fn settings() -> ZoneSettings {

@@ -29,6 +29,19 @@ pub enum TtlPolicy {
     Ignore,
 }
 
+/// Whether a zone is read by transfer (AXFR) or by per-name queries.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AxfrMode {
+    /// Try a transfer; where it is refused or fails, ask name by name.
+    #[default]
+    Auto,
+    /// Transfer only; a refused transfer is a failure (exit 3).
+    Always,
+    /// Never transfer; ask name by name.
+    Never,
+}
+
 /// Settings that may be given globally and overridden per zone.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +51,8 @@ struct RawZoneSettings {
     ignore_types: Option<Vec<String>>,
     ignore_names: Option<Vec<String>>,
     ttl: Option<TtlPolicy>,
+    axfr: Option<AxfrMode>,
+    signature_warn_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +68,9 @@ struct RawConfig {
     ignore_types: Option<Vec<String>>,
     ignore_names: Option<Vec<String>>,
     ttl: Option<TtlPolicy>,
+    axfr: Option<AxfrMode>,
+    signature_warn_days: Option<u32>,
+    transfer_timeout_ms: Option<u64>,
     #[serde(default)]
     zones: BTreeMap<String, RawZoneSettings>,
 }
@@ -66,6 +84,8 @@ pub struct QuerySettings {
     pub retries: u32,
     /// Queries in flight at once, per nameserver address.
     pub concurrency: usize,
+    /// Time allowed for a whole zone transfer.
+    pub transfer_timeout: Duration,
 }
 
 impl Default for QuerySettings {
@@ -74,6 +94,7 @@ impl Default for QuerySettings {
             timeout: Duration::from_millis(1500),
             retries: 2,
             concurrency: 64,
+            transfer_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -91,6 +112,10 @@ pub struct ZoneSettings {
     pub ignore_names: Vec<String>,
     /// How TTL differences count.
     pub ttl: TtlPolicy,
+    /// Transfer or query.
+    pub axfr: AxfrMode,
+    /// Warn about RRSIGs that expire within this many days.
+    pub signature_warn_days: u32,
 }
 
 impl ZoneSettings {
@@ -124,6 +149,8 @@ impl Default for Config {
                 ignore_types: Vec::new(),
                 ignore_names: Vec::new(),
                 ttl: TtlPolicy::Drift,
+                axfr: AxfrMode::Auto,
+                signature_warn_days: 7,
             },
             zones: BTreeMap::new(),
         }
@@ -169,6 +196,9 @@ impl Config {
         if let Some(bytes) = raw.max_zone_bytes {
             config.limits.max_bytes = bytes;
         }
+        if let Some(ms) = raw.transfer_timeout_ms {
+            config.query.transfer_timeout = Duration::from_millis(ms.max(1));
+        }
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
         }
@@ -179,6 +209,8 @@ impl Config {
             ignore_types: raw.ignore_types,
             ignore_names: raw.ignore_names,
             ttl: raw.ttl,
+            axfr: raw.axfr,
+            signature_warn_days: raw.signature_warn_days,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
@@ -195,6 +227,14 @@ impl Config {
     /// The settings for zone `origin`.
     pub fn zone(&self, origin: &Name) -> &ZoneSettings {
         self.zones.get(origin).unwrap_or(&self.defaults)
+    }
+
+    /// Forces one transfer mode on every zone (the `--axfr` flag).
+    pub fn force_axfr(&mut self, mode: AxfrMode) {
+        self.defaults.axfr = mode;
+        for settings in self.zones.values_mut() {
+            settings.axfr = mode;
+        }
     }
 }
 
@@ -240,6 +280,12 @@ fn resolve(
     }
     if let Some(ttl) = raw.ttl {
         out.ttl = ttl;
+    }
+    if let Some(axfr) = raw.axfr {
+        out.axfr = axfr;
+    }
+    if let Some(days) = raw.signature_warn_days {
+        out.signature_warn_days = days;
     }
     Ok(out)
 }

@@ -26,10 +26,13 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return fail(&e),
             };
-            let expected = match load_expected(&config.expected, &config.zones) {
+            let mut expected = match load_expected(&config.expected, &config.zones) {
                 Ok(expected) => expected,
                 Err(e) => return fail(&e.to_string()),
             };
+            if let Some(mode) = config.axfr {
+                expected.config.force_axfr(mode);
+            }
             let report = runtime.block_on(check(&expected, &config.nameservers));
             print_report(&report, args.format.format(), cli.style(args.quiet));
             report.exit_code

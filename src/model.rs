@@ -58,6 +58,19 @@ impl Rdata {
         RData::read(&mut decoder, rtype, Restrict::new(len)).ok()
     }
 
+    /// For RRSIG data: the type it covers (first field of the wire form).
+    pub fn rrsig_covered(&self) -> Option<RecordType> {
+        let bytes = self.0.get(..2)?;
+        Some(RecordType::from(u16::from_be_bytes([bytes[0], bytes[1]])))
+    }
+
+    /// For RRSIG data: the signature expiration, seconds since 1970 (serial number arithmetic
+    /// is left aside: fine until 2106).
+    pub fn rrsig_expiration(&self) -> Option<u32> {
+        let bytes = self.0.get(8..12)?;
+        Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
     /// Presentation format, safe to print: every byte outside printable ASCII is escaped.
     pub fn present(&self, rtype: RecordType) -> String {
         match rtype {

@@ -11,7 +11,9 @@ use futures_util::stream::{self, StreamExt};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::config::{QuerySettings, ZoneSettings};
+use std::collections::HashMap;
+
+use crate::config::{AxfrMode, QuerySettings, ZoneSettings};
 use crate::model::{canonical_name, present_name, Rdata, RrSet, Zone};
 use crate::transport::{Failure, Server, WireStats};
 
@@ -47,6 +49,28 @@ pub enum Observed {
     Absent,
     /// The server could not be asked; nothing is known.
     Failed(Failure),
+    /// Not asked: only a zone transfer shows this RRset (occluded data below a zone cut).
+    Unasked,
+}
+
+/// How a server's view of a zone was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A zone transfer: every name and type the server holds is known.
+    Transfer,
+    /// One query per probe.
+    Queries,
+}
+
+/// An RRset a transfer showed that the plan does not cover: an unexpected name or type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extra {
+    /// Owner name (canonical).
+    pub name: Name,
+    /// Type.
+    pub rtype: RecordType,
+    /// What is served.
+    pub set: RrSet,
 }
 
 /// Everything one server said about one zone.
@@ -60,6 +84,12 @@ pub struct ServerView {
     pub soa: Observed,
     /// Its answers, one per probe of the plan, in the plan's order (empty when unreachable).
     pub answers: Vec<Observed>,
+    /// RRsets outside the plan (only a transfer finds them).
+    pub extras: Vec<Extra>,
+    /// Transfer or queries.
+    pub method: Method,
+    /// Why a transfer was not used, when one was tried.
+    pub transfer_failure: Option<Failure>,
     /// Wire counters.
     pub stats: WireStats,
 }
@@ -75,11 +105,36 @@ pub struct Probe<'z> {
     pub expected: Option<&'z RrSet>,
     /// The name is a delegation point: NS comes as a referral.
     pub at_cut: bool,
+    /// Glue: ask for the NS of this delegation and read the address from the referral.
+    pub glue_of: Option<&'z Name>,
+    /// Only a zone transfer can show this RRset (occluded data, NSEC at a signed cut).
+    pub transfer_only: bool,
+}
+
+/// Types whose data changes with every re-signing: only their presence is compared (for RRSIG,
+/// which types are covered).
+pub fn presence_only(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+    )
 }
 
 /// The questions to ask for a zone, in canonical order of names. Built once; the answers of
 /// every server line up with it, so nothing is looked up by name afterwards.
 pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
+    // NS targets of each delegation, so glue can be read from the referral that carries it.
+    let mut glue_cut: HashMap<Name, &'z Name> = HashMap::new();
+    for (name, sets) in &zone.names {
+        if *name == zone.origin {
+            continue;
+        }
+        for rdata in sets.get(&RecordType::NS).iter().flat_map(|set| &set.rdatas) {
+            if let Some(RData::NS(target)) = rdata.to_hickory(RecordType::NS) {
+                glue_cut.entry(canonical_name(&target.0)).or_insert(name);
+            }
+        }
+    }
     let mut out = Vec::new();
     for (name, sets) in &zone.names {
         if settings.ignores_name(&zone.origin, name) {
@@ -87,25 +142,36 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         }
         let cut = zone.cut_above(name);
         let at_cut = cut == Some(name);
-        let mut types: Vec<RecordType> = match cut {
-            // At a zone cut the parent is authoritative only for DS; NS comes as a referral.
-            Some(_) if at_cut => vec![RecordType::NS, RecordType::DS],
-            // Below a cut only glue lives, answered by referral: compared with the cut's NS.
-            Some(_) => Vec::new(),
-            None => sets.keys().copied().chain(PROBE_TYPES).collect(),
+        let below_cut = cut.is_some() && !at_cut;
+        let mut types: Vec<RecordType> = if cut.is_none() {
+            sets.keys().copied().chain(PROBE_TYPES).collect()
+        } else {
+            // At a cut the parent is authoritative only for DS (NS comes as a referral); below
+            // it lives only glue and occluded data. The rest shows in a transfer.
+            let mut types: Vec<RecordType> = sets.keys().copied().collect();
+            if at_cut {
+                types.extend([RecordType::NS, RecordType::DS]);
+            }
+            types
         };
         types.retain(|t| {
-            !settings.ignore_types.contains(t)
-                && !matches!(t, RecordType::SOA | RecordType::RRSIG | RecordType::NSEC)
-                && !matches!(t, RecordType::NSEC3 | RecordType::OPT)
+            !settings.ignore_types.contains(t) && !matches!(t, RecordType::SOA | RecordType::OPT)
         });
         types.sort_unstable();
         types.dedup();
-        out.extend(types.into_iter().map(|rtype| Probe {
-            name,
-            rtype,
-            expected: sets.get(&rtype),
-            at_cut,
+        out.extend(types.into_iter().map(|rtype| {
+            let address = matches!(rtype, RecordType::A | RecordType::AAAA);
+            let glue_of = glue_cut.get(name).copied().filter(|_| below_cut && address);
+            let by_referral_or_authority =
+                at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
+            Probe {
+                name,
+                rtype,
+                expected: sets.get(&rtype),
+                at_cut,
+                glue_of,
+                transfer_only: cut.is_some() && !by_referral_or_authority && glue_of.is_none(),
+            }
         }));
     }
     out
@@ -207,42 +273,116 @@ pub async fn observe_server(
     zone: &Zone,
     plan: &[Probe<'_>],
     settings: QuerySettings,
+    axfr: AxfrMode,
 ) -> ServerView {
     let wire = Server::new(server.addr, settings);
-    let mut soa = Observed::Failed(Failure::Timeout);
-    let serial = match wire.query(&zone.origin, RecordType::SOA).await {
+    let mut view = ServerView {
+        server,
+        serial: Err(Failure::Timeout),
+        soa: Observed::Failed(Failure::Timeout),
+        answers: Vec::new(),
+        extras: Vec::new(),
+        method: Method::Queries,
+        transfer_failure: None,
+        stats: WireStats::default(),
+    };
+    view.serial = match wire.query(&zone.origin, RecordType::SOA).await {
         Ok(answer) if !answer.message.metadata.authoritative => Err(Failure::NotAuthoritative),
         Ok(answer) => {
-            soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
+            view.soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
             soa_serial(&answer.message, &zone.origin)
                 .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
         }
         Err(failure) => Err(failure),
     };
-    let mut answers = Vec::new();
-    if serial.is_ok() {
-        let mut indexed: Vec<(usize, Observed)> =
-            stream::iter(plan.iter().enumerate().map(|(index, probe)| {
-                let wire = Arc::clone(&wire);
-                async move { (index, ask(&wire, probe).await) }
-            }))
-            .buffer_unordered(settings.concurrency.max(1))
-            .collect()
-            .await;
-        indexed.sort_unstable_by_key(|(index, _)| *index);
-        answers = indexed.into_iter().map(|(_, observed)| observed).collect();
+    if view.serial.is_err() {
+        view.stats = wire.stats();
+        return view;
     }
-    ServerView {
-        server,
-        serial,
-        soa,
-        answers,
-        stats: wire.stats(),
+    if axfr != AxfrMode::Never {
+        match wire.transfer(&zone.origin, settings.transfer_timeout).await {
+            Ok(records) => {
+                let (answers, extras) = from_transfer(zone, plan, records);
+                view.answers = answers;
+                view.extras = extras;
+                view.method = Method::Transfer;
+                view.stats = wire.stats();
+                return view;
+            }
+            Err(failure) if axfr == AxfrMode::Always => {
+                view.answers = vec![Observed::Failed(failure.clone()); plan.len()];
+                view.transfer_failure = Some(failure);
+                view.stats = wire.stats();
+                return view;
+            }
+            Err(failure) => view.transfer_failure = Some(failure),
+        }
     }
+    let mut indexed: Vec<(usize, Observed)> =
+        stream::iter(plan.iter().enumerate().map(|(index, probe)| {
+            let wire = Arc::clone(&wire);
+            async move { (index, ask(&wire, probe).await) }
+        }))
+        .buffer_unordered(settings.concurrency.max(1))
+        .collect()
+        .await;
+    indexed.sort_unstable_by_key(|(index, _)| *index);
+    view.answers = indexed.into_iter().map(|(_, observed)| observed).collect();
+    view.stats = wire.stats();
+    view
+}
+
+/// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`].
+fn from_transfer(
+    zone: &Zone,
+    plan: &[Probe<'_>],
+    records: Vec<hickory_proto::rr::Record>,
+) -> (Vec<Observed>, Vec<Extra>) {
+    let mut sets: HashMap<(Name, RecordType), RrSet> = HashMap::new();
+    for record in records {
+        let Some(rdata) = Rdata::from_hickory(&record.data) else {
+            continue;
+        };
+        let key = (canonical_name(&record.name), record.record_type());
+        match sets.get_mut(&key) {
+            Some(set) => {
+                set.insert(record.ttl, rdata);
+            }
+            None => {
+                sets.insert(key, RrSet::single(record.ttl, rdata));
+            }
+        }
+    }
+    let answers = plan
+        .iter()
+        .map(
+            |probe| match sets.remove(&(probe.name.clone(), probe.rtype)) {
+                Some(set) => Observed::Present(set),
+                None => Observed::Absent,
+            },
+        )
+        .collect();
+    sets.remove(&(zone.origin.clone(), RecordType::SOA));
+    let mut extras: Vec<Extra> = sets
+        .into_iter()
+        .map(|((name, rtype), set)| Extra { name, rtype, set })
+        .collect();
+    extras.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+    (answers, extras)
 }
 
 async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
+    if probe.transfer_only {
+        return Observed::Unasked;
+    }
     let (name, rtype) = (probe.name, probe.rtype);
+    if let Some(cut) = probe.glue_of {
+        // Glue is served only in the additional section of the referral that needs it.
+        return match wire.query(cut, RecordType::NS).await {
+            Ok(answer) => rrset_from(answer.message.additionals.iter(), name, rtype),
+            Err(failure) => Observed::Failed(failure),
+        };
+    }
     let answer = match wire.query(name, rtype).await {
         Ok(answer) => answer,
         Err(failure) => return Observed::Failed(failure),
@@ -299,10 +439,11 @@ pub async fn observe_zone(
     plan: &[Probe<'_>],
     servers: Vec<Nameserver>,
     query: QuerySettings,
+    axfr: AxfrMode,
 ) -> Vec<ServerView> {
     let views = servers
         .into_iter()
-        .map(|server| observe_server(server, zone, plan, query));
+        .map(|server| observe_server(server, zone, plan, query, axfr));
     futures_util::future::join_all(views).await
 }
 
@@ -313,7 +454,7 @@ mod tests {
     use std::str::FromStr;
 
     #[test]
-    fn plan_probes_common_types_and_skips_glue_below_cuts() {
+    fn plan_probes_common_types_and_reads_glue_from_referrals() {
         let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nbh1 A 192.0.2.2\n\
                     sub NS ns.sub\nns.sub A 192.0.2.3\n";
         let origin = Name::from_str("z.net.").unwrap();
@@ -341,7 +482,13 @@ mod tests {
             .map(|p| p.rtype)
             .collect();
         assert_eq!(at_sub, vec![RecordType::NS, RecordType::DS]);
-        assert!(!plan.iter().any(|p| p.name.to_ascii() == "ns.sub.z.net."));
+        let glue: Vec<_> = plan
+            .iter()
+            .filter(|p| p.name.to_ascii() == "ns.sub.z.net.")
+            .collect();
+        assert_eq!(glue.len(), 1, "only the expected A, read from the referral");
+        assert_eq!(glue[0].glue_of, Some(&sub));
+        assert!(!glue[0].transfer_only);
         assert!(plan.iter().filter(|p| p.at_cut).all(|p| *p.name == sub));
     }
 

@@ -53,6 +53,8 @@ pub enum Kind {
     Unreachable,
     /// Some queries to a server failed; those RRsets are unknown.
     QueryFailed,
+    /// A signature expires soon or has expired.
+    SignatureExpiring,
 }
 
 impl Kind {
@@ -69,6 +71,7 @@ impl Kind {
             Kind::NotAuthoritative => "not authoritative",
             Kind::Unreachable => "unreachable",
             Kind::QueryFailed => "query failed",
+            Kind::SignatureExpiring => "signature expiring",
         }
     }
 }
@@ -112,6 +115,10 @@ pub struct ServerReport {
     pub status: String,
     /// SOA serial it serves.
     pub serial: Option<u32>,
+    /// How its data was read: `axfr` or `queries`.
+    pub method: String,
+    /// Why a zone transfer was not used, when one was tried.
+    pub transfer_failure: Option<String>,
     /// Queries sent.
     pub queries: u64,
     /// Truncated answers asked again over TCP.

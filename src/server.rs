@@ -50,8 +50,12 @@ impl AuthServer {
 
 fn zone_handler(zone: &Zone) -> Result<InMemoryZoneHandler, String> {
     let serial = zone.serial().ok_or("the zone has no SOA record")?;
-    let mut handler =
-        InMemoryZoneHandler::empty(zone.origin.clone(), ZoneType::Primary, AxfrPolicy::AllowAll);
+    let mut handler = InMemoryZoneHandler::empty(
+        zone.origin.clone(),
+        ZoneType::Primary,
+        AxfrPolicy::AllowAll,
+        None,
+    );
     for (name, sets) in &zone.names {
         for (rtype, set) in sets {
             for rdata in &set.rdatas {

@@ -173,6 +173,7 @@ impl Server {
         options.recursion_desired = false;
         options.use_edns = true;
         options.edns_payload_len = EDNS_BUFFER;
+        options.edns_set_dnssec_ok = wants_dnssec(rtype);
         DnsRequest::from_query(Query::query(name.clone(), rtype), options)
     }
 
@@ -225,6 +226,21 @@ impl Server {
         }
         Err(last)
     }
+}
+
+/// Whether to set the DO bit: only for the DNSSEC types, so other answers stay small.
+fn wants_dnssec(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::RRSIG
+            | RecordType::NSEC
+            | RecordType::NSEC3
+            | RecordType::NSEC3PARAM
+            | RecordType::DNSKEY
+            | RecordType::DS
+            | RecordType::CDS
+            | RecordType::CDNSKEY
+    )
 }
 
 /// Sockets per server: queries spread over several source ports.
@@ -299,6 +315,7 @@ impl UdpMux {
         message.queries.push(query);
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_BUFFER);
+        edns.set_dnssec_ok(wants_dnssec(rtype));
         message.edns = Some(edns);
         let result = match message.to_vec() {
             Ok(bytes) => match socket.send(&bytes).await {
@@ -360,6 +377,91 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
 
 fn network(e: impl std::fmt::Display) -> Failure {
     Failure::Network(e.to_string())
+}
+
+impl Server {
+    /// Transfers the whole zone (AXFR over its own TCP connection).
+    ///
+    /// Read here rather than through hickory-net's `zone_transfer`: its TCP multiplexer hands
+    /// each response message to a channel of 8 with `try_send` and drops what does not fit, so
+    /// a transfer of more than a few messages silently loses records (seen on the root zone:
+    /// 1,799 false "missing" findings). A refusal, an error rcode, an answer without AA, a
+    /// message for another ID and a transfer that does not end with the SOA it began with are
+    /// failures, never an empty or partial zone.
+    pub async fn transfer(
+        &self,
+        origin: &Name,
+        timeout: Duration,
+    ) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
+        self.count(|s| s.queries += 1);
+        tokio::time::timeout(timeout, read_transfer(self.addr, origin))
+            .await
+            .unwrap_or(Err(Failure::Timeout))
+    }
+}
+
+async fn read_transfer(
+    addr: SocketAddr,
+    origin: &Name,
+) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(network)?;
+    let id: u16 = rand::random();
+    let mut request = Message::query();
+    request.metadata.id = id;
+    request
+        .queries
+        .push(Query::query(origin.clone(), RecordType::AXFR));
+    let bytes = request
+        .to_vec()
+        .map_err(|e| Failure::Malformed(e.to_string()))?;
+    let len =
+        u16::try_from(bytes.len()).map_err(|_| Failure::Malformed("query too long".into()))?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(&bytes);
+    stream.write_all(&framed).await.map_err(network)?;
+
+    let mut records: Vec<hickory_proto::rr::Record> = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        let len = stream.read_u16().await.map_err(|e| {
+            Failure::Malformed(format!("zone transfer ended before its closing SOA: {e}"))
+        })?;
+        buf.resize(usize::from(len), 0);
+        stream.read_exact(&mut buf).await.map_err(network)?;
+        let message = Message::from_vec(&buf).map_err(|e| Failure::Malformed(e.to_string()))?;
+        if message.metadata.id != id || message.metadata.message_type != MessageType::Response {
+            return Err(Failure::Malformed(
+                "zone transfer message for another query".into(),
+            ));
+        }
+        let rcode = message.metadata.response_code;
+        if rcode != ResponseCode::NoError {
+            return Err(Failure::Rcode(format!(
+                "AXFR {}",
+                rcode.to_str().to_ascii_uppercase()
+            )));
+        }
+        if records.is_empty() && !message.metadata.authoritative {
+            return Err(Failure::NotAuthoritative);
+        }
+        if records.is_empty()
+            && message.answers.first().map(|r| r.record_type()) != Some(RecordType::SOA)
+        {
+            return Err(Failure::Malformed(
+                "zone transfer refused (no SOA first)".into(),
+            ));
+        }
+        records.extend(message.answers);
+        let closed =
+            records.len() > 1 && records.last().map(|r| r.record_type()) == Some(RecordType::SOA);
+        if closed {
+            records.pop();
+            return Ok(records);
+        }
+    }
 }
 
 /// Maps hickory's errors to what they mean for an audit.

@@ -69,8 +69,11 @@ pub fn expected_dir(zone_text: &str, config: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Fast timeouts so failure tests stay quick.
-pub const FAST: &str = "timeout_ms = 300\nretries = 1\n";
+/// Fast timeouts so failure tests stay quick; per-name queries (the transport under test).
+pub const FAST: &str = "timeout_ms = 300\nretries = 1\naxfr = \"never\"\n";
+
+/// Fast timeouts, zone transfer where the server allows it.
+pub const FAST_AXFR: &str = "timeout_ms = 300\nretries = 1\naxfr = \"auto\"\n";
 
 /// Runs the binary with `args` (off the async runtime, so in-process servers keep serving).
 pub async fn run(args: Vec<String>) -> Output {
