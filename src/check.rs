@@ -97,6 +97,28 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     })
 }
 
+/// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):
+/// per zone, the SOA, then every probe of the plan (glue is read from its delegation's NS).
+pub fn query_plan(expected: &Expected) -> String {
+    let mut out = String::new();
+    for loaded in &expected.zones {
+        let zone = &loaded.zone;
+        let settings = expected.config.zone(&zone.origin);
+        out.push_str(&format!("{} SOA\n", present_name(&zone.origin)));
+        for probe in plan(zone, settings) {
+            if probe.transfer_only {
+                continue;
+            }
+            let (name, rtype) = match probe.glue_of {
+                Some(cut) => (cut, hickory_proto::rr::RecordType::NS),
+                None => (probe.name, probe.rtype),
+            };
+            out.push_str(&format!("{} {rtype}\n", present_name(name)));
+        }
+    }
+    out
+}
+
 /// Audits every zone of `expected` on its servers (or on `overrides`).
 pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
     let started = jiff::Timestamp::now();
@@ -110,7 +132,7 @@ pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
         let plan = plan(zone, settings);
         let views = match nameservers(zone, settings, overrides).await {
             Ok(servers) if !servers.is_empty() => {
-                observe_zone(zone, &plan, servers, expected.config.query, settings.axfr).await
+                observe_zone(zone, &plan, servers, expected.config.query, settings).await
             }
             Ok(_) => Vec::new(),
             Err(why) => {

@@ -61,6 +61,9 @@ pub struct CheckArgs {
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print the queries the audit would send (NAME TYPE per line, dnsperf's format) and exit.
+    #[arg(long)]
+    pub plan: bool,
     /// Read zones by transfer (AXFR): auto falls back to queries where refused [default: the config's, else auto].
     #[arg(long, value_enum, value_name = "MODE")]
     pub axfr: Option<AxfrArg>,

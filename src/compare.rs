@@ -137,6 +137,19 @@ pub fn compare_zone(
             };
             merged.entry(diff).or_default().push(label.clone());
         }
+        if view.stats.rate_limited() {
+            let mut finding = server_finding(
+                zone,
+                Kind::RateLimited,
+                &label,
+                format!(
+                    "rate-limits UDP answers ({} empty truncated answers, {} retries); the rest of the audit went over TCP, so nothing was lost",
+                    view.stats.slips, view.stats.retries
+                ),
+            );
+            finding.severity = Severity::Warning;
+            server_findings.push(finding);
+        }
         let failed_queries = failed.values().sum();
         if failed_queries > 0 {
             let causes: Vec<String> = failed.iter().map(|(f, n)| format!("{f} ×{n}")).collect();
@@ -166,6 +179,8 @@ pub fn compare_zone(
             queries: view.stats.queries,
             tcp_fallbacks: view.stats.tcp_fallbacks,
             retries: view.stats.retries,
+            slips: view.stats.slips,
+            rate_limited: view.stats.rate_limited(),
             failed_queries,
         });
     }

@@ -53,6 +53,34 @@ struct RawZoneSettings {
     ttl: Option<TtlPolicy>,
     axfr: Option<AxfrMode>,
     signature_warn_days: Option<u32>,
+    tsig: Option<RawTsig>,
+}
+
+/// `tsig = { name = "...", algorithm = "hmac-sha256", secret_file = "..." | secret_env = "..." }`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTsig {
+    name: String,
+    #[serde(default = "default_tsig_algorithm")]
+    algorithm: String,
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+}
+
+fn default_tsig_algorithm() -> String {
+    "hmac-sha256".into()
+}
+
+/// A TSIG key for zone transfers. The secret is read from a file outside the expected-records
+/// directory or from an environment variable, never from the reviewed zone files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsigKey {
+    /// Key name, as the server knows it.
+    pub name: Name,
+    /// HMAC algorithm name (`hmac-sha256`, `hmac-sha384`, `hmac-sha512`).
+    pub algorithm: String,
+    /// The shared secret (decoded from base64).
+    pub secret: Vec<u8>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,6 +99,7 @@ struct RawConfig {
     axfr: Option<AxfrMode>,
     signature_warn_days: Option<u32>,
     transfer_timeout_ms: Option<u64>,
+    tsig: Option<RawTsig>,
     #[serde(default)]
     zones: BTreeMap<String, RawZoneSettings>,
 }
@@ -114,8 +143,10 @@ pub struct ZoneSettings {
     pub ttl: TtlPolicy,
     /// Transfer or query.
     pub axfr: AxfrMode,
-    /// Warn about RRSIGs that expire within this many days.
+    /// Warn about RRSIGs that expire within this many days (0: never).
     pub signature_warn_days: u32,
+    /// Key to sign zone transfers with.
+    pub tsig: Option<TsigKey>,
 }
 
 impl ZoneSettings {
@@ -151,6 +182,7 @@ impl Default for Config {
                 ttl: TtlPolicy::Drift,
                 axfr: AxfrMode::Auto,
                 signature_warn_days: 7,
+                tsig: None,
             },
             zones: BTreeMap::new(),
         }
@@ -211,6 +243,7 @@ impl Config {
             ttl: raw.ttl,
             axfr: raw.axfr,
             signature_warn_days: raw.signature_warn_days,
+            tsig: raw.tsig,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
@@ -287,7 +320,76 @@ fn resolve(
     if let Some(days) = raw.signature_warn_days {
         out.signature_warn_days = days;
     }
+    if let Some(tsig) = &raw.tsig {
+        out.tsig = Some(tsig_key(path, text, tsig)?);
+    }
     Ok(out)
+}
+
+fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
+    let at = |needle: &str, message: String| {
+        let (line, column) = find_line(text, needle);
+        config_error(path, line, column, message)
+    };
+    let mut name = Name::from_ascii(&raw.name)
+        .map_err(|e| at(&raw.name, format!("bad TSIG key name {:?}: {e}", raw.name)))?;
+    name.set_fqdn(true);
+    let algorithm = raw.algorithm.to_ascii_lowercase();
+    if !matches!(
+        algorithm.as_str(),
+        "hmac-sha256" | "hmac-sha384" | "hmac-sha512"
+    ) {
+        return Err(at(
+            &raw.algorithm,
+            format!(
+                "unsupported TSIG algorithm {:?}: use hmac-sha256, hmac-sha384 or hmac-sha512",
+                raw.algorithm
+            ),
+        ));
+    }
+    let encoded = match (&raw.secret_file, &raw.secret_env) {
+        (Some(file), None) => {
+            let zone_dir = path.parent().and_then(|d| d.canonicalize().ok());
+            let real = file.canonicalize().map_err(|e| {
+                at(
+                    "secret_file",
+                    format!("cannot read TSIG secret {}: {e}", file.display()),
+                )
+            })?;
+            if zone_dir.is_some_and(|dir| real.starts_with(dir)) {
+                return Err(at(
+                    "secret_file",
+                    "refused: the TSIG secret must not live in the expected-records directory (it is reviewed and published like code)".into(),
+                ));
+            }
+            std::fs::read_to_string(&real).map_err(|e| {
+                at(
+                    "secret_file",
+                    format!("cannot read TSIG secret {}: {e}", file.display()),
+                )
+            })?
+        }
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            at(
+                var,
+                format!("environment variable {var} (TSIG secret) is not set"),
+            )
+        })?,
+        _ => {
+            return Err(at(
+                &raw.name,
+                "a TSIG key needs exactly one of secret_file or secret_env".into(),
+            ))
+        }
+    };
+    let secret = data_encoding::BASE64
+        .decode(encoded.trim().as_bytes())
+        .map_err(|e| at(&raw.name, format!("TSIG secret is not base64: {e}")))?;
+    Ok(TsigKey {
+        name,
+        algorithm,
+        secret,
+    })
 }
 
 /// Parses `IP`, `IP:PORT`, `[IPv6]:PORT` (port 53 when not given).

@@ -33,6 +33,10 @@ fn main() -> ExitCode {
             if let Some(mode) = config.axfr {
                 expected.config.force_axfr(mode);
             }
+            if args.plan {
+                print!("{}", dns_audit::check::query_plan(&expected));
+                return ExitCode::SUCCESS;
+            }
             let report = runtime.block_on(check(&expected, &config.nameservers));
             print_report(&report, args.format.format(), cli.style(args.quiet));
             report.exit_code

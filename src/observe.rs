@@ -13,7 +13,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use std::collections::HashMap;
 
-use crate::config::{AxfrMode, QuerySettings, ZoneSettings};
+use crate::config::{AxfrMode, QuerySettings, TsigKey, ZoneSettings};
 use crate::model::{canonical_name, present_name, Rdata, RrSet, Zone};
 use crate::transport::{Failure, Server, WireStats};
 
@@ -274,6 +274,7 @@ pub async fn observe_server(
     plan: &[Probe<'_>],
     settings: QuerySettings,
     axfr: AxfrMode,
+    tsig: Option<&TsigKey>,
 ) -> ServerView {
     let wire = Server::new(server.addr, settings);
     let mut view = ServerView {
@@ -300,7 +301,10 @@ pub async fn observe_server(
         return view;
     }
     if axfr != AxfrMode::Never {
-        match wire.transfer(&zone.origin, settings.transfer_timeout).await {
+        match wire
+            .transfer(&zone.origin, settings.transfer_timeout, tsig)
+            .await
+        {
             Ok(records) => {
                 let (answers, extras) = from_transfer(zone, plan, records);
                 view.answers = answers;
@@ -439,11 +443,18 @@ pub async fn observe_zone(
     plan: &[Probe<'_>],
     servers: Vec<Nameserver>,
     query: QuerySettings,
-    axfr: AxfrMode,
+    settings: &ZoneSettings,
 ) -> Vec<ServerView> {
-    let views = servers
-        .into_iter()
-        .map(|server| observe_server(server, zone, plan, query, axfr));
+    let views = servers.into_iter().map(|server| {
+        observe_server(
+            server,
+            zone,
+            plan,
+            query,
+            settings.axfr,
+            settings.tsig.as_ref(),
+        )
+    });
     futures_util::future::join_all(views).await
 }
 

@@ -55,6 +55,8 @@ pub enum Kind {
     QueryFailed,
     /// A signature expires soon or has expired.
     SignatureExpiring,
+    /// A server rate-limits our queries (the audit went on over TCP).
+    RateLimited,
 }
 
 impl Kind {
@@ -72,6 +74,7 @@ impl Kind {
             Kind::Unreachable => "unreachable",
             Kind::QueryFailed => "query failed",
             Kind::SignatureExpiring => "signature expiring",
+            Kind::RateLimited => "rate limited",
         }
     }
 }
@@ -125,6 +128,10 @@ pub struct ServerReport {
     pub tcp_fallbacks: u64,
     /// Timeouts retried.
     pub retries: u64,
+    /// Empty truncated answers (rate-limit slips).
+    pub slips: u64,
+    /// The server rate-limited UDP; the rest of the audit went over TCP.
+    pub rate_limited: bool,
     /// Queries that got no usable answer.
     pub failed_queries: u64,
 }

@@ -28,7 +28,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::sync::{oneshot, Mutex, Semaphore};
 
-use crate::config::QuerySettings;
+use crate::config::{QuerySettings, TsigKey};
 
 /// The EDNS buffer size advertised (DNS flag day 2020).
 pub const EDNS_BUFFER: u16 = 1232;
@@ -90,6 +90,18 @@ pub struct WireStats {
     pub retries: u64,
     /// Truncated UDP answers retried over TCP.
     pub tcp_fallbacks: u64,
+    /// Empty truncated answers: a rate limiter's "slips".
+    pub slips: u64,
+}
+
+/// Slips after which a server counts as rate-limiting and the rest goes over TCP.
+const RATE_LIMIT_SLIPS: u64 = 3;
+
+impl WireStats {
+    /// Whether the server rate-limited us (the rest of the audit went over TCP).
+    pub fn rate_limited(&self) -> bool {
+        self.slips >= RATE_LIMIT_SLIPS
+    }
 }
 
 /// One nameserver address and the means to ask it.
@@ -150,15 +162,18 @@ impl Server {
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
             self.count(|s| s.queries += 1);
+            // A server that rate-limits UDP is asked over TCP, which response rate limiting
+            // leaves alone: the audit stays exact instead of losing answers.
+            if self.rate_limited() {
+                return self.over_tcp(name, rtype).await;
+            }
             match self.udp(name, rtype).await {
                 Ok(message) if message.metadata.truncation => {
+                    if message.answers.is_empty() && message.authorities.is_empty() {
+                        self.count(|s| s.slips += 1);
+                    }
                     self.count(|s| s.tcp_fallbacks += 1);
-                    return match self.tcp_query(name, rtype).await {
-                        Ok(message) if message.metadata.truncation => Err(Failure::Truncated),
-                        Ok(message) => check(message, name, rtype, Carried::Tcp),
-                        Err(Failure::Timeout | Failure::Network(_)) => Err(Failure::Truncated),
-                        Err(other) => Err(other),
-                    };
+                    return self.over_tcp(name, rtype).await;
                 }
                 Ok(message) => return check(message, name, rtype, Carried::Udp),
                 Err(failure @ (Failure::Timeout | Failure::Network(_))) => last = failure,
@@ -166,6 +181,22 @@ impl Server {
             }
         }
         Err(last)
+    }
+
+    /// Whether the server has shown UDP rate limiting: empty truncated "slip" answers.
+    fn rate_limited(&self) -> bool {
+        self.stats().slips >= RATE_LIMIT_SLIPS
+    }
+
+    /// Asks over TCP; a TCP answer that is still truncated or does not come leaves the RRset
+    /// unknown (a truncated UDP answer is never read as content).
+    async fn over_tcp(&self, name: &Name, rtype: RecordType) -> Result<Answer, Failure> {
+        match self.tcp_query(name, rtype).await {
+            Ok(message) if message.metadata.truncation => Err(Failure::Truncated),
+            Ok(message) => check(message, name, rtype, Carried::Tcp),
+            Err(Failure::Timeout | Failure::Network(_)) => Err(Failure::Truncated),
+            Err(other) => Err(other),
+        }
     }
 
     fn request(name: &Name, rtype: RecordType) -> DnsRequest {
@@ -392,9 +423,10 @@ impl Server {
         &self,
         origin: &Name,
         timeout: Duration,
+        tsig: Option<&TsigKey>,
     ) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
         self.count(|s| s.queries += 1);
-        tokio::time::timeout(timeout, read_transfer(self.addr, origin))
+        tokio::time::timeout(timeout, read_transfer(self.addr, origin, tsig))
             .await
             .unwrap_or(Err(Failure::Timeout))
     }
@@ -403,6 +435,7 @@ impl Server {
 async fn read_transfer(
     addr: SocketAddr,
     origin: &Name,
+    tsig: Option<&TsigKey>,
 ) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
@@ -414,6 +447,24 @@ async fn read_transfer(
     request
         .queries
         .push(Query::query(origin.clone(), RecordType::AXFR));
+    let mut verifier = match tsig {
+        Some(key) => {
+            let algorithm = Name::from_ascii(&key.algorithm)
+                .map_err(|e| Failure::Malformed(format!("TSIG algorithm: {e}")))?;
+            let signer = hickory_proto::rr::TSigner::new(
+                key.secret.clone(),
+                hickory_proto::rr::rdata::tsig::TsigAlgorithm::from_name(algorithm),
+                key.name.clone(),
+                300,
+            )
+            .map_err(|e| Failure::Malformed(format!("TSIG key: {e}")))?;
+            let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0);
+            request
+                .finalize(&signer, now)
+                .map_err(|e| Failure::Malformed(format!("cannot sign the transfer: {e}")))?
+        }
+        None => None,
+    };
     let bytes = request
         .to_vec()
         .map_err(|e| Failure::Malformed(e.to_string()))?;
@@ -431,7 +482,24 @@ async fn read_transfer(
         })?;
         buf.resize(usize::from(len), 0);
         stream.read_exact(&mut buf).await.map_err(network)?;
-        let message = Message::from_vec(&buf).map_err(|e| Failure::Malformed(e.to_string()))?;
+        let message = match verifier.as_mut() {
+            // Every message of a signed transfer must carry a valid signature chained to ours.
+            Some(verifier) => match verifier.verify(&buf) {
+                Ok(response) => response.into_message(),
+                Err(e) => {
+                    let rcode = Message::from_vec(&buf)
+                        .ok()
+                        .map(|m| m.metadata.response_code);
+                    return Err(match rcode {
+                        Some(rcode) if rcode != ResponseCode::NoError => {
+                            Failure::Rcode(format!("AXFR {}", rcode.to_str().to_ascii_uppercase()))
+                        }
+                        _ => Failure::Malformed(format!("TSIG verification failed: {e}")),
+                    });
+                }
+            },
+            None => Message::from_vec(&buf).map_err(|e| Failure::Malformed(e.to_string()))?,
+        };
         if message.metadata.id != id || message.metadata.message_type != MessageType::Response {
             return Err(Failure::Malformed(
                 "zone transfer message for another query".into(),

@@ -361,8 +361,27 @@ pub fn free_port() -> u16 {
 }
 
 impl Nsd {
-    /// Starts NSD serving `zone_text` as `origin`, with `extra` lines in its server: section.
+    /// Starts NSD serving `zone_text` as `origin`, with `extra` lines in its server: section and
+    /// unsigned zone transfers allowed to 127.0.0.1.
     pub fn start(origin: &str, zone_text: &str, extra: &str) -> Option<Nsd> {
+        Nsd::start_with(
+            origin,
+            zone_text,
+            extra,
+            "",
+            "  provide-xfr: 127.0.0.1 NOKEY\n",
+        )
+    }
+
+    /// Starts NSD with `top` (e.g. a key: clause) before the zone and `zone_extra` lines in the
+    /// zone: section (transfer policy).
+    pub fn start_with(
+        origin: &str,
+        zone_text: &str,
+        extra: &str,
+        top: &str,
+        zone_extra: &str,
+    ) -> Option<Nsd> {
         let binary = nsd_binary()?;
         for _ in 0..5 {
             let dir = tempfile::tempdir().unwrap();
@@ -374,7 +393,7 @@ impl Nsd {
                  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
                  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  \
                  server-count: 1\n  verbosity: 1\n{extra}\nremote-control:\n  control-enable: no\n\
-                 zone:\n  name: \"{origin}\"\n  zonefile: \"{zf}\"\n  provide-xfr: 127.0.0.1 NOKEY\n",
+                 {top}\nzone:\n  name: \"{origin}\"\n  zonefile: \"{zf}\"\n{zone_extra}",
                 d = dir.path().display(),
                 zf = zone_file.display(),
             );

@@ -1,0 +1,248 @@
+//! `check` on real zones, against a real NSD on 127.0.0.1: delegations and glue, signed data,
+//! zone transfers (allowed, refused, TSIG), rate limiting, and the real root zone.
+
+mod common;
+
+use std::io::Read;
+
+use common::*;
+
+const QUERIES: &str = "timeout_ms = 500\nretries = 2\naxfr = \"never\"\n";
+const TRANSFER: &str = "timeout_ms = 500\nretries = 2\naxfr = \"always\"\n";
+
+/// A directory holding one zone file named for `origin` and a config.
+fn dir_with(origin: &str, text: &str, config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = if origin == "." {
+        "root.zone".to_string()
+    } else {
+        format!("{}zone", origin)
+    };
+    std::fs::write(dir.path().join(file), text).unwrap();
+    std::fs::write(dir.path().join("dns-audit.toml"), config).unwrap();
+    dir
+}
+
+fn method(json: &serde_json::Value) -> String {
+    json["zones"][0]["servers"][0]["method"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const DELEGATING: &str = "$ORIGIN bots.example.net.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster.example.net. ( 2026112401 3600 900 1209600 300 )
+@ 3600 IN NS ns1
+ns1 IN A 192.0.2.53
+bh1 IN A 203.0.113.1
+; delegated with in-zone glue
+lab 3600 IN NS ns.lab
+lab 3600 IN NS ns.other.example.org.
+ns.lab 3600 IN A 192.0.2.80
+ns.lab 3600 IN AAAA 2001:db8::80
+; delegated to servers of another zone: no glue
+ext 3600 IN NS ns1.example.org.
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delegations_and_glue_are_compared_not_reported_as_drift() {
+    let Some(nsd) = Nsd::start("bots.example.net.", DELEGATING, "") else {
+        return;
+    };
+    for config in [QUERIES, TRANSFER] {
+        let dir = dir_with("bots.example.net.", DELEGATING, config);
+        let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+        assert_eq!(code, 0, "{config}: {json:#}");
+        assert!(findings(&json).is_empty(), "{json:#}");
+    }
+
+    let moved = DELEGATING.replace("ns.lab 3600 IN A 192.0.2.80", "ns.lab 3600 IN A 192.0.2.81");
+    let Some(nsd) = Nsd::start("bots.example.net.", &moved, "") else {
+        return;
+    };
+    for (config, how) in [(QUERIES, "queries"), (TRANSFER, "axfr")] {
+        let dir = dir_with("bots.example.net.", DELEGATING, config);
+        let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+        assert_eq!(code, 1, "{json:#}");
+        assert_eq!(method(&json), how);
+        let drift = drift(&json);
+        assert_eq!(drift.len(), 1, "{how}: {drift:#?}");
+        assert_eq!(drift[0]["name"], "ns.lab.bots.example.net.");
+        assert_eq!(drift[0]["unexpected"], serde_json::json!(["192.0.2.81"]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
+    let signed = include_str!("fixtures/signed.example.net.zone");
+    let resigned = include_str!("fixtures/signed.example.net.resigned.zone");
+    assert_ne!(signed, resigned, "fixtures must differ in their signatures");
+    let Some(nsd) = Nsd::start("signed.example.net.", resigned, "") else {
+        return;
+    };
+    for config in [QUERIES, TRANSFER] {
+        let dir = dir_with("signed.example.net.", signed, config);
+        let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+        assert_eq!(code, 0, "{config}: {json:#}");
+        assert!(findings(&json).is_empty(), "{json:#}");
+    }
+
+    let unsigned_a: String = resigned
+        .lines()
+        .filter(|l| !(l.starts_with("bh1.") && l.contains("RRSIG\tA ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(unsigned_a, resigned);
+    let Some(nsd) = Nsd::start("signed.example.net.", &unsigned_a, "") else {
+        return;
+    };
+    for config in [QUERIES, TRANSFER] {
+        let dir = dir_with("signed.example.net.", signed, config);
+        let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+        assert_eq!(code, 1, "{config}: {json:#}");
+        let drift = drift(&json);
+        assert_eq!(drift.len(), 1, "{config}: {drift:#?}");
+        assert_eq!(drift[0]["type"], "RRSIG");
+        assert_eq!(drift[0]["missing"], serde_json::json!(["signature over A"]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_finds_the_name_nobody_expected() {
+    let typo = format!("{DELEGATING}bh1x IN A 203.0.113.1\n");
+    let Some(nsd) = Nsd::start("bots.example.net.", &typo, "") else {
+        return;
+    };
+    let dir = dir_with("bots.example.net.", DELEGATING, TRANSFER);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 1, "{json:#}");
+    let drift = drift(&json);
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0]["kind"], "unexpected_name");
+    assert_eq!(drift[0]["name"], "bh1x.bots.example.net.");
+    assert_eq!(drift[0]["host"], "bh1x");
+
+    // Asking name by name cannot see it: that is why transfers are preferred.
+    let dir = dir_with("bots.example.net.", DELEGATING, QUERIES);
+    let (code, _) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
+    let Some(nsd) = Nsd::start_with("bots.example.net.", DELEGATING, "", "", "") else {
+        return;
+    };
+    let auto = "timeout_ms = 500\nretries = 2\naxfr = \"auto\"\n";
+    let dir = dir_with("bots.example.net.", DELEGATING, auto);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(method(&json), "queries");
+    let why = json["zones"][0]["servers"][0]["transfer_failure"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("REFUSED") || why.contains("NOTAUTH"), "{why}");
+
+    let dir = dir_with("bots.example.net.", DELEGATING, TRANSFER);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert!(drift(&json).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tsig_signed_transfers_work_and_a_wrong_key_is_refused() {
+    let secret = "K2tf3TRjvQkVCmJF3/Z9vA==";
+    let key =
+        format!("key:\n  name: \"audit-key\"\n  algorithm: hmac-sha256\n  secret: \"{secret}\"\n");
+    let Some(nsd) = Nsd::start_with(
+        "bots.example.net.",
+        DELEGATING,
+        "",
+        &key,
+        "  provide-xfr: 127.0.0.1 audit-key\n",
+    ) else {
+        return;
+    };
+    let outside = tempfile::tempdir().unwrap();
+    let secret_file = outside.path().join("tsig.secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let config = format!(
+        "{TRANSFER}tsig = {{ name = \"audit-key\", algorithm = \"hmac-sha256\", secret_file = \"{}\" }}\n",
+        secret_file.display()
+    );
+    let dir = dir_with("bots.example.net.", DELEGATING, &config);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(method(&json), "axfr");
+
+    std::fs::write(&secret_file, "AAAAAAAAAAAAAAAAAAAAAA==\n").unwrap();
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(
+        code, 3,
+        "a wrong key is a failed transfer, never an empty zone: {json:#}"
+    );
+
+    // The secret may not live in the reviewed directory.
+    let inside = dir.path().join("tsig.secret");
+    std::fs::write(&inside, format!("{secret}\n")).unwrap();
+    let config = format!(
+        "{TRANSFER}tsig = {{ name = \"audit-key\", secret_file = \"{}\" }}\n",
+        inside.display()
+    );
+    std::fs::write(dir.path().join("dns-audit.toml"), config).unwrap();
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must not live in the expected-records"));
+}
+
+/// With response rate limiting on (200/s, NSD's default slip of 2), answers are dropped or
+/// slipped as empty TC=1 packets; the audit must still be exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_stays_exact_under_response_rate_limiting() {
+    let mut zone = String::from(DELEGATING);
+    for i in 0..400 {
+        zone.push_str(&format!("h{i} IN A 198.18.{}.{}\n", i / 256, i % 256));
+    }
+    let rrl = "  rrl-ratelimit: 200\n  rrl-slip: 2\n  rrl-ipv4-prefix-length: 24\n";
+    let Some(nsd) = Nsd::start("bots.example.net.", &zone, rrl) else {
+        return;
+    };
+    let dir = dir_with("bots.example.net.", &zone, QUERIES);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    let server = &json["zones"][0]["servers"][0];
+    assert_eq!(code, 0, "{server}");
+    assert_eq!(
+        server["rate_limited"], true,
+        "RRL did not kick in: {server}"
+    );
+    let all = findings(&json);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["kind"], "rate_limited");
+    assert_eq!(all[0]["severity"], "warning");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_root_zone_audits_clean_by_queries_and_by_transfer() {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&include_bytes!("fixtures/root.zone.gz")[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let Some(nsd) = Nsd::start(".", &text, "") else {
+        return;
+    };
+    // Its signatures expired in 2023: expiry warnings are off for this comparison.
+    for (config, how) in [(QUERIES, "queries"), (TRANSFER, "axfr")] {
+        let config = format!("{config}signature_warn_days = 0\n");
+        let dir = dir_with(".", &text, &config);
+        let (code, json) = check_json(dir.path(), &[("a", nsd.addr)]).await;
+        assert_eq!(method(&json), how);
+        assert_eq!(code, 0, "{how}: {:#}", json["summary"]);
+        assert!(findings(&json).is_empty(), "{how}");
+    }
+}
