@@ -228,6 +228,38 @@ impl Loader<'_> {
             &escaped[..]
         };
         let line_starts = line_starts(bytes);
+        // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
+        // accepts nested parentheses: both are checked here first, with their position.
+        let unbalanced = check_parentheses(bytes);
+        if !unbalanced.is_empty() {
+            for (line, column, message) in unbalanced {
+                self.error(display, line, column, message);
+            }
+            self.zone.names.clear();
+            return;
+        }
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.scan(bytes, &line_starts, display, origin, include_depth)
+        }));
+        if scanned.is_err() {
+            self.error(
+                display,
+                0,
+                0,
+                "the zone file parser crashed on this file (a bug in the domain crate); please report it",
+            );
+            self.zone.names.clear();
+        }
+    }
+
+    fn scan(
+        &mut self,
+        bytes: &[u8],
+        line_starts: &[usize],
+        display: &Path,
+        origin: &Name,
+        include_depth: Option<usize>,
+    ) {
         // After an error the scanner cannot go on, so parsing restarts at the next line that
         // begins a new entry; `base` is the byte offset of the current restart.
         let mut base = 0usize;
@@ -236,7 +268,7 @@ impl Loader<'_> {
             let mut scanner = Zonefile::from(&bytes[base..]);
             scanner.set_origin(to_domain_name(origin));
             scanner.set_default_class(domain::base::iana::Class::IN);
-            let base_line = line_of(&line_starts, base) - 1;
+            let base_line = line_of(line_starts, base) - 1;
             loop {
                 let entry_offset = base + scanner.current_offset();
                 match scanner.next_entry() {
@@ -245,14 +277,14 @@ impl Loader<'_> {
                         if failed {
                             continue;
                         }
-                        let line = first_content_line(bytes, &line_starts, entry_offset);
+                        let line = first_content_line(bytes, line_starts, entry_offset);
                         self.add_record(record, display, line);
                     }
                     Ok(Some(Entry::Include {
                         path,
                         origin: inc_origin,
                     })) => {
-                        let line = first_content_line(bytes, &line_starts, entry_offset);
+                        let line = first_content_line(bytes, line_starts, entry_offset);
                         let Some(depth) = include_depth else {
                             self.error(display, line, 0, "$INCLUDE is not allowed here");
                             continue;
@@ -285,11 +317,11 @@ impl Loader<'_> {
                     Err(err) => {
                         failed = true;
                         let (line, column, message) = split_position(&err.to_string());
-                        let entry_line = first_content_line(bytes, &line_starts, entry_offset);
+                        let entry_line = first_content_line(bytes, line_starts, entry_offset);
                         let (line, column) =
-                            place_error(bytes, &line_starts, entry_line, base_line + line, column);
+                            place_error(bytes, line_starts, entry_line, base_line + line, column);
                         self.error(display, line, column, explain(&message));
-                        match next_entry_start(bytes, &line_starts, line) {
+                        match next_entry_start(bytes, line_starts, line) {
                             Some(next) => {
                                 base = next;
                                 continue 'restart;
@@ -383,6 +415,59 @@ fn from_domain_name(name: &DomainName<bytes::Bytes>) -> Name {
     let mut out = Name::from_labels(labels.map(|l| l.as_slice())).unwrap_or_default();
     out.set_fqdn(true);
     out
+}
+
+/// Finds parentheses that are nested, closed without being opened, or never closed, outside
+/// quoted strings and comments, as (line, column, message).
+fn check_parentheses(bytes: &[u8]) -> Vec<(usize, usize, String)> {
+    let mut errors = Vec::new();
+    let (mut line, mut column) = (1usize, 0usize);
+    let mut open: Option<(usize, usize)> = None;
+    let (mut quoted, mut escaped, mut comment) = (false, false, false);
+    for &b in bytes {
+        column += 1;
+        if b == b'\n' {
+            line += 1;
+            column = 0;
+            comment = false;
+            escaped = false;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\\' => escaped = true,
+            b'"' => quoted = !quoted,
+            b';' if !quoted => comment = true,
+            b'(' if !quoted => {
+                if let Some((l, c)) = open {
+                    errors.push((
+                        line,
+                        column,
+                        format!("nested '(': the one at {l}:{c} is still open"),
+                    ));
+                }
+                open = Some((line, column));
+            }
+            b')' if !quoted && open.take().is_none() => {
+                errors.push((line, column, "')' without a matching '('".to_string()));
+            }
+            _ => {}
+        }
+    }
+    if let Some((l, c)) = open {
+        errors.push((
+            l,
+            c,
+            "'(' is never closed: expected ')' before the end of the file".to_string(),
+        ));
+    }
+    errors
 }
 
 /// Replaces every octet above 0x7F with its `\DDD` escape. Lines stay where they were; columns
@@ -552,6 +637,20 @@ mod tests {
         assert_eq!(lines, vec![5, 6, 8], "{errors:?}");
         let columns: Vec<usize> = errors.iter().map(|e| e.column).collect();
         assert_eq!(columns, vec![17, 7, 10], "{errors:?}");
+    }
+
+    #[test]
+    fn parentheses_open_at_the_end_are_an_error_not_a_panic() {
+        let errors = load(&format!("{HEAD}x IN TXT ( \"a\"")).unwrap_err();
+        assert_eq!((errors[0].line, errors[0].column), (5, 10), "{errors:?}");
+        let errors = load(&format!("{HEAD}x IN TXT ( ( \"a\" ) )\n")).unwrap_err();
+        assert!(errors[0].message.contains("nested"), "{errors:?}");
+        let errors = load(&format!("{HEAD}x IN TXT \"(\" )\n")).unwrap_err();
+        assert!(
+            errors[0].message.contains("without a matching"),
+            "{errors:?}"
+        );
+        assert!(load(&format!("{HEAD}x IN TXT \"(;\\\")\" ; )\n")).is_ok());
     }
 
     #[test]
