@@ -8,6 +8,7 @@ use hickory_proto::rr::Name;
 use crate::compare::compare_zone;
 use crate::config::{AxfrMode, Config};
 use crate::error::Error;
+use crate::history::{History, HistoryError, RunSummary, ZoneObservations};
 use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver};
 use crate::report::{Finding, Kind, Report, Severity, ZoneReport};
@@ -119,13 +120,20 @@ pub fn query_plan(expected: &Expected) -> String {
     out
 }
 
-/// Audits every zone of `expected` on its servers (or on `overrides`).
-pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
+/// Audits every zone of `expected` on its servers (or on `overrides`). With a `history`, what
+/// every server answered is recorded there as changes, in one transaction after the audit; a
+/// failure to record is returned beside the report, which stands on its own.
+pub async fn check(
+    expected: &Expected,
+    overrides: &[Nameserver],
+    history: Option<&mut History>,
+) -> (Report, Option<HistoryError>) {
     let started = jiff::Timestamp::now();
     let started_at = started.to_string();
     let now = u64::try_from(started.as_second()).unwrap_or(0);
     let clock = Instant::now();
     let mut reports: Vec<ZoneReport> = Vec::new();
+    let mut observed = Vec::new();
     for loaded in &expected.zones {
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
@@ -149,9 +157,32 @@ pub async fn check(expected: &Expected, overrides: &[Nameserver]) -> Report {
                 .push(no_servers(zone, "no nameserver addresses found".into()));
         }
         reports.push(report);
+        if history.is_some() {
+            observed.push((present_name(&zone.origin), plan, views));
+        }
     }
     let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Report::new(started_at, duration_ms, reports)
+    let report = Report::new(started_at, duration_ms, reports);
+    let failure = history.and_then(|history| {
+        let run = RunSummary {
+            started_at: started.as_second(),
+            duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
+            servers: report.zones.iter().map(|z| z.servers.len() as i64).sum(),
+            verdict: format!("{:?}", report.verdict).to_ascii_lowercase(),
+            drift: report.summary.drift as i64,
+            failures: report.summary.failures as i64,
+        };
+        let zones: Vec<ZoneObservations<'_, '_>> = observed
+            .iter()
+            .map(|(zone, plan, views)| ZoneObservations {
+                zone: zone.clone(),
+                plan,
+                views,
+            })
+            .collect();
+        history.record(&run, &zones).err()
+    });
+    (report, failure)
 }
 
 fn no_servers(zone: &crate::model::Zone, why: String) -> Finding {

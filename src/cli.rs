@@ -32,8 +32,42 @@ pub enum Command {
     /// Exit codes: 0 no drift, 1 drift, 2 bad usage/config/zone file, 3 incomplete (a server
     /// could not be asked, and no drift was seen on the rest).
     Check(CheckArgs),
+    /// What changed lately: live changes no commit explains (on top), commits, drift now.
+    Recent(RecentArgs),
     /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
     Demo(DemoArgs),
+}
+
+/// `recent` flags.
+#[derive(Debug, Args)]
+pub struct RecentArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Window: an age (30m, 24h, 7d) or an RFC 3339 time.
+    #[arg(long, default_value = "24h", value_name = "AGE|TIME")]
+    pub since: String,
+    /// Only this zone (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub zone: Vec<String>,
+    /// Only this host (the label below the apex, e.g. bh17).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Read only git and the history store; no fresh check.
+    #[arg(long)]
+    pub offline: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+impl RecentArgs {
+    /// Zones to look at.
+    pub fn zones(&self) -> Result<Vec<hickory_proto::rr::Name>, String> {
+        self.zone
+            .iter()
+            .map(|z| parse_zone_name(z).ok_or_else(|| format!("bad zone name {z:?}")))
+            .collect()
+    }
 }
 
 /// Flags every subcommand that reads expected-records shares.
@@ -45,6 +79,9 @@ pub struct SourceArgs {
     /// Ask this server instead of the config's or the NS records' (repeatable).
     #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
     pub nameserver: Vec<Nameserver>,
+    /// The history store [default: the config's `state`, else $XDG_STATE_HOME/dns-audit/history.sqlite].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
 }
 
 /// `check` flags.
@@ -61,6 +98,12 @@ pub struct CheckArgs {
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Do not record this run in the history store.
+    #[arg(long)]
+    pub no_record: bool,
+    /// Forget history older than this (30d, 12w, …) after recording [default: keep everything].
+    #[arg(long, value_name = "AGE", value_parser = parse_keep)]
+    pub keep: Option<i64>,
     /// Print the queries the audit would send (NAME TYPE per line, dnsperf's format) and exit.
     #[arg(long)]
     pub plan: bool,
@@ -110,6 +153,11 @@ pub enum ColourChoice {
 
 fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
     text.parse()
+}
+
+fn parse_keep(text: &str) -> Result<i64, String> {
+    dns_audit::config::parse_age(text)
+        .ok_or_else(|| format!("bad age {text:?}: expected e.g. 90d, 12w, 24h"))
 }
 
 impl FormatArg {

@@ -7,8 +7,9 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::config::{TtlPolicy, ZoneSettings};
 use crate::escape;
+use crate::model::presence_only;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
-use crate::observe::{presence_only, Method, Observed, Probe, ServerView};
+use crate::observe::{Method, Observed, Probe, ServerView};
 use crate::report::{Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
 use crate::transport::Failure;
 
@@ -126,8 +127,8 @@ pub fn compare_zone(
                 name: extra.name.clone(),
                 rtype: extra.rtype,
                 expected: Vec::new(),
-                seen: shown(extra.rtype, &extra.set),
-                unexpected: shown(extra.rtype, &extra.set),
+                seen: extra.set.shown(extra.rtype),
+                unexpected: extra.set.shown(extra.rtype),
                 missing: Vec::new(),
                 why: if known_name {
                     "served (seen in a zone transfer), but not in expected-records".into()
@@ -349,7 +350,7 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
         (Some(want), Observed::Absent) => Some(diff(
             Kind::MissingRrset,
             Severity::Drift,
-            shown(rtype, want),
+            want.shown(rtype),
             Vec::new(),
             "in expected-records, but the server answers authoritatively that it has none".into(),
         )),
@@ -357,7 +358,7 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
             Kind::ExtraType,
             Severity::Drift,
             Vec::new(),
-            shown(rtype, got),
+            got.shown(rtype),
             "served, but not in expected-records".into(),
         )),
         (Some(want), Observed::Present(got)) => {
@@ -370,8 +371,8 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
                 return Some(diff(
                     Kind::WrongValue,
                     Severity::Drift,
-                    shown(rtype, want),
-                    shown(rtype, got),
+                    want.shown(rtype),
+                    got.shown(rtype),
                     why.into(),
                 ));
             }
@@ -404,23 +405,6 @@ fn same(rtype: RecordType, want: &RrSet, got: &RrSet) -> bool {
         RecordType::RRSIG => covered(want) == covered(got),
         RecordType::NSEC | RecordType::NSEC3 => true,
         _ => want.rdatas == got.rdatas,
-    }
-}
-
-/// The values of an RRset as shown in a finding.
-fn shown(rtype: RecordType, set: &RrSet) -> Vec<String> {
-    match rtype {
-        RecordType::RRSIG => {
-            let covered: BTreeSet<String> = set
-                .rdatas
-                .iter()
-                .filter_map(Rdata::rrsig_covered)
-                .map(|t| format!("signature over {t}"))
-                .collect();
-            covered.into_iter().collect()
-        }
-        RecordType::NSEC | RecordType::NSEC3 => vec![format!("{rtype} record")],
-        _ => set.rdatas.iter().map(|r| r.present(rtype)).collect(),
     }
 }
 

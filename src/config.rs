@@ -100,6 +100,7 @@ struct RawConfig {
     signature_warn_days: Option<u32>,
     transfer_timeout_ms: Option<u64>,
     tsig: Option<RawTsig>,
+    state: Option<PathBuf>,
     #[serde(default)]
     zones: BTreeMap<String, RawZoneSettings>,
 }
@@ -165,6 +166,8 @@ pub struct Config {
     pub query: QuerySettings,
     /// Limits on zone files.
     pub limits: ZoneLimits,
+    /// The history store (None: the platform default).
+    pub state: Option<PathBuf>,
     defaults: ZoneSettings,
     zones: BTreeMap<Name, ZoneSettings>,
 }
@@ -174,6 +177,7 @@ impl Default for Config {
         Config {
             query: QuerySettings::default(),
             limits: ZoneLimits::default(),
+            state: None,
             defaults: ZoneSettings {
                 nameservers: Vec::new(),
                 host_depth: 1,
@@ -231,6 +235,7 @@ impl Config {
         if let Some(ms) = raw.transfer_timeout_ms {
             config.query.transfer_timeout = Duration::from_millis(ms.max(1));
         }
+        config.state = raw.state.clone();
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
         }
@@ -392,6 +397,32 @@ fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
     })
 }
 
+/// Parses an age such as `30m`, `24h`, `7d` (also `s` and `w`) into seconds.
+pub fn parse_age(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    number.checked_mul(unit)
+}
+
+/// Parses `--since`: an age (`30m`, `24h`, `7d`) before `now`, or an RFC 3339 time. Seconds since
+/// 1970.
+pub fn parse_since(text: &str, now: i64) -> Option<i64> {
+    if let Some(age) = parse_age(text) {
+        return Some(now - age);
+    }
+    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
 /// Parses `IP`, `IP:PORT`, `[IPv6]:PORT` (port 53 when not given).
 pub fn parse_server(text: &str) -> Option<SocketAddr> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
@@ -491,6 +522,17 @@ ttl = "warn"
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:2:17:"), "{err}");
+    }
+
+    #[test]
+    fn ages_and_times_parse() {
+        assert_eq!(parse_age("30m"), Some(1800));
+        assert_eq!(parse_age("7d"), Some(604_800));
+        assert_eq!(parse_age("7x"), None);
+        assert_eq!(parse_age("d"), None);
+        assert_eq!(parse_since("24h", 100_000), Some(13_600));
+        assert_eq!(parse_since("2026-11-24T12:00:00Z", 0), Some(1_795_521_600));
+        assert_eq!(parse_since("yesterday", 0), None);
     }
 
     #[test]

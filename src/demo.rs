@@ -72,7 +72,7 @@ pub async fn run() -> Result<DemoRun, String> {
         config: Config::default(),
         zones: vec![loaded],
     };
-    let report = check(&expected, &servers).await;
+    let (report, _) = check(&expected, &servers, None).await;
     ns1.stop().await;
     ns2.stop().await;
     let mismatch = incident_mismatch(&report);

@@ -119,6 +119,15 @@ fn present_unknown(bytes: &[u8]) -> String {
     out
 }
 
+/// Types whose data changes with every re-signing: only their presence is compared (for RRSIG,
+/// which types are covered).
+pub fn presence_only(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+    )
+}
+
 /// Lower-cased, fully qualified form of a name: the key names are compared by.
 pub fn canonical_name(name: &Name) -> Name {
     let mut lower = name.to_lowercase();
@@ -157,6 +166,24 @@ impl RrSet {
         RrSet {
             ttl,
             rdatas: BTreeSet::from([rdata]),
+        }
+    }
+
+    /// The values as shown to people: presentation format, except for the types re-signing
+    /// changes, shown by what they cover (RRSIG) or that they exist (NSEC, NSEC3).
+    pub fn shown(&self, rtype: RecordType) -> Vec<String> {
+        match rtype {
+            RecordType::RRSIG => {
+                let covered: BTreeSet<String> = self
+                    .rdatas
+                    .iter()
+                    .filter_map(Rdata::rrsig_covered)
+                    .map(|t| format!("signature over {t}"))
+                    .collect();
+                covered.into_iter().collect()
+            }
+            RecordType::NSEC | RecordType::NSEC3 => vec![format!("{rtype} record")],
+            _ => self.rdatas.iter().map(|r| r.present(rtype)).collect(),
         }
     }
 

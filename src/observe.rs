@@ -111,15 +111,6 @@ pub struct Probe<'z> {
     pub transfer_only: bool,
 }
 
-/// Types whose data changes with every re-signing: only their presence is compared (for RRSIG,
-/// which types are covered).
-pub fn presence_only(rtype: RecordType) -> bool {
-    matches!(
-        rtype,
-        RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
-    )
-}
-
 /// The questions to ask for a zone, in canonical order of names. Built once; the answers of
 /// every server line up with it, so nothing is looked up by name afterwards.
 pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {

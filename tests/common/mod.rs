@@ -76,11 +76,15 @@ pub const FAST: &str = "timeout_ms = 300\nretries = 1\naxfr = \"never\"\n";
 pub const FAST_AXFR: &str = "timeout_ms = 300\nretries = 1\naxfr = \"auto\"\n";
 
 /// Runs the binary with `args` (off the async runtime, so in-process servers keep serving).
+/// The history store goes to a fresh temp dir unless `--state` is given: tests never write
+/// outside their own directories.
 pub async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
+        let state = tempfile::tempdir().unwrap();
         Command::new(env!("CARGO_BIN_EXE_dns-audit"))
             .args(&args)
             .env("NO_COLOR", "1")
+            .env("XDG_STATE_HOME", state.path())
             .stdin(Stdio::null())
             .output()
             .unwrap()

@@ -1,0 +1,599 @@
+//! `dns-audit recent`: what changed lately, in git and in live DNS, newest first, with every live
+//! change that no commit explains on top.
+//!
+//! [`gather`] reads the history store and git; [`build`] is the pure part that joins them.
+
+use std::collections::BTreeMap;
+
+use hickory_proto::rr::RecordType;
+use serde::Serialize;
+
+use crate::check::Expected;
+use crate::diff::{diff_zones, relative, Op, RecordChange};
+use crate::git::{Commit, Repo};
+use crate::history::{Change, History};
+use crate::model::{host_of, present_name, Zone};
+use crate::report::Report;
+use crate::zonefile::{load_zone_bytes, zone_name_for_file};
+
+/// Schema tag of `recent --format json`.
+pub const SCHEMA: &str = "dns-audit.recent/1";
+
+/// What to look at.
+#[derive(Clone, Debug)]
+pub struct RecentQuery {
+    /// Start of the window, seconds since 1970.
+    pub since: i64,
+    /// Now, seconds since 1970.
+    pub now: i64,
+    /// Only this host (label below the apex), if given.
+    pub host: Option<String>,
+}
+
+/// An RRset that changed on one or more servers.
+#[derive(Clone, Debug, Serialize)]
+pub struct LiveChange {
+    /// First seen, seconds since 1970.
+    pub first_seen: i64,
+    /// Zone apex.
+    pub zone: String,
+    /// Host.
+    pub host: String,
+    /// Owner name.
+    pub name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// `appeared`, `changed` or `disappeared`.
+    pub what: String,
+    /// Values now.
+    pub values: Vec<String>,
+    /// Values before.
+    pub before: Vec<String>,
+    /// Servers it was seen on.
+    pub servers: Vec<String>,
+    /// The commit that explains it, if any.
+    pub explained_by: Option<String>,
+    /// Why it looks suspicious (e.g. "203.0.113.18 is bh18's address").
+    pub notes: Vec<String>,
+}
+
+/// A commit to expected-records with its record-level changes.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommitEntry {
+    /// Full hash.
+    pub hash: String,
+    /// Author.
+    pub author: String,
+    /// Author time, seconds since 1970.
+    pub time: i64,
+    /// Subject.
+    pub subject: String,
+    /// RRsets it changed.
+    pub changes: Vec<RecordChange>,
+    /// `live` (seen on every server), `partly live`, `not yet live`, or `unknown` (no history).
+    pub status: String,
+    /// Since when it is live on every server.
+    pub live_since: Option<i64>,
+}
+
+/// The whole answer of `recent`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recent {
+    /// Schema tag.
+    pub schema: &'static str,
+    /// Window start.
+    pub since: i64,
+    /// Now.
+    pub now: i64,
+    /// When the last recorded run started.
+    pub last_run: Option<i64>,
+    /// Live changes no commit explains, newest first.
+    pub unexplained: Vec<LiveChange>,
+    /// Live changes a commit explains, newest first.
+    pub explained: Vec<LiveChange>,
+    /// Commits in the window, newest first.
+    pub commits: Vec<CommitEntry>,
+    /// The last commit to expected-records (even before the window).
+    pub last_commit: Option<(String, String, i64)>,
+    /// A fresh check, unless offline.
+    pub drift: Option<Report>,
+}
+
+/// Reads history and git and joins them. Errors of git (no repository) leave commits empty.
+pub fn gather(
+    expected: &Expected,
+    history: Option<&History>,
+    repo: Option<&Repo>,
+    query: &RecentQuery,
+) -> Result<Recent, String> {
+    let changes = match history {
+        Some(history) => history
+            .changes_since(query.since)
+            .map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let last_run = match history {
+        Some(history) => history.last_run().map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let mut commits = Vec::new();
+    let mut last_commit = None;
+    if let Some(repo) = repo {
+        for commit in repo.commits_since(query.since).map_err(|e| e.to_string())? {
+            let changes = commit_changes(expected, repo, &commit)?;
+            commits.push((commit, changes));
+        }
+        last_commit = repo
+            .last_commit()
+            .map_err(|e| e.to_string())?
+            .map(|c| (c.hash, c.subject, c.time));
+    }
+    let mut recent = build(expected, &changes, commits, query);
+    recent.last_run = last_run;
+    recent.last_commit = last_commit;
+    if let Some(history) = history {
+        for entry in &mut recent.commits {
+            live_status(history, entry).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(recent)
+}
+
+/// The record-level changes of one commit, zone file by zone file (read from git objects).
+fn commit_changes(
+    expected: &Expected,
+    repo: &Repo,
+    commit: &Commit,
+) -> Result<Vec<RecordChange>, String> {
+    let mut out = Vec::new();
+    let parent = format!("{}^", commit.hash);
+    for file in repo
+        .changed_zone_files(&commit.hash)
+        .map_err(|e| e.to_string())?
+    {
+        let Some(origin) = zone_name_for_file(&file) else {
+            continue;
+        };
+        let load = |rev: &str| -> Option<Zone> {
+            let bytes = repo.read_at(rev, &file).ok().flatten()?;
+            load_zone_bytes(&file, &bytes, &origin, expected.config.limits)
+                .ok()
+                .map(|z| z.zone)
+        };
+        let empty = Zone::new(&origin);
+        let old = load(&parent).unwrap_or_else(|| empty.clone());
+        let new = load(&commit.hash).unwrap_or(empty);
+        let depth = expected.config.zone(&origin).host_depth;
+        out.extend(diff_zones(&old, &new, depth));
+    }
+    Ok(out)
+}
+
+/// Whether every server now serves what the commit made expected, and since when.
+fn live_status(
+    history: &History,
+    entry: &mut CommitEntry,
+) -> Result<(), crate::history::HistoryError> {
+    let mut live = 0;
+    let mut total = 0;
+    let mut since: Option<i64> = None;
+    for change in &entry.changes {
+        let servers = history.servers(&change.zone)?;
+        if servers.is_empty() {
+            continue;
+        }
+        let states = history.latest(&change.zone, &change.name, &change.rtype)?;
+        for server in &servers {
+            total += 1;
+            let state = states.iter().find(|state| state.server == *server);
+            let matches = match state {
+                Some(state) => {
+                    let ok = if change.op == Op::Removed {
+                        !state.present
+                    } else {
+                        state.present && state.values == change.after
+                    };
+                    if ok {
+                        since = Some(since.map_or(state.since, |s: i64| s.max(state.since)));
+                    }
+                    ok
+                }
+                // Never served there: live only if the change removed it.
+                None => change.op == Op::Removed,
+            };
+            if matches {
+                live += 1;
+            }
+        }
+    }
+    entry.status = match (live, total) {
+        (_, 0) => "unknown",
+        (l, t) if l == t => "live",
+        (0, _) => "not yet live",
+        _ => "partly live",
+    }
+    .into();
+    entry.live_since = if live == total && total > 0 {
+        since
+    } else {
+        None
+    };
+    Ok(())
+}
+
+/// Joins live changes with commits. Pure.
+pub fn build(
+    expected: &Expected,
+    changes: &[Change],
+    commits: Vec<(Commit, Vec<RecordChange>)>,
+    query: &RecentQuery,
+) -> Recent {
+    // Group the per-server rows of one change of one RRset (same state before and after).
+    type Key = (String, String, String, bool, Vec<String>, Vec<String>);
+    let mut groups: BTreeMap<Key, LiveChange> = BTreeMap::new();
+    for change in changes {
+        if zone_of(expected, &change.zone).is_none() {
+            continue;
+        }
+        let key = (
+            change.zone.clone(),
+            change.name.clone(),
+            change.rtype.clone(),
+            change.present,
+            change.values.clone(),
+            change.before.clone(),
+        );
+        let entry = groups.entry(key).or_insert_with(|| LiveChange {
+            first_seen: change.at,
+            zone: change.zone.clone(),
+            host: host_for(expected, &change.zone, &change.name),
+            name: change.name.clone(),
+            rtype: change.rtype.clone(),
+            what: if !change.present {
+                "disappeared".into()
+            } else if change.before.is_empty() {
+                "appeared".into()
+            } else {
+                "changed".into()
+            },
+            values: change.values.clone(),
+            before: change.before.clone(),
+            servers: Vec::new(),
+            explained_by: None,
+            notes: Vec::new(),
+        });
+        entry.first_seen = entry.first_seen.min(change.at);
+        if !entry.servers.contains(&change.server) {
+            entry.servers.push(change.server.clone());
+        }
+    }
+    let mut explained = Vec::new();
+    let mut unexplained = Vec::new();
+    for (_, mut live) in groups {
+        if query.host.as_ref().is_some_and(|h| *h != live.host) {
+            continue;
+        }
+        live.servers.sort();
+        live.explained_by = commits
+            .iter()
+            .find(|(_, changes)| {
+                changes.iter().any(|c| {
+                    c.zone == live.zone
+                        && c.name == live.name
+                        && c.rtype == live.rtype
+                        && c.after == live.values
+                })
+            })
+            .map(|(commit, _)| commit.hash.clone())
+            .or_else(|| matches_expected(expected, &live).then(|| "expected-records".to_string()));
+        if live.explained_by.is_some() {
+            explained.push(live);
+        } else {
+            live.notes = suspicions(expected, &live);
+            unexplained.push(live);
+        }
+    }
+    let newest = |a: &LiveChange, b: &LiveChange| b.first_seen.cmp(&a.first_seen);
+    explained.sort_by(newest);
+    unexplained.sort_by(newest);
+    let commits = commits
+        .into_iter()
+        .map(|(commit, changes)| CommitEntry {
+            hash: commit.hash,
+            author: commit.author,
+            time: commit.time,
+            subject: commit.subject,
+            changes: changes
+                .into_iter()
+                .filter(|c| query.host.as_ref().is_none_or(|h| *h == c.host))
+                .collect(),
+            status: "unknown".into(),
+            live_since: None,
+        })
+        .filter(|c| query.host.is_none() || !c.changes.is_empty())
+        .collect();
+    Recent {
+        schema: SCHEMA,
+        since: query.since,
+        now: query.now,
+        last_run: None,
+        unexplained,
+        explained,
+        commits,
+        last_commit: None,
+        drift: None,
+    }
+}
+
+fn zone_of<'e>(expected: &'e Expected, zone: &str) -> Option<&'e Zone> {
+    expected
+        .zones
+        .iter()
+        .map(|z| &z.zone)
+        .find(|z| present_name(&z.origin) == zone)
+}
+
+fn host_for(expected: &Expected, zone: &str, name: &str) -> String {
+    let Some(z) = zone_of(expected, zone) else {
+        return relative(name, zone);
+    };
+    match hickory_proto::rr::Name::from_ascii(name) {
+        Ok(n) => host_of(&z.origin, &n, expected.config.zone(&z.origin).host_depth),
+        Err(_) => relative(name, zone),
+    }
+}
+
+/// Whether the live state is what expected-records holds now (a deploy, a revert, a recovery).
+fn matches_expected(expected: &Expected, live: &LiveChange) -> bool {
+    let Some(zone) = zone_of(expected, &live.zone) else {
+        return false;
+    };
+    let Ok(rtype) = live.rtype.parse::<RecordType>() else {
+        return false;
+    };
+    let set = hickory_proto::rr::Name::from_ascii(&live.name)
+        .ok()
+        .and_then(|n| zone.names.get(&crate::model::canonical_name(&n)))
+        .and_then(|sets| sets.get(&rtype));
+    match set {
+        Some(set) => live.what != "disappeared" && set.shown(rtype) == live.values,
+        None => live.what == "disappeared",
+    }
+}
+
+/// Why an unexplained change looks like a mistake: a value that belongs to another host.
+fn suspicions(expected: &Expected, live: &LiveChange) -> Vec<String> {
+    let Some(zone) = zone_of(expected, &live.zone) else {
+        return Vec::new();
+    };
+    let Ok(rtype) = live.rtype.parse::<RecordType>() else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    for value in live.values.iter().filter(|v| !live.before.contains(v)) {
+        let owners: Vec<String> = zone
+            .names
+            .iter()
+            .filter(|(name, sets)| {
+                present_name(name) != live.name
+                    && sets
+                        .get(&rtype)
+                        .is_some_and(|set| set.shown(rtype).contains(value))
+            })
+            .map(|(name, _)| relative(&present_name(name), &live.zone))
+            .collect();
+        if let Some(owner) = owners.first() {
+            let what = if matches!(rtype, RecordType::A | RecordType::AAAA) {
+                "address"
+            } else {
+                "value"
+            };
+            notes.push(format!("{value} is {owner}'s {what}"));
+        }
+    }
+    notes
+}
+
+/// "4 min ago", "2 h ago", "3 d ago".
+pub fn ago(now: i64, then: i64) -> String {
+    let secs = (now - then).max(0);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=5_399 => format!("{} min ago", (secs + 30) / 60),
+        5_400..=172_799 => format!("{} h ago", (secs + 1800) / 3600),
+        _ => format!("{} d ago", (secs + 43_200) / 86_400),
+    }
+}
+
+/// The human screen of `recent`: one or two lines an entry, loudest first.
+pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let now = recent.now;
+    let since = jiff::Timestamp::from_second(recent.since)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let last_run = recent.last_run.map_or_else(
+        || "no check recorded yet".to_string(),
+        |t| format!("last check {}", ago(now, t)),
+    );
+    let drift: Vec<&crate::report::Finding> = recent
+        .drift
+        .iter()
+        .flat_map(|r| r.zones.iter())
+        .flat_map(|z| {
+            z.hosts
+                .iter()
+                .flat_map(|h| &h.findings)
+                .chain(&z.server_findings)
+        })
+        .filter(|f| f.severity != crate::report::Severity::Warning)
+        .collect();
+    if recent.unexplained.is_empty()
+        && recent.commits.is_empty()
+        && recent.explained.is_empty()
+        && drift.is_empty()
+    {
+        let _ = writeln!(
+            out,
+            "Nothing changed since {since}: no commits, no live changes{}. ({last_run})",
+            if recent.drift.is_some() {
+                ", no drift now"
+            } else {
+                ""
+            }
+        );
+        return out;
+    }
+    let _ = writeln!(out, "Since {since} ({last_run})");
+    let paint = |code: &str, text: &str| {
+        if style.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    if !recent.unexplained.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint("1;31", "LIVE CHANGES NO COMMIT EXPLAINS")
+        );
+        for live in &recent.unexplained {
+            let _ = writeln!(
+                out,
+                "  {:<10}  {}",
+                ago(now, live.first_seen),
+                live_line(live)
+            );
+            let mut why = vec!["no commit explains it".to_string()];
+            why.extend(live.notes.iter().cloned());
+            if let Some((_, subject, time)) = &recent.last_commit {
+                why.push(format!("last commit: '{subject}' {}", ago(now, *time)));
+            }
+            let _ = writeln!(out, "  {:<10}  {}", "", why.join("; "));
+        }
+    }
+    if !recent.commits.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("1", "COMMITS TO expected-records"));
+        for commit in &recent.commits {
+            let status = match (commit.status.as_str(), commit.live_since) {
+                ("live", Some(t)) => format!("live on all servers since {}", ago(now, t)),
+                (status, _) => status.to_string(),
+            };
+            let short = commit.hash.get(..8).unwrap_or(&commit.hash);
+            let _ = writeln!(
+                out,
+                "  {:<10}  {short}  {}  ({})  {status}",
+                ago(now, commit.time),
+                commit.subject,
+                commit.author
+            );
+            for change in commit.changes.iter().take(8) {
+                let _ = writeln!(out, "  {:<10}    {}", "", change.line());
+            }
+            if commit.changes.len() > 8 {
+                let _ = writeln!(out, "  {:<10}    … {} more", "", commit.changes.len() - 8);
+            }
+        }
+    }
+    if !recent.explained.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("1", "LIVE CHANGES FROM COMMITS"));
+        for live in recent.explained.iter().take(20) {
+            let by = live
+                .explained_by
+                .as_deref()
+                .map(|h| h.get(..8).unwrap_or(h))
+                .unwrap_or("");
+            let _ = writeln!(
+                out,
+                "  {:<10}  {} ({by})",
+                ago(now, live.first_seen),
+                live_line(live)
+            );
+        }
+    }
+    if let Some(report) = &recent.drift {
+        let _ = writeln!(out, "\n{}", paint("1", "DRIFT NOW"));
+        if drift.is_empty() {
+            let _ = writeln!(out, "  none: every server matches expected-records");
+        } else {
+            let text = crate::render::human::render(
+                report,
+                crate::render::human::Style {
+                    colour: style.colour,
+                    quiet: true,
+                },
+            );
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+fn live_line(live: &LiveChange) -> String {
+    let name = relative(&live.name, &live.zone);
+    let values = match live.what.as_str() {
+        "disappeared" => format!("{} disappeared", live.before.join(", ")),
+        "appeared" => format!("{} appeared", live.values.join(", ")),
+        _ => format!(
+            "{} (was {})",
+            live.values.join(", "),
+            live.before.join(", ")
+        ),
+    };
+    let values = if live.what == "changed" {
+        let added: Vec<&String> = live
+            .values
+            .iter()
+            .filter(|v| !live.before.contains(v))
+            .collect();
+        let removed: Vec<&String> = live
+            .before
+            .iter()
+            .filter(|v| !live.values.contains(v))
+            .collect();
+        match (added.is_empty(), removed.is_empty()) {
+            (false, true) => format!(
+                "{} appeared (before: {})",
+                join(&added),
+                live.before.join(", ")
+            ),
+            (true, false) => format!(
+                "{} disappeared (now: {})",
+                join(&removed),
+                live.values.join(", ")
+            ),
+            _ => values,
+        }
+    } else {
+        values
+    };
+    format!(
+        "{name} {} {values} on {}",
+        live.rtype,
+        live.servers.join(", ")
+    )
+}
+
+fn join(values: &[&String]) -> String {
+    values
+        .iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_at_a_glance() {
+        assert_eq!(ago(1000, 1000 - 240), "4 min ago");
+        assert_eq!(ago(100_000, 100_000 - 7200), "2 h ago");
+        assert_eq!(ago(1_000_000, 1_000_000 - 3 * 86_400), "3 d ago");
+        assert_eq!(ago(10, 20), "0 s ago");
+    }
+}

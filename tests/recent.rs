@@ -1,0 +1,368 @@
+//! `dns-audit recent` and the history store, end to end: a real git repository made in a temp
+//! dir (commits with set dates), real servers on 127.0.0.1, the binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+const BASE: &str = "$ORIGIN bots.example.net.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster.example.net. ( 2026112401 3600 900 1209600 300 )
+@ 3600 IN NS ns1
+ns1 IN A 192.0.2.53
+bh16 IN A 203.0.113.16
+bh17 IN A 203.0.113.17
+";
+
+fn with_bh18(zone: &str) -> String {
+    format!(
+        "{}bh18 IN A 203.0.113.18\n",
+        zone.replace("2026112401", "2026112402")
+    )
+}
+
+struct Fleet {
+    _dir: tempfile::TempDir,
+    repo: PathBuf,
+    state: PathBuf,
+}
+
+impl Fleet {
+    fn expected(&self) -> PathBuf {
+        self.repo.join("expected-records")
+    }
+
+    fn git(&self, args: &[&str], minutes_ago: i64) {
+        let when = jiff::Timestamp::now().as_second() - minutes_ago * 60;
+        let date = format!("@{when} +0000");
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.repo)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_AUTHOR_NAME", "alice")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.net")
+            .env("GIT_COMMITTER_NAME", "alice")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.net")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.repo.parent().unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn commit(&self, zone: &str, subject: &str, minutes_ago: i64) {
+        std::fs::write(self.expected().join("bots.example.net.zone"), zone).unwrap();
+        self.git(&["add", "-A"], minutes_ago);
+        self.git(&["commit", "-q", "-m", subject], minutes_ago);
+    }
+
+    fn new() -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("dns");
+        std::fs::create_dir_all(repo.join("expected-records")).unwrap();
+        std::fs::write(repo.join("expected-records/dns-audit.toml"), FAST).unwrap();
+        let fleet = Fleet {
+            state: dir.path().join("state/history.sqlite"),
+            repo,
+            _dir: dir,
+        };
+        fleet.git(&["init", "-q", "-b", "main"], 0);
+        fleet.commit(BASE, "initial fleet", 120);
+        fleet
+    }
+
+    /// One check run against a server serving `live`, recorded in the fleet's store.
+    async fn observe(&self, live: &str) -> i32 {
+        let server = serve(live).await;
+        let out = run(vec![
+            "check".into(),
+            "--expected".into(),
+            self.expected().display().to_string(),
+            "--state".into(),
+            self.state.display().to_string(),
+            "--nameserver".into(),
+            format!("ns1={}", server.addr()),
+            "--quiet".into(),
+        ])
+        .await;
+        out.status.code().unwrap_or(-1)
+    }
+
+    async fn recent(&self, extra: &[&str]) -> (i32, serde_json::Value, String) {
+        let mut args = vec![
+            "recent".to_string(),
+            "--offline".into(),
+            "--expected".into(),
+            self.expected().display().to_string(),
+            "--state".into(),
+            self.state.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let human = run(args.clone()).await;
+        args.extend(["--format".into(), "json".into()]);
+        let out = run(args).await;
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            out.status.code().unwrap_or(-1),
+            json,
+            String::from_utf8_lossy(&human.stdout).into_owned(),
+        )
+    }
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The incident, replayed: bh18 committed and deployed, then an A record with bh18's address
+/// lands on bh17 by hand. `recent` puts that on top, says no commit explains it and whose
+/// address it is, and shows the commit as live.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_incident_reads_as_an_unexplained_change_on_top() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    fleet.commit(&with_bh18(BASE), "add bh18", 6);
+    assert_eq!(fleet.observe(&with_bh18(BASE)).await, 0);
+    let incident = format!("{}bh17 IN A 203.0.113.18\n", with_bh18(BASE));
+    assert_eq!(fleet.observe(&incident).await, 1);
+
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 1, "{json:#}");
+    let top = &json["unexplained"][0];
+    assert_eq!(json["unexplained"].as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(top["host"], "bh17");
+    assert_eq!(top["type"], "A");
+    assert_eq!(strings(&top["values"]), ["203.0.113.17", "203.0.113.18"]);
+    assert_eq!(strings(&top["before"]), ["203.0.113.17"]);
+    assert_eq!(strings(&top["servers"]), ["ns1"]);
+    assert_eq!(strings(&top["notes"]), ["203.0.113.18 is bh18's address"]);
+
+    let commit = &json["commits"][0];
+    assert_eq!(commit["subject"], "add bh18");
+    assert_eq!(commit["status"], "live");
+    let change = &commit["changes"][0];
+    assert_eq!(
+        (change["op"].as_str(), change["name"].as_str()),
+        (Some("added"), Some("bh18.bots.example.net."))
+    );
+
+    let lines: Vec<&str> = human.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.contains("LIVE CHANGES NO COMMIT EXPLAINS"))
+        .unwrap();
+    assert!(
+        lines[first + 1].contains("bh17 A 203.0.113.18 appeared (before: 203.0.113.17) on ns1"),
+        "{human}"
+    );
+    assert!(
+        lines[first + 2].contains(
+            "no commit explains it; 203.0.113.18 is bh18's address; last commit: 'add bh18'"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("add bh18  (alice)  live on all servers"),
+        "{human}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn undeployed_and_reverted_changes_are_told_apart() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    // Committed, not deployed: the servers still serve BASE.
+    fleet.commit(&with_bh18(BASE), "add bh18", 10);
+    assert_eq!(fleet.observe(BASE).await, 1);
+    let (_, json, _) = fleet.recent(&[]).await;
+    assert_eq!(json["commits"][0]["status"], "not yet live", "{json:#}");
+    assert!(
+        json["unexplained"].as_array().unwrap().is_empty(),
+        "{json:#}"
+    );
+
+    // A manual change, then reverted by hand: both live changes are listed, the revert is
+    // explained (it matches expected-records again), the manual one is not.
+    let manual = BASE.replace("bh16 IN A 203.0.113.16", "bh16 IN A 203.0.113.61");
+    fleet.observe(&with_bh18(&manual)).await;
+    fleet.observe(&with_bh18(BASE)).await;
+    let (_, json, _) = fleet.recent(&[]).await;
+    assert_eq!(json["commits"][0]["status"], "live", "{json:#}");
+    let unexplained = json["unexplained"].as_array().unwrap();
+    assert_eq!(unexplained.len(), 1, "{json:#}");
+    assert_eq!(strings(&unexplained[0]["values"]), ["203.0.113.61"]);
+    assert!(json["explained"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["host"] == "bh16" && c["what"] == "changed" && !c["explained_by"].is_null()));
+
+    // --host narrows everything to one host.
+    let (_, json, _) = fleet.recent(&["--host", "bh18"]).await;
+    assert!(json["unexplained"].as_array().unwrap().is_empty());
+    assert_eq!(json["commits"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_recent_is_said_in_one_line() {
+    let fleet = Fleet::new();
+    let (code, _, human) = fleet.recent(&["--since", "30m"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(human.lines().count(), 1, "{human}");
+    assert!(human.starts_with("Nothing changed since"), "{human}");
+}
+
+/// A stable fleet stores one row per run and no change rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_grows_with_changes_not_runs() {
+    let fleet = Fleet::new();
+    for _ in 0..5 {
+        assert_eq!(fleet.observe(BASE).await, 0);
+    }
+    let conn = rusqlite::Connection::open(&fleet.state).unwrap();
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    let changes: i64 = conn
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 5);
+    let first: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM changes WHERE run = (SELECT min(id) FROM runs)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(changes, first, "only the first run wrote change rows");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overlapping_runs_both_succeed() {
+    let fleet = Fleet::new();
+    let server = serve(BASE).await;
+    let args = |_: usize| {
+        vec![
+            "check".to_string(),
+            "--expected".into(),
+            fleet.expected().display().to_string(),
+            "--state".into(),
+            fleet.state.display().to_string(),
+            "--nameserver".into(),
+            format!("ns1={}", server.addr()),
+        ]
+    };
+    let runs: Vec<_> = (0..4).map(|i| tokio::spawn(run(args(i)))).collect();
+    for handle in runs {
+        let out = handle.await.unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let conn = rusqlite::Connection::open(&fleet.state).unwrap();
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 4);
+}
+
+/// A run killed at any point leaves a valid store that loses at most that run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_leaves_a_valid_store() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    // A slow server keeps the run busy; kill it at several points of its life.
+    let upstream = serve(BASE).await;
+    let proxy = FaultProxy::start(
+        upstream.addr(),
+        Fault::Drop,
+        Some(("bh17.bots.example.net.", hickory_proto::rr::RecordType::A)),
+    )
+    .await;
+    for delay_ms in [5u64, 50, 200, 400] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+            .args(["check", "--expected"])
+            .arg(fleet.expected())
+            .arg("--state")
+            .arg(&fleet.state)
+            .arg("--nameserver")
+            .arg(format!("ns1={}", proxy.addr))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let conn = rusqlite::Connection::open(&fleet.state).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(fleet.observe(BASE).await, 0, "the store still takes runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
+    let fleet = Fleet::new();
+    std::fs::create_dir_all(fleet.state.parent().unwrap()).unwrap();
+    let junk = b"this is not a database, and it is someone's file\n".repeat(100);
+    std::fs::write(&fleet.state, &junk).unwrap();
+    assert_eq!(fleet.observe(BASE).await, 2);
+    assert_eq!(
+        std::fs::read(&fleet.state).unwrap(),
+        junk,
+        "the file was changed"
+    );
+
+    let foreign = fleet.state.with_file_name("other.sqlite");
+    let conn = rusqlite::Connection::open(&foreign).unwrap();
+    conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);").unwrap();
+    drop(conn);
+    let before = std::fs::read(&foreign).unwrap();
+    let server = serve(BASE).await;
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        fleet.expected().display().to_string(),
+        "--state".into(),
+        foreign.display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", server.addr()),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a dns-audit history store"), "{err}");
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+    let _ = Path::new("");
+}
