@@ -11,10 +11,12 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::check::{check, Expected};
-use crate::config::Config;
-use crate::model::Rdata;
+use crate::check::{check, load_expected};
+use crate::git::Repo;
+use crate::history::History;
+use crate::model::{Rdata, Zone};
 use crate::observe::Nameserver;
+use crate::recent::{gather, Recent, RecentQuery};
 use crate::report::{Kind, Report, Severity};
 use crate::server::AuthServer;
 use crate::zonefile::{load_zone_bytes, ZoneLimits};
@@ -28,59 +30,165 @@ pub const EXAMPLE_ORIGIN: &str = "bots.example.net.";
 pub struct DemoRun {
     /// The audit's report.
     pub report: Report,
+    /// What `recent` shows after it.
+    pub recent: Recent,
     /// The two servers, as `ns1=addr`, `ns2=addr`.
     pub servers: Vec<Nameserver>,
-    /// Why the report is not exactly the replayed incident; empty when it is.
+    /// Why the result is not exactly the replayed incident; empty when it is.
     pub mismatch: Vec<String>,
 }
 
-/// Serves the example fleet with the incident on two loopback servers and audits them.
+/// Replays the incident: a git repository of expected-records with "initial fleet" (3 days ago)
+/// and "add bh18" (6 min ago); two loopback servers serve the fleet with bh18 and a check is
+/// recorded; then the stray A record lands on bh17 and the servers are audited again; `recent`
+/// joins the history and git. Everything lives in a temporary directory.
 pub async fn run() -> Result<DemoRun, String> {
+    let work =
+        tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let dir = work.path().join("expected-records");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let zone_file = dir.join("bots.example.net.zone");
+    let before_bh18: String = EXAMPLE_ZONE
+        .lines()
+        .filter(|line| !line.starts_with("bh18") && !line.starts_with("*.bh18"))
+        .map(|line| format!("{}\n", line.replace("2026112401", "2026112400")))
+        .collect();
+    let repo = git_history(work.path(), &zone_file, &before_bh18)?;
+    let expected = load_expected(&dir, &[]).map_err(|e| e.to_string())?;
+
     let origin = Name::from_str(EXAMPLE_ORIGIN).map_err(|e| e.to_string())?;
-    let loaded = load_zone_bytes(
-        Path::new("expected-records/bots.example.net.zone"),
+    let served = load_zone_bytes(
+        &zone_file,
         EXAMPLE_ZONE.as_bytes(),
         &origin,
         ZoneLimits::default(),
     )
-    .map_err(|errors| format!("the built-in example zone does not load: {errors:?}"))?;
-
-    let mut live = loaded.zone.clone();
+    .map_err(|errors| format!("the built-in example zone does not load: {errors:?}"))?
+    .zone;
+    let mut incident = served.clone();
     let bh17 = Name::from_str("bh17.bots.example.net.").map_err(|e| e.to_string())?;
     let stray = Rdata::from_wire(RecordType::A, &[203, 0, 113, 18])?;
-    live.insert(&bh17, RecordType::A, 300, stray);
+    incident.insert(&bh17, RecordType::A, 300, stray);
 
-    let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    let ns1 = AuthServer::start(loopback, std::slice::from_ref(&live))
-        .await
-        .map_err(|e| format!("cannot start ns1 on 127.0.0.1: {e}"))?;
-    let ns2 = AuthServer::start(loopback, std::slice::from_ref(&live))
-        .await
-        .map_err(|e| format!("cannot start ns2 on 127.0.0.1: {e}"))?;
-    let servers = vec![
-        Nameserver {
-            label: "ns1".into(),
-            addr: ns1.addr(),
-        },
-        Nameserver {
-            label: "ns2".into(),
-            addr: ns2.addr(),
-        },
-    ];
-    let expected = Expected {
-        dir: "expected-records".into(),
-        config: Config::default(),
-        zones: vec![loaded],
+    let mut history =
+        History::open(&work.path().join("history.sqlite")).map_err(|e| e.to_string())?;
+    // The run from before the incident: bh18 deployed, everything as committed.
+    let (servers, running) = serve_pair(&served).await?;
+    let (_, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
+    stop(running).await;
+    if let Some(e) = not_recorded {
+        return Err(format!("history: {e}"));
+    }
+    // The incident.
+    let (servers, running) = serve_pair(&incident).await?;
+    let (report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
+    stop(running).await;
+    if let Some(e) = not_recorded {
+        return Err(format!("history: {e}"));
+    }
+
+    let now = jiff::Timestamp::now().as_second();
+    let query = RecentQuery {
+        since: now - 86_400,
+        now,
+        host: None,
     };
-    let (report, _) = check(&expected, &servers, None).await;
-    ns1.stop().await;
-    ns2.stop().await;
-    let mismatch = incident_mismatch(&report);
+    let mut recent = gather(&expected, Some(&history), repo.as_ref(), &query)?;
+    recent.drift = Some(report.clone());
+    let mut mismatch = incident_mismatch(&report);
+    mismatch.extend(recent_mismatch(&recent, repo.is_some()));
     Ok(DemoRun {
         report,
+        recent,
         servers,
         mismatch,
     })
+}
+
+async fn serve_pair(zone: &Zone) -> Result<(Vec<Nameserver>, Vec<AuthServer>), String> {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    let mut servers = Vec::new();
+    let mut running = Vec::new();
+    for label in ["ns1", "ns2"] {
+        let server = AuthServer::start(loopback, std::slice::from_ref(zone))
+            .await
+            .map_err(|e| format!("cannot start {label} on 127.0.0.1: {e}"))?;
+        servers.push(Nameserver {
+            label: label.into(),
+            addr: server.addr(),
+        });
+        running.push(server);
+    }
+    Ok((servers, running))
+}
+
+async fn stop(servers: Vec<AuthServer>) {
+    for server in servers {
+        server.stop().await;
+    }
+}
+
+/// Commits "initial fleet" (3 days ago, without bh18) and "add bh18" (6 min ago) in a new
+/// repository at `root`. Without git the demo goes on with no commits to show.
+fn git_history(root: &Path, zone_file: &Path, before: &str) -> Result<Option<Repo>, String> {
+    let now = jiff::Timestamp::now().as_second();
+    let git = |args: &[&str], minutes_ago: i64| -> bool {
+        let date = format!("@{} +0000", now - minutes_ago * 60);
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_AUTHOR_NAME", "alice")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.net")
+            .env("GIT_COMMITTER_NAME", "alice")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.net")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let write = |text: &str| std::fs::write(zone_file, text).map_err(|e| e.to_string());
+    write(before)?;
+    let committed = git(&["init", "-q"], 4320)
+        && git(&["add", "-A"], 4320)
+        && git(&["commit", "-q", "-m", "initial fleet"], 4320);
+    write(EXAMPLE_ZONE)?;
+    let committed =
+        committed && git(&["add", "-A"], 6) && git(&["commit", "-q", "-m", "add bh18"], 6);
+    if !committed {
+        return Ok(None);
+    }
+    Ok(zone_file.parent().and_then(|dir| Repo::find(dir).ok()))
+}
+
+/// What `recent` must show after the incident: the stray record on top, unexplained, named as
+/// bh18's address, and the "add bh18" commit live.
+fn recent_mismatch(recent: &Recent, with_git: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let top = recent.unexplained.first();
+    let stray_on_top = top.is_some_and(|live| {
+        live.host == "bh17"
+            && live.rtype == "A"
+            && live
+                .notes
+                .iter()
+                .any(|n| n == "203.0.113.18 is bh18's address")
+            && live.servers == ["ns1", "ns2"]
+    });
+    if !stray_on_top || recent.unexplained.len() != 1 {
+        problems.push("recent did not put the stray bh17 A record on top as unexplained".into());
+    }
+    if with_git {
+        let add_bh18 = recent.commits.iter().find(|c| c.subject == "add bh18");
+        if add_bh18.is_none_or(|c| c.status != "live") {
+            problems.push("recent did not show the 'add bh18' commit as live".into());
+        }
+    }
+    problems
 }
 
 /// Everything in `report` that is not exactly the replayed incident.

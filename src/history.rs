@@ -269,7 +269,8 @@ impl History {
                      present INTEGER NOT NULL,
                      ttl INTEGER,
                      vals TEXT NOT NULL,
-                     before TEXT NOT NULL);
+                     before TEXT NOT NULL,
+                     baseline INTEGER NOT NULL DEFAULT 0);
                  CREATE INDEX changes_at ON changes (at);
                  PRAGMA user_version = 1;"
             ))
@@ -348,11 +349,14 @@ impl History {
                 for extra in &view.extras {
                     seen.push((present_name(&extra.name), extra.rtype, Some(&extra.set)));
                 }
+                // The first run that sees a server records its baseline: every RRset "appears",
+                // but nothing changed; `recent` leaves those rows out.
                 let at = Place {
                     run: run_id,
                     time: run.started_at,
                     zone: &zone.zone,
                     server,
+                    baseline: current.is_empty(),
                 };
                 let mut visited: HashSet<(String, String)> = HashSet::new();
                 for (name, rtype, state) in seen {
@@ -377,7 +381,8 @@ impl History {
         Ok(written)
     }
 
-    /// Changes seen at or after `since` (seconds since 1970), newest first.
+    /// Changes seen at or after `since` (seconds since 1970), newest first; the baseline a
+    /// server's first run records is not a change.
     pub fn changes_since(&self, since: i64) -> Result<Vec<Change>, HistoryError> {
         let err = sqlite(&self.path);
         let mut stmt = self
@@ -385,7 +390,7 @@ impl History {
             .prepare(
                 "SELECT c.at, s.zone, s.server, s.name, s.rtype, c.present, c.vals, c.before
                  FROM changes c JOIN rrsets s ON s.id = c.rrset
-                 WHERE c.at >= ?1 ORDER BY c.at DESC, s.zone, s.name, s.rtype, s.server",
+                 WHERE c.at >= ?1 AND c.baseline = 0 ORDER BY c.at DESC, s.zone, s.name, s.rtype, s.server",
             )
             .map_err(&err)?;
         let rows = stmt
@@ -531,6 +536,7 @@ struct Place<'a> {
     time: i64,
     zone: &'a str,
     server: &'a str,
+    baseline: bool,
 }
 
 /// Writes a change row when `state` differs from the `known` (row id, hash); returns rows written.
@@ -569,8 +575,8 @@ fn write_state(
         .unwrap_or_else(|| "[]".into());
     let values: Vec<String> = state.map(|set| set.shown(rtype)).unwrap_or_default();
     tx.prepare_cached(
-        "INSERT INTO changes (rrset, run, at, present, ttl, vals, before)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO changes (rrset, run, at, present, ttl, vals, before, baseline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         rrset_id,
@@ -580,6 +586,7 @@ fn write_state(
         state.map(|s| i64::from(s.ttl)),
         serde_json::to_string(&values).unwrap_or_else(|_| "[]".into()),
         before,
+        i64::from(at.baseline),
     ])?;
     Ok(1)
 }

@@ -76,17 +76,24 @@ fn main() -> ExitCode {
                     .map(|s| format!("{}={}", s.label, s.addr))
                     .collect();
                 println!("dns-audit demo: the example fleet (expected-records/bots.example.net.zone) is served");
-                println!("on two loopback servers with the Bot-Host #17 incident replayed: while bh18 was set up,");
-                println!("an A record with bh18's address (203.0.113.18) landed on bh17.\n");
+                println!("on two loopback servers. A check ran while all was well; then, while bh18 was being");
+                println!("set up, an A record with bh18's address (203.0.113.18) landed on bh17 by hand.\n");
                 println!(
                     "$ dns-audit check --nameserver {}\n",
                     servers.join(" --nameserver ")
                 );
+                print_report(&run.report, format, cli.style(false));
+                println!("\n$ dns-audit recent --offline\n");
+                print!(
+                    "{}",
+                    dns_audit::recent::render_human(&run.recent, cli.style(false))
+                );
+            } else {
+                print_report(&run.report, format, cli.style(false));
             }
-            print_report(&run.report, format, cli.style(false));
             if run.mismatch.is_empty() {
                 if format == Format::Human {
-                    println!("\ndemo: OK, the audit found exactly the replayed incident (check exits {}).", run.report.exit_code);
+                    println!("\ndemo: OK, check and recent found exactly the replayed incident (check exits {}).", run.report.exit_code);
                 }
                 0
             } else {

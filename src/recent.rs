@@ -178,7 +178,8 @@ fn live_status(
     let mut live = 0;
     let mut total = 0;
     let mut since: Option<i64> = None;
-    for change in &entry.changes {
+    // SOA serials are not recorded as changes (they move with every deploy).
+    for change in entry.changes.iter().filter(|c| c.rtype != "SOA") {
         let servers = history.servers(&change.zone)?;
         if servers.is_empty() {
             continue;
@@ -498,20 +499,29 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
             }
         }
     }
-    if !recent.explained.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("1", "LIVE CHANGES FROM COMMITS"));
-        for live in recent.explained.iter().take(20) {
-            let by = live
-                .explained_by
-                .as_deref()
-                .map(|h| h.get(..8).unwrap_or(h))
-                .unwrap_or("");
+    // Live changes a commit in the window explains are told by that commit's status; the
+    // others (back to expected-records: a revert or a recovery) are worth a line each.
+    let recovered: Vec<&LiveChange> = recent
+        .explained
+        .iter()
+        .filter(|live| live.explained_by.as_deref() == Some("expected-records"))
+        .collect();
+    if !recovered.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint("1", "LIVE CHANGES BACK TO expected-records")
+        );
+        for live in recovered.iter().take(10) {
             let _ = writeln!(
                 out,
-                "  {:<10}  {} ({by})",
+                "  {:<10}  {}",
                 ago(now, live.first_seen),
                 live_line(live)
             );
+        }
+        if recovered.len() > 10 {
+            let _ = writeln!(out, "  {:<10}  … {} more", "", recovered.len() - 10);
         }
     }
     if let Some(report) = &recent.drift {
