@@ -207,7 +207,13 @@ impl History {
                 .pragma_update(None, "synchronous", "NORMAL")
                 .map_err(&err)
         })?;
-        retry_busy(|| history.migrate())?;
+        let version: i64 = history
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        if version != SCHEMA_VERSION {
+            retry_busy(|| history.migrate())?;
+        }
         Ok(history)
     }
 
@@ -231,6 +237,7 @@ impl History {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
         check_identity(&tx, &self.path)?;
+        check_health(&tx, &self.path)?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(&err)?;
@@ -272,6 +279,9 @@ impl History {
                      before TEXT NOT NULL,
                      baseline INTEGER NOT NULL DEFAULT 0);
                  CREATE INDEX changes_at ON changes (at);
+                 CREATE INDEX changes_rrset ON changes (rrset, id);
+                 CREATE INDEX rrsets_name ON rrsets (zone, name, rtype);
+                 CREATE INDEX runs_started ON runs (started_at);
                  PRAGMA user_version = 1;"
             ))
             .map_err(&err)?;
@@ -299,6 +309,7 @@ impl History {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
+        check_health(&tx, &self.path)?;
         tx.execute(
             "INSERT INTO runs (started_at, duration_ms, servers, verdict, drift, failures)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -516,16 +527,20 @@ fn check_identity(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), His
                 .into(),
         });
     }
-    if tables != 0 {
-        let check: String = tx
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(&err)?;
-        if check != "ok" {
-            return Err(HistoryError::Foreign {
-                path: path.into(),
-                why: format!("the store is damaged ({check})"),
-            });
-        }
+    Ok(())
+}
+
+/// SQLite's quick check (every page of the file): run before each write, so a damaged store is
+/// reported instead of written to. Readers rely on SQLite's own corruption errors.
+fn check_health(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), HistoryError> {
+    let check: String = tx
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(sqlite(path))?;
+    if check != "ok" {
+        return Err(HistoryError::Foreign {
+            path: path.into(),
+            why: format!("the store is damaged ({check})"),
+        });
     }
     Ok(())
 }

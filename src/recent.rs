@@ -3,7 +3,7 @@
 //!
 //! [`gather`] reads the history store and git; [`build`] is the pure part that joins them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::RecordType;
 use serde::Serialize;
@@ -133,8 +133,9 @@ pub fn gather(
     recent.last_run = last_run;
     recent.last_commit = last_commit;
     if let Some(history) = history {
+        let mut servers = BTreeMap::new();
         for entry in &mut recent.commits {
-            live_status(history, entry).map_err(|e| e.to_string())?;
+            live_status(history, &mut servers, entry).map_err(|e| e.to_string())?;
         }
     }
     Ok(recent)
@@ -173,6 +174,7 @@ fn commit_changes(
 /// Whether every server now serves what the commit made expected, and since when.
 fn live_status(
     history: &History,
+    servers_of: &mut BTreeMap<String, Vec<String>>,
     entry: &mut CommitEntry,
 ) -> Result<(), crate::history::HistoryError> {
     let mut live = 0;
@@ -180,12 +182,15 @@ fn live_status(
     let mut since: Option<i64> = None;
     // SOA serials are not recorded as changes (they move with every deploy).
     for change in entry.changes.iter().filter(|c| c.rtype != "SOA") {
-        let servers = history.servers(&change.zone)?;
+        if !servers_of.contains_key(&change.zone) {
+            servers_of.insert(change.zone.clone(), history.servers(&change.zone)?);
+        }
+        let servers = &servers_of[&change.zone];
         if servers.is_empty() {
             continue;
         }
         let states = history.latest(&change.zone, &change.name, &change.rtype)?;
-        for server in &servers {
+        for server in servers {
             total += 1;
             let state = states.iter().find(|state| state.server == *server);
             let matches = match state {
@@ -271,6 +276,7 @@ pub fn build(
     }
     let mut explained = Vec::new();
     let mut unexplained = Vec::new();
+    let mut owners = ValueOwners::new();
     for (_, mut live) in groups {
         if query.host.as_ref().is_some_and(|h| *h != live.host) {
             continue;
@@ -291,7 +297,7 @@ pub fn build(
         if live.explained_by.is_some() {
             explained.push(live);
         } else {
-            live.notes = suspicions(expected, &live);
+            live.notes = suspicions(expected, &mut owners, &live);
             unexplained.push(live);
         }
     }
@@ -363,37 +369,49 @@ fn matches_expected(expected: &Expected, live: &LiveChange) -> bool {
     }
 }
 
+/// Which names of a zone hold each value of one type: (zone, type) -> value -> owner names.
+type ValueOwners = HashMap<(String, RecordType), HashMap<String, Vec<String>>>;
+
 /// Why an unexplained change looks like a mistake: a value that belongs to another host.
-fn suspicions(expected: &Expected, live: &LiveChange) -> Vec<String> {
+fn suspicions(expected: &Expected, owners: &mut ValueOwners, live: &LiveChange) -> Vec<String> {
     let Some(zone) = zone_of(expected, &live.zone) else {
         return Vec::new();
     };
     let Ok(rtype) = live.rtype.parse::<RecordType>() else {
         return Vec::new();
     };
-    let mut notes = Vec::new();
-    for value in live.values.iter().filter(|v| !live.before.contains(v)) {
-        let owners: Vec<String> = zone
-            .names
-            .iter()
-            .filter(|(name, sets)| {
-                present_name(name) != live.name
-                    && sets
-                        .get(&rtype)
-                        .is_some_and(|set| set.shown(rtype).contains(value))
-            })
-            .map(|(name, _)| relative(&present_name(name), &live.zone))
-            .collect();
-        if let Some(owner) = owners.first() {
-            let what = if matches!(rtype, RecordType::A | RecordType::AAAA) {
-                "address"
-            } else {
-                "value"
-            };
-            notes.push(format!("{value} is {owner}'s {what}"));
+    let by_value = owners.entry((live.zone.clone(), rtype)).or_insert_with(|| {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, sets) in &zone.names {
+            for value in sets
+                .get(&rtype)
+                .map(|set| set.shown(rtype))
+                .unwrap_or_default()
+            {
+                map.entry(value).or_default().push(present_name(name));
+            }
         }
-    }
-    notes
+        map
+    });
+    let what = if matches!(rtype, RecordType::A | RecordType::AAAA) {
+        "address"
+    } else {
+        "value"
+    };
+    live.values
+        .iter()
+        .filter(|v| !live.before.contains(v))
+        .filter_map(|value| {
+            let owner = by_value
+                .get(value)?
+                .iter()
+                .find(|owner| **owner != live.name)?;
+            Some(format!(
+                "{value} is {}'s {what}",
+                relative(owner, &live.zone)
+            ))
+        })
+        .collect()
 }
 
 /// "4 min ago", "2 h ago", "3 d ago".
