@@ -93,8 +93,20 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME")]
     pub zone: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = CheckFormatArg::Human)]
+    pub format: CheckFormatArg,
+    /// Also write the metrics (Prometheus textfile format) to this file, atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// POST an alert to this webhook when a zone's state changes (repeatable; adds to the config's).
+    #[arg(long, value_name = "URL")]
+    pub notify: Vec<String>,
+    /// Alert message shape [default: the config's, else json].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub notify_format: Option<NotifyFormatArg>,
+    /// When another check holds the lock, wait for it instead of exiting with code 4.
+    #[arg(long)]
+    pub wait: bool,
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
@@ -129,6 +141,50 @@ pub struct DemoArgs {
     /// Output format of the audit.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,
+}
+
+/// `check --format` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CheckFormatArg {
+    /// For people.
+    Human,
+    /// Versioned JSON (docs/json-schema.md).
+    Json,
+    /// Prometheus text format (node_exporter textfile collector).
+    Prometheus,
+}
+
+/// `--notify-format` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum NotifyFormatArg {
+    /// Slack incoming webhook.
+    Slack,
+    /// Discord webhook.
+    Discord,
+    /// The structured event.
+    Json,
+}
+
+impl NotifyFormatArg {
+    /// The library's format.
+    pub fn format(self) -> dns_audit::notify::NotifyFormat {
+        match self {
+            NotifyFormatArg::Slack => dns_audit::notify::NotifyFormat::Slack,
+            NotifyFormatArg::Discord => dns_audit::notify::NotifyFormat::Discord,
+            NotifyFormatArg::Json => dns_audit::notify::NotifyFormat::Json,
+        }
+    }
+}
+
+impl CheckFormatArg {
+    /// The renderer's format.
+    pub fn format(self) -> Format {
+        match self {
+            CheckFormatArg::Human => Format::Human,
+            CheckFormatArg::Json => Format::Json,
+            CheckFormatArg::Prometheus => Format::Prometheus,
+        }
+    }
 }
 
 /// `--format` values.

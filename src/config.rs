@@ -101,6 +101,9 @@ struct RawConfig {
     transfer_timeout_ms: Option<u64>,
     tsig: Option<RawTsig>,
     state: Option<PathBuf>,
+    notify: Option<Vec<String>>,
+    notify_format: Option<crate::notify::NotifyFormat>,
+    notify_timeout_ms: Option<u64>,
     #[serde(default)]
     zones: BTreeMap<String, RawZoneSettings>,
 }
@@ -168,6 +171,12 @@ pub struct Config {
     pub limits: ZoneLimits,
     /// The history store (None: the platform default).
     pub state: Option<PathBuf>,
+    /// Alert targets (webhook URLs, or `env:VAR` naming a variable that holds one).
+    pub notify: Vec<String>,
+    /// Alert message shape.
+    pub notify_format: crate::notify::NotifyFormat,
+    /// Time allowed for one alert delivery.
+    pub notify_timeout: Duration,
     defaults: ZoneSettings,
     zones: BTreeMap<Name, ZoneSettings>,
 }
@@ -178,6 +187,9 @@ impl Default for Config {
             query: QuerySettings::default(),
             limits: ZoneLimits::default(),
             state: None,
+            notify: Vec::new(),
+            notify_format: crate::notify::NotifyFormat::Json,
+            notify_timeout: Duration::from_secs(5),
             defaults: ZoneSettings {
                 nameservers: Vec::new(),
                 host_depth: 1,
@@ -236,6 +248,13 @@ impl Config {
             config.query.transfer_timeout = Duration::from_millis(ms.max(1));
         }
         config.state = raw.state.clone();
+        config.notify = raw.notify.clone().unwrap_or_default();
+        if let Some(format) = raw.notify_format {
+            config.notify_format = format;
+        }
+        if let Some(ms) = raw.notify_timeout_ms {
+            config.notify_timeout = Duration::from_millis(ms.max(1));
+        }
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
         }

@@ -282,6 +282,13 @@ impl History {
                  CREATE INDEX changes_rrset ON changes (rrset, id);
                  CREATE INDEX rrsets_name ON rrsets (zone, name, rtype);
                  CREATE INDEX runs_started ON runs (started_at);
+                 CREATE TABLE alerts (
+                     zone TEXT NOT NULL,
+                     target TEXT NOT NULL,
+                     state TEXT NOT NULL,
+                     fingerprint TEXT NOT NULL,
+                     at INTEGER NOT NULL,
+                     PRIMARY KEY (zone, target));
                  PRAGMA user_version = 1;"
             ))
             .map_err(&err)?;
@@ -464,6 +471,43 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
+    /// The state last delivered to an alert target for a zone: (state, fingerprint).
+    pub fn last_alert(
+        &self,
+        zone: &str,
+        target: &str,
+    ) -> Result<Option<(String, String)>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT state, fingerprint FROM alerts WHERE zone = ?1 AND target = ?2",
+                params![zone, target_key(target)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sqlite(&self.path))
+    }
+
+    /// Remembers that `state` was delivered to `target` (or needed no alert).
+    pub fn set_alert(
+        &mut self,
+        zone: &str,
+        target: &str,
+        state: &str,
+        fingerprint: &str,
+        at: i64,
+    ) -> Result<(), HistoryError> {
+        retry_busy(|| {
+            self.conn
+                .execute(
+                    "INSERT INTO alerts (zone, target, state, fingerprint, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (zone, target) DO UPDATE SET state = ?3, fingerprint = ?4, at = ?5",
+                    params![zone, target_key(target), state, fingerprint, at],
+                )
+                .map(|_| ())
+                .map_err(sqlite(&self.path))
+        })
+    }
+
     /// When the last run started, if any.
     pub fn last_run(&self) -> Result<Option<i64>, HistoryError> {
         self.conn
@@ -496,6 +540,16 @@ impl History {
         tx.commit().map_err(&err)?;
         Ok(removed)
     }
+}
+
+/// Alert targets are kept by a hash: webhook URLs are secrets.
+fn target_key(target: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in target.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// Runs `step` again while it reports the store busy, for up to a minute.

@@ -1,4 +1,4 @@
-//! The `dns-audit` binary: flags in, library call, report out, exit code.
+//! The `dns-audit` binary: flags in, library calls, output and exit code out.
 
 mod cli;
 
@@ -7,10 +7,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use dns_audit::check::{check, load_expected};
 use dns_audit::history::History;
+use dns_audit::lock::{lock_path, RunLock};
 use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::{Report, EXIT_USAGE};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{CheckArgs, Cli, Command, DemoArgs, RecentArgs};
+
+/// Exit code: another check holds the run lock (nothing was audited).
+const EXIT_LOCKED: i32 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,96 +25,106 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    let code = match &cli.command {
-        Command::Check(args) => {
-            let config = match args.config() {
-                Ok(config) => config,
-                Err(e) => return fail(&e),
-            };
-            let mut expected = match load_expected(&config.expected, &config.zones) {
-                Ok(expected) => expected,
-                Err(e) => return fail(&e.to_string()),
-            };
-            if let Some(mode) = config.axfr {
-                expected.config.force_axfr(mode);
-            }
-            if args.plan {
-                print!("{}", dns_audit::check::query_plan(&expected));
-                return ExitCode::SUCCESS;
-            }
-            let mut history = None;
-            if !args.no_record {
-                match open_history(&args.source.state, &expected.config) {
-                    Ok(opened) => history = Some(opened),
-                    Err(e) => return fail(&e),
-                }
-            }
-            let (report, not_recorded) =
-                runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
-            print_report(&report, args.format.format(), cli.style(args.quiet));
-            if let Some(e) = not_recorded {
-                eprintln!("dns-audit: this run was not recorded: {e}");
-            }
-            if let (Some(history), Some(keep)) = (history.as_mut(), args.keep) {
-                let cutoff = jiff::Timestamp::now().as_second() - keep;
-                if let Err(e) = history.prune(cutoff) {
-                    eprintln!("dns-audit: old history not pruned: {e}");
-                }
-            }
-            report.exit_code
-        }
-        Command::Recent(args) => match recent(&cli, args, &runtime) {
-            Ok(code) => code,
-            Err(e) => return fail(&e),
-        },
-        Command::Demo(args) => {
-            let run = match runtime.block_on(dns_audit::demo::run()) {
-                Ok(run) => run,
-                Err(e) => return fail(&e),
-            };
-            let format = args.format.format();
-            if format == Format::Human {
-                let servers: Vec<String> = run
-                    .servers
-                    .iter()
-                    .map(|s| format!("{}={}", s.label, s.addr))
-                    .collect();
-                println!("dns-audit demo: the example fleet (expected-records/bots.example.net.zone) is served");
-                println!("on two loopback servers. A check ran while all was well; then, while bh18 was being");
-                println!("set up, an A record with bh18's address (203.0.113.18) landed on bh17 by hand.\n");
-                println!(
-                    "$ dns-audit check --nameserver {}\n",
-                    servers.join(" --nameserver ")
-                );
-                print_report(&run.report, format, cli.style(false));
-                println!("\n$ dns-audit recent --offline\n");
-                print!(
-                    "{}",
-                    dns_audit::recent::render_human(&run.recent, cli.style(false))
-                );
-            } else {
-                print_report(&run.report, format, cli.style(false));
-            }
-            if run.mismatch.is_empty() {
-                if format == Format::Human {
-                    println!("\ndemo: OK, check and recent found exactly the replayed incident (check exits {}).", run.report.exit_code);
-                }
-                0
-            } else {
-                for problem in &run.mismatch {
-                    eprintln!("demo: FAILED: {problem}");
-                }
-                1
-            }
-        }
+    let result = match &cli.command {
+        Command::Check(args) => run_check(&cli, args, &runtime),
+        Command::Recent(args) => run_recent(&cli, args, &runtime),
+        Command::Demo(args) => run_demo(&cli, args, &runtime),
     };
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(message) => fail(&message),
+    }
+}
+
+fn run_check(
+    cli: &Cli,
+    args: &CheckArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<i32, String> {
+    let config = args.config()?;
+    let mut expected = load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
+    if let Some(mode) = config.axfr {
+        expected.config.force_axfr(mode);
+    }
+    if args.plan {
+        print!("{}", dns_audit::check::query_plan(&expected));
+        return Ok(0);
+    }
+    let targets: Vec<String> = expected
+        .config
+        .notify
+        .iter()
+        .chain(&args.notify)
+        .cloned()
+        .collect();
+    let mut history = None;
+    let mut _lock = None;
+    if args.no_record {
+        if !targets.is_empty() {
+            eprintln!("dns-audit: alerts need the history store (it remembers what was sent); none sent with --no-record");
+        }
+    } else {
+        let path = history_path(&args.source.state, &expected.config)?;
+        let lock = lock_path(&path);
+        match RunLock::acquire(&lock, args.wait).map_err(|e| format!("{}: {e}", lock.display()))? {
+            Some(held) => _lock = Some(held),
+            None => {
+                eprintln!(
+                    "dns-audit: another check is still running (lock {}); not starting a second one",
+                    lock.display()
+                );
+                return Ok(EXIT_LOCKED);
+            }
+        }
+        history = Some(History::open(&path).map_err(|e| e.to_string())?);
+    }
+    let (report, not_recorded) =
+        runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
+    let started = report
+        .started_at
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .unwrap_or_default();
+    print_report(
+        &report,
+        args.format.format(),
+        cli.style(args.quiet),
+        started,
+    );
+    if let Some(path) = &args.metrics_file {
+        let text = render::prometheus::render(&report, started);
+        if let Err(e) = render::prometheus::write_atomically(path, &text) {
+            eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
+        }
+    }
+    if let Some(e) = not_recorded {
+        eprintln!("dns-audit: this run was not recorded: {e}");
+    }
+    if let Some(history) = history.as_mut() {
+        if !targets.is_empty() {
+            let format = args
+                .notify_format
+                .map_or(expected.config.notify_format, |f| f.format());
+            let timeout = expected.config.notify_timeout;
+            for failure in
+                dns_audit::notify::send_alerts(&report, history, &targets, format, timeout)
+            {
+                eprintln!("dns-audit: {failure}");
+            }
+        }
+        if let Some(keep) = args.keep {
+            if let Err(e) = history.prune(started - keep) {
+                eprintln!("dns-audit: old history not pruned: {e}");
+            }
+        }
+    }
+    Ok(report.exit_code)
 }
 
 /// `recent`: a fresh check (unless offline, recorded like any run), then history and git.
-fn recent(
+fn run_recent(
     cli: &Cli,
-    args: &cli::RecentArgs,
+    args: &RecentArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<i32, String> {
     let now = jiff::Timestamp::now().as_second();
@@ -122,7 +136,8 @@ fn recent(
     })?;
     let zones = args.zones()?;
     let expected = load_expected(&args.source.expected, &zones).map_err(|e| e.to_string())?;
-    let mut history = open_history(&args.source.state, &expected.config)?;
+    let path = history_path(&args.source.state, &expected.config)?;
+    let mut history = History::open(&path).map_err(|e| e.to_string())?;
     let drift = if args.offline {
         None
     } else {
@@ -151,41 +166,86 @@ fn recent(
     let mut recent = dns_audit::recent::gather(&expected, Some(&history), repo.as_ref(), &query)?;
     recent.drift = drift;
     match args.format.format() {
-        Format::Human => print!(
-            "{}",
-            dns_audit::recent::render_human(&recent, cli.style(false))
-        ),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&recent).map_err(|e| e.to_string())?
         ),
+        _ => print!(
+            "{}",
+            dns_audit::recent::render_human(&recent, cli.style(false))
+        ),
     }
-    // Exit like check: 1 when something needs a look (unexplained change or drift).
+    // 1 when something needs a look (a change no commit explains, or drift now).
     let drift_code = recent.drift.as_ref().map_or(0, |r| r.exit_code);
-    Ok(if !recent.unexplained.is_empty() {
-        1
-    } else {
+    Ok(if recent.unexplained.is_empty() {
         drift_code
+    } else {
+        1
     })
 }
 
-/// Opens the history store: `--state`, else the config's `state`, else the platform default.
-fn open_history(
-    flag: &Option<std::path::PathBuf>,
-    config: &dns_audit::config::Config,
-) -> Result<History, String> {
-    let path = flag
-        .clone()
-        .or_else(|| config.state.clone())
-        .or_else(dns_audit::history::default_path)
-        .ok_or("no place for the history store: set --state, `state` in the config, or HOME")?;
-    History::open(&path).map_err(|e| e.to_string())
+fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+    let run = runtime.block_on(dns_audit::demo::run())?;
+    let format = args.format.format();
+    let style = cli.style(false);
+    if format == Format::Human {
+        let servers: Vec<String> = run
+            .servers
+            .iter()
+            .map(|s| format!("{}={}", s.label, s.addr))
+            .collect();
+        println!(
+            "dns-audit demo: the example fleet (expected-records/bots.example.net.zone) is served"
+        );
+        println!(
+            "on two loopback servers. A check ran while all was well; then, while bh18 was being"
+        );
+        println!(
+            "set up, an A record with bh18's address (203.0.113.18) landed on bh17 by hand.\n"
+        );
+        println!(
+            "$ dns-audit check --nameserver {}\n",
+            servers.join(" --nameserver ")
+        );
+        print_report(&run.report, format, style, 0);
+        println!("\n$ dns-audit recent --offline\n");
+        print!("{}", dns_audit::recent::render_human(&run.recent, style));
+    } else {
+        print_report(&run.report, format, style, 0);
+    }
+    if !run.mismatch.is_empty() {
+        for problem in &run.mismatch {
+            eprintln!("demo: FAILED: {problem}");
+        }
+        return Ok(1);
+    }
+    if format == Format::Human {
+        println!(
+            "\ndemo: OK, check and recent found exactly the replayed incident (check exits {}).",
+            run.report.exit_code
+        );
+    }
+    Ok(0)
 }
 
-fn print_report(report: &Report, format: Format, style: Style) {
+/// The history store: `--state`, else the config's `state`, else the platform default.
+fn history_path(
+    flag: &Option<std::path::PathBuf>,
+    config: &dns_audit::config::Config,
+) -> Result<std::path::PathBuf, String> {
+    flag.clone()
+        .or_else(|| config.state.clone())
+        .or_else(dns_audit::history::default_path)
+        .ok_or_else(|| {
+            "no place for the history store: set --state, `state` in the config, or HOME".into()
+        })
+}
+
+fn print_report(report: &Report, format: Format, style: Style, started: i64) {
     let text = match format {
         Format::Human => render::human::render(report, style),
         Format::Json => render::json::render(report),
+        Format::Prometheus => render::prometheus::render(report, started),
     };
     print!("{text}");
 }

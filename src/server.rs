@@ -27,10 +27,18 @@ impl AuthServer {
             let handler = zone_handler(zone).map_err(std::io::Error::other)?;
             catalog.upsert(LowerName::new(&zone.origin), vec![Arc::new(handler)]);
         }
-        // Bind TCP first on the wanted port, then UDP on the port it got.
-        let tcp = TcpListener::bind(bind).await?;
-        let addr = tcp.local_addr()?;
-        let udp = UdpSocket::bind(addr).await?;
+        // Bind TCP first on the wanted port, then UDP on the port it got; with an ephemeral
+        // port that UDP port may be taken, so try another.
+        let mut attempts = 0;
+        let (tcp, udp, addr) = loop {
+            let tcp = TcpListener::bind(bind).await?;
+            let addr = tcp.local_addr()?;
+            match UdpSocket::bind(addr).await {
+                Ok(udp) => break (tcp, udp, addr),
+                Err(_) if bind.port() == 0 && attempts < 20 => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let mut server = Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 64);

@@ -270,6 +270,8 @@ async fn overlapping_runs_both_succeed() {
             fleet.state.display().to_string(),
             "--nameserver".into(),
             format!("ns1={}", server.addr()),
+            // Without --wait the lock turns a second run away (exit 4, tests/scheduled.rs).
+            "--wait".into(),
         ]
     };
     let runs: Vec<_> = (0..4).map(|i| tokio::spawn(run(args(i)))).collect();

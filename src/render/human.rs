@@ -18,7 +18,7 @@ use crate::report::{Finding, Kind, Report, Severity, Verdict};
 pub struct Style {
     /// ANSI colour (only on a terminal, and never with NO_COLOR).
     pub colour: bool,
-    /// Print findings only; nothing at all when the run is clean.
+    /// Print drift and failure findings only; nothing at all when the run is clean.
     pub quiet: bool,
 }
 
@@ -43,7 +43,7 @@ impl Style {
 /// Renders the whole report.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
-    if style.quiet && report.verdict == Verdict::Clean && report.summary.warnings == 0 {
+    if style.quiet && report.verdict == Verdict::Clean {
         return out;
     }
     for zone in &report.zones {
@@ -72,7 +72,8 @@ pub fn render(report: &Report, style: Style) -> String {
             .max()
             .unwrap_or(4)
             .max(4);
-        for finding in &zone.server_findings {
+        let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning;
+        for finding in zone.server_findings.iter().filter(shown) {
             let who = finding.servers.join(", ");
             let _ = writeln!(
                 out,
@@ -83,7 +84,7 @@ pub fn render(report: &Report, style: Style) -> String {
             );
         }
         for host in &zone.hosts {
-            for (i, finding) in host.findings.iter().enumerate() {
+            for (i, finding) in host.findings.iter().filter(shown).enumerate() {
                 let label = if i == 0 { host.host.as_str() } else { "" };
                 let _ = writeln!(
                     out,
@@ -101,6 +102,9 @@ pub fn render(report: &Report, style: Style) -> String {
                 let _ = writeln!(out, "  every host matches expected-records on every server");
             }
         }
+    }
+    if style.quiet {
+        return out;
     }
     let summary = &report.summary;
     let verdict = match report.verdict {

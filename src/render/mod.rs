@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod prometheus;
 
 /// Output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,4 +11,6 @@ pub enum Format {
     Human,
     /// The versioned JSON schema, for machines.
     Json,
+    /// Prometheus text format (node_exporter textfile collector).
+    Prometheus,
 }

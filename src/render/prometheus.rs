@@ -1,0 +1,160 @@
+//! The report in the Prometheus text exposition format, for node_exporter's textfile collector.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::report::{Report, Verdict};
+
+/// Escapes a label value: backslash, double quote and line feed (the format's three escapes);
+/// other control characters become `\DDD` so a metric line stays one line.
+fn label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&crate::escape::terminal(&c.to_string())),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the metrics of one run. `now` is the run's start, seconds since 1970.
+pub fn render(report: &Report, now: i64) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, help: &str, kind: &str, samples: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        }
+    };
+    let mut findings: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
+    for zone in &report.zones {
+        let all = zone
+            .hosts
+            .iter()
+            .flat_map(|h| &h.findings)
+            .chain(&zone.server_findings);
+        for f in all {
+            let severity = format!("{:?}", f.severity).to_ascii_lowercase();
+            let kind = serde_json::to_value(f.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *findings
+                .entry((zone.zone.clone(), f.host.clone(), kind, severity))
+                .or_default() += 1;
+        }
+    }
+    metric(
+        "dns_audit_findings",
+        "Findings of the last run by zone, host, kind and severity.",
+        "gauge",
+        findings
+            .into_iter()
+            .map(|((zone, host, kind, severity), n)| {
+                (
+                    format!(
+                        "zone=\"{}\",host=\"{}\",kind=\"{}\",severity=\"{}\"",
+                        label(&zone),
+                        label(&host),
+                        label(&kind),
+                        label(&severity)
+                    ),
+                    n.to_string(),
+                )
+            })
+            .collect(),
+    );
+    let servers = |f: &dyn Fn(&crate::report::ServerReport) -> Option<String>| {
+        report
+            .zones
+            .iter()
+            .flat_map(|z| z.servers.iter().map(move |s| (z, s)))
+            .filter_map(|(z, s)| {
+                let value = f(s)?;
+                let labels = format!(
+                    "zone=\"{}\",server=\"{}\",address=\"{}\"",
+                    label(&z.zone),
+                    label(&s.name),
+                    label(&s.address)
+                );
+                Some((labels, value))
+            })
+            .collect::<Vec<_>>()
+    };
+    metric(
+        "dns_audit_server_up",
+        "1 when the server answered for the zone in the last run, else 0.",
+        "gauge",
+        servers(&|s| Some(if s.status == "ok" { "1" } else { "0" }.into())),
+    );
+    metric(
+        "dns_audit_soa_serial",
+        "SOA serial each server served in the last run.",
+        "gauge",
+        servers(&|s| s.serial.map(|n| n.to_string())),
+    );
+    metric(
+        "dns_audit_drift",
+        "1 when the last run found drift, else 0.",
+        "gauge",
+        vec![(
+            String::new(),
+            u8::from(report.verdict == Verdict::Drift).to_string(),
+        )],
+    );
+    metric(
+        "dns_audit_exit_code",
+        "Exit code of the last run (0 clean, 1 drift, 3 incomplete).",
+        "gauge",
+        vec![(String::new(), report.exit_code.to_string())],
+    );
+    metric(
+        "dns_audit_run_duration_seconds",
+        "How long the last run took.",
+        "gauge",
+        vec![(
+            String::new(),
+            format!("{:.3}", report.duration_ms as f64 / 1000.0),
+        )],
+    );
+    metric(
+        "dns_audit_last_run_timestamp_seconds",
+        "When the last run started, seconds since 1970.",
+        "gauge",
+        vec![(String::new(), now.to_string())],
+    );
+    out
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed over the target, so a reader never sees half a file.
+pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_cannot_break_a_line() {
+        assert_eq!(label("a\"b\\c\nd\re"), "a\\\"b\\\\c\\nd\\013e");
+    }
+}
