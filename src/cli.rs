@@ -34,8 +34,45 @@ pub enum Command {
     Check(CheckArgs),
     /// What changed lately: live changes no commit explains (on top), commits, drift now.
     Recent(RecentArgs),
+    /// Validate the zone files and flag changes that look like typos (pre-deploy, in CI).
+    ///
+    /// Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 bad usage or config.
+    Lint(LintArgs),
     /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
     Demo(DemoArgs),
+}
+
+/// `lint` flags.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The expected-records directory (zone files and dns-audit.toml).
+    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    pub expected: PathBuf,
+    /// Compare with the merge base of this revision and HEAD (e.g. origin/main).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormatArg::Human)]
+    pub format: LintFormatArg,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Allow a change of more than `mass_change_share` of a zone at once.
+    #[arg(long)]
+    pub allow_mass_change: bool,
+}
+
+/// `lint --format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormatArg {
+    /// For people.
+    Human,
+    /// Versioned JSON (dns-audit.lint/1).
+    Json,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
 }
 
 /// `recent` flags.

@@ -56,6 +56,15 @@ struct RawZoneSettings {
     tsig: Option<RawTsig>,
 }
 
+/// `[[waive]] name = "bh17" check = "address-reuse" reason = "…"`: the reason is required.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    name: String,
+    check: String,
+    reason: String,
+}
+
 /// `tsig = { name = "...", algorithm = "hmac-sha256", secret_file = "..." | secret_env = "..." }`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +113,9 @@ struct RawConfig {
     notify: Option<Vec<String>>,
     notify_format: Option<crate::notify::NotifyFormat>,
     notify_timeout_ms: Option<u64>,
+    mass_change_share: Option<f64>,
+    #[serde(default)]
+    waive: Vec<RawWaiver>,
     #[serde(default)]
     zones: BTreeMap<String, RawZoneSettings>,
 }
@@ -177,6 +189,10 @@ pub struct Config {
     pub notify_format: crate::notify::NotifyFormat,
     /// Time allowed for one alert delivery.
     pub notify_timeout: Duration,
+    /// Lint: share of a zone's RRsets that may change or go at once.
+    pub mass_change_share: f64,
+    /// Lint findings known to be right.
+    pub waivers: Vec<crate::lint::Waiver>,
     defaults: ZoneSettings,
     zones: BTreeMap<Name, ZoneSettings>,
 }
@@ -190,6 +206,8 @@ impl Default for Config {
             notify: Vec::new(),
             notify_format: crate::notify::NotifyFormat::Json,
             notify_timeout: Duration::from_secs(5),
+            mass_change_share: 0.3,
+            waivers: Vec::new(),
             defaults: ZoneSettings {
                 nameservers: Vec::new(),
                 host_depth: 1,
@@ -251,6 +269,29 @@ impl Config {
         config.notify = raw.notify.clone().unwrap_or_default();
         if let Some(format) = raw.notify_format {
             config.notify_format = format;
+        }
+        if let Some(share) = raw.mass_change_share {
+            if !(0.0..=1.0).contains(&share) {
+                let (line, column) = find_line(text, "mass_change_share");
+                return Err(config_error(
+                    path,
+                    line,
+                    column,
+                    "mass_change_share must be between 0 and 1",
+                ));
+            }
+            config.mass_change_share = share;
+        }
+        for waiver in &raw.waive {
+            if waiver.reason.trim().is_empty() {
+                let (line, column) = find_line(text, &waiver.name);
+                return Err(config_error(path, line, column, "a waiver needs a reason"));
+            }
+            config.waivers.push(crate::lint::Waiver {
+                name: waiver.name.clone(),
+                check: waiver.check.clone(),
+                reason: waiver.reason.clone(),
+            });
         }
         if let Some(ms) = raw.notify_timeout_ms {
             config.notify_timeout = Duration::from_millis(ms.max(1));

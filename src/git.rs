@@ -152,6 +152,16 @@ impl Repo {
         Ok(parse_log(&String::from_utf8_lossy(&out)).into_iter().next())
     }
 
+    /// The merge base of `rev` and HEAD: what a pull request is compared against.
+    pub fn merge_base(&self, rev: &str) -> Result<String, GitError> {
+        check_revision(rev)?;
+        let out = output(
+            git(&self.root),
+            &["merge-base", "--end-of-options", rev, "HEAD"],
+        )?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
     /// Zone files (`*.zone` directly in the directory) a commit changed, as paths relative to the
     /// directory.
     pub fn changed_zone_files(&self, hash: &str) -> Result<Vec<PathBuf>, GitError> {

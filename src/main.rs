@@ -11,7 +11,7 @@ use dns_audit::lock::{lock_path, RunLock};
 use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::{Report, EXIT_USAGE};
 
-use crate::cli::{CheckArgs, Cli, Command, DemoArgs, RecentArgs};
+use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LintArgs, LintFormatArg, RecentArgs};
 
 /// Exit code: another check holds the run lock (nothing was audited).
 const EXIT_LOCKED: i32 = 4;
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Check(args) => run_check(&cli, args, &runtime),
         Command::Recent(args) => run_recent(&cli, args, &runtime),
+        Command::Lint(args) => run_lint(&cli, args),
         Command::Demo(args) => run_demo(&cli, args, &runtime),
     };
     match result {
@@ -182,6 +183,23 @@ fn run_recent(
     } else {
         1
     })
+}
+
+fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
+    let config = dns_audit::lint::run::LintConfig {
+        expected: args.expected.clone(),
+        base: args.base.clone(),
+        allow_mass_change: args.allow_mass_change,
+    };
+    let report = dns_audit::lint::run::run(&config).map_err(|e| e.to_string())?;
+    let text = match args.format {
+        LintFormatArg::Human => render::lint::human(&report, cli.style(false).colour),
+        LintFormatArg::Json => render::lint::json(&report),
+        LintFormatArg::Github => render::lint::github(&report),
+        LintFormatArg::Sarif => render::lint::sarif(&report),
+    };
+    print!("{text}");
+    Ok(report.exit_code(args.strict))
 }
 
 fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {

@@ -5,7 +5,7 @@
 //! converted into the comparison model of [`crate::model`]. Every error of a file is reported,
 //! not only the first, each with file:line:column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -76,6 +76,10 @@ pub struct LoadedZone {
     pub zone: Zone,
     /// First line of each (name, type).
     pub locations: BTreeMap<(Name, RecordType), Location>,
+    /// Records written twice: the second place.
+    pub duplicates: Vec<(Name, RecordType, Location)>,
+    /// The line of each record (first place written).
+    pub record_lines: HashMap<(Name, RecordType, Rdata), usize>,
 }
 
 /// Zone name for a file named `<zone>.zone` (`root.zone` is the root zone).
@@ -103,6 +107,8 @@ pub fn load_zone(
         limits,
         zone: Zone::new(origin),
         locations: BTreeMap::new(),
+        duplicates: Vec::new(),
+        record_lines: HashMap::new(),
         errors: Vec::new(),
         records: 0,
     };
@@ -123,6 +129,8 @@ pub fn load_zone(
         Ok(LoadedZone {
             zone: loader.zone,
             locations: loader.locations,
+            duplicates: loader.duplicates,
+            record_lines: loader.record_lines,
         })
     } else {
         Err(loader.errors)
@@ -141,6 +149,8 @@ pub fn load_zone_bytes(
         limits,
         zone: Zone::new(origin),
         locations: BTreeMap::new(),
+        duplicates: Vec::new(),
+        record_lines: HashMap::new(),
         errors: Vec::new(),
         records: 0,
     };
@@ -149,6 +159,8 @@ pub fn load_zone_bytes(
         Ok(LoadedZone {
             zone: loader.zone,
             locations: loader.locations,
+            duplicates: loader.duplicates,
+            record_lines: loader.record_lines,
         })
     } else {
         Err(loader.errors)
@@ -162,6 +174,8 @@ struct Loader<'a> {
     limits: ZoneLimits,
     zone: Zone,
     locations: BTreeMap<(Name, RecordType), Location>,
+    duplicates: Vec<(Name, RecordType, Location)>,
+    record_lines: HashMap<(Name, RecordType, Rdata), usize>,
     errors: Vec<ZoneError>,
     records: usize,
 }
@@ -396,7 +410,16 @@ impl Loader<'_> {
                 line,
             });
         let ttl = record.ttl().as_secs();
-        self.zone.insert(&owner, rtype, ttl, rdata);
+        self.record_lines
+            .entry((owner.clone(), rtype, rdata.clone()))
+            .or_insert(line);
+        if !self.zone.insert(&owner, rtype, ttl, rdata) {
+            let place = Location {
+                file: display.to_path_buf(),
+                line,
+            };
+            self.duplicates.push((owner, rtype, place));
+        }
     }
 }
 

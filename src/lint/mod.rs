@@ -1,0 +1,976 @@
+//! `dns-audit lint`: validity of the proposed zone files, and the risk in the change against a
+//! base version. Pure: takes loaded zones, returns findings; loading and git live in the caller.
+
+pub mod run;
+pub mod typo;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use hickory_proto::rr::{Name, RData, RecordType};
+use serde::Serialize;
+
+use crate::diff::{diff_zones, relative, Op, RecordChange};
+use crate::model::{host_of, present_name, Zone};
+use crate::zonefile::{LoadedZone, ZoneError};
+
+/// Schema tag of `lint --format json`.
+pub const SCHEMA: &str = "dns-audit.lint/1";
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Fails the lint (exit 1).
+    Error,
+    /// Reported; fails only with --strict.
+    Warning,
+}
+
+/// One lint finding, with the place and the record it resembles.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LintFinding {
+    /// Error or warning.
+    pub level: Level,
+    /// Which check (stable id, used by waivers).
+    pub check: &'static str,
+    /// File, as given.
+    pub file: String,
+    /// 1-based line (0: the whole file).
+    pub line: usize,
+    /// 1-based column (0: unknown).
+    pub column: usize,
+    /// Zone apex.
+    pub zone: String,
+    /// Owner name.
+    pub name: String,
+    /// Record type.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// What is wrong and why it is suspicious.
+    pub message: String,
+    /// The existing record it resembles, if any.
+    pub resembles: Option<String>,
+    /// The waiver's reason, when the config waives it.
+    pub waived: Option<String>,
+}
+
+/// A waiver from the config: a check at a name that is known to be right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// Name relative to the zone (or absolute with a trailing dot); `*` for every name.
+    pub name: String,
+    /// The check id.
+    pub check: String,
+    /// Why it is fine (required).
+    pub reason: String,
+}
+
+/// Settings of a lint run.
+#[derive(Clone, Debug, Default)]
+pub struct LintSettings {
+    /// Share of the zone's RRsets that may change or go at once (0.3 = 30%).
+    pub mass_change_share: f64,
+    /// Allow a mass change.
+    pub allow_mass_change: bool,
+    /// Waivers.
+    pub waivers: Vec<Waiver>,
+}
+
+/// The result of a lint run.
+#[derive(Clone, Debug, Serialize)]
+pub struct LintReport {
+    /// Schema tag.
+    pub schema: &'static str,
+    /// Base revision compared against, if any.
+    pub base: Option<String>,
+    /// Findings, errors first.
+    pub findings: Vec<LintFinding>,
+    /// Errors not waived.
+    pub errors: usize,
+    /// Warnings not waived.
+    pub warnings: usize,
+}
+
+impl LintReport {
+    /// Builds the report: applies waivers and counts.
+    pub fn new(base: Option<String>, mut findings: Vec<LintFinding>, waivers: &[Waiver]) -> Self {
+        for finding in &mut findings {
+            finding.waived = waivers
+                .iter()
+                .find(|w| w.check == finding.check && waiver_matches(w, finding))
+                .map(|w| w.reason.clone());
+        }
+        findings.sort();
+        findings.dedup();
+        let count = |level| {
+            findings
+                .iter()
+                .filter(|f| f.level == level && f.waived.is_none())
+                .count()
+        };
+        LintReport {
+            schema: SCHEMA,
+            base,
+            errors: count(Level::Error),
+            warnings: count(Level::Warning),
+            findings,
+        }
+    }
+
+    /// 1 with errors (or warnings under --strict), else 0.
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        i32::from(self.errors > 0 || (strict && self.warnings > 0))
+    }
+}
+
+fn waiver_matches(waiver: &Waiver, finding: &LintFinding) -> bool {
+    if waiver.name == "*" {
+        return true;
+    }
+    let wanted = if waiver.name.ends_with('.') {
+        waiver.name.to_ascii_lowercase()
+    } else if waiver.name == "@" {
+        finding.zone.clone()
+    } else if finding.zone == "." {
+        format!("{}.", waiver.name.to_ascii_lowercase())
+    } else {
+        format!("{}.{}", waiver.name.to_ascii_lowercase(), finding.zone)
+    };
+    wanted == finding.name
+}
+
+/// Parse errors as findings.
+pub fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
+    errors
+        .iter()
+        .map(|e| LintFinding {
+            level: Level::Error,
+            check: "parse",
+            file: e.file.display().to_string(),
+            line: e.line,
+            column: e.column,
+            zone: String::new(),
+            name: String::new(),
+            rtype: String::new(),
+            message: crate::escape::terminal(&e.message),
+            resembles: None,
+            waived: None,
+        })
+        .collect()
+}
+
+/// Lints one zone as proposed, against its base version when there is one.
+pub fn lint_zone(
+    current: &LoadedZone,
+    file: &str,
+    base: Option<&Zone>,
+    settings: &LintSettings,
+    host_depth: usize,
+) -> Vec<LintFinding> {
+    let mut lint = Lint {
+        zone: &current.zone,
+        loaded: current,
+        file,
+        origin: present_name(&current.zone.origin),
+        host_depth,
+        findings: Vec::new(),
+    };
+    lint.validity();
+    if let Some(base) = base {
+        lint.risk(base, settings);
+    }
+    lint.findings
+}
+
+struct Lint<'a> {
+    zone: &'a Zone,
+    loaded: &'a LoadedZone,
+    file: &'a str,
+    origin: String,
+    host_depth: usize,
+    findings: Vec<LintFinding>,
+}
+
+/// Types that may sit beside a CNAME (DNSSEC data about it).
+fn beside_cname(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+    )
+}
+
+impl Lint<'_> {
+    fn line(&self, name: &Name, rtype: RecordType) -> usize {
+        self.loaded
+            .locations
+            .get(&(name.clone(), rtype))
+            .map_or(0, |l| l.line)
+    }
+
+    /// The line of one value of an RRset (the record a finding is about).
+    fn value_line(&self, name: &Name, rtype: RecordType, value: &str) -> Option<usize> {
+        let set = self.zone.names.get(name)?.get(&rtype)?;
+        let rdata = set.rdatas.iter().find(|r| r.present(rtype) == value)?;
+        self.loaded
+            .record_lines
+            .get(&(name.clone(), rtype, rdata.clone()))
+            .copied()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        level: Level,
+        check: &'static str,
+        name: &str,
+        rtype: &str,
+        line: usize,
+        message: String,
+        resembles: Option<String>,
+    ) {
+        self.findings.push(LintFinding {
+            level,
+            check,
+            file: self.file.to_string(),
+            line,
+            column: 0,
+            zone: self.origin.clone(),
+            name: name.to_string(),
+            rtype: rtype.to_string(),
+            message,
+            resembles,
+            waived: None,
+        });
+    }
+
+    fn rel(&self, name: &str) -> String {
+        relative(name, &self.origin)
+    }
+
+    fn validity(&mut self) {
+        let zone = self.zone;
+        let origin = &zone.origin;
+        for (name, sets) in &zone.names {
+            let shown = present_name(name);
+            if let Some(cname) = sets.get(&RecordType::CNAME) {
+                let line = self.line(name, RecordType::CNAME);
+                if name == origin {
+                    self.push(
+                        Level::Error,
+                        "cname-at-apex",
+                        &shown,
+                        "CNAME",
+                        line,
+                        "a CNAME at the zone apex: the apex must hold SOA and NS".into(),
+                        None,
+                    );
+                }
+                if let Some(other) = sets.keys().find(|t| !beside_cname(**t)) {
+                    self.push(
+                        Level::Error,
+                        "cname-and-other-data",
+                        &shown,
+                        "CNAME",
+                        line,
+                        format!(
+                            "{} has a CNAME and other data ({other}): a CNAME must stand alone",
+                            self.rel(&shown)
+                        ),
+                        None,
+                    );
+                }
+                if cname.rdatas.len() > 1 {
+                    self.push(
+                        Level::Error,
+                        "two-cnames",
+                        &shown,
+                        "CNAME",
+                        line,
+                        format!(
+                            "{} has {} CNAME records: only one is allowed",
+                            self.rel(&shown),
+                            cname.rdatas.len()
+                        ),
+                        None,
+                    );
+                }
+            }
+            if let Some(repeat) = repeats_origin(origin, name) {
+                let rtype = sets.keys().next().copied().unwrap_or(RecordType::A);
+                self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), self.line(name, rtype),
+                    format!("{shown} repeats the zone name: was `{repeat}` written without its trailing dot?"), None);
+            }
+            for (rtype, set) in sets {
+                for rdata in &set.rdatas {
+                    let Some(target) = rdata.to_hickory(*rtype).as_ref().and_then(target_of) else {
+                        continue;
+                    };
+                    let target = crate::model::canonical_name(&target);
+                    let line = self.line(name, *rtype);
+                    if let Some(repeat) = repeats_origin(origin, &target) {
+                        self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), line,
+                            format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(&target)), None);
+                    } else if dangling(zone, &target) {
+                        self.push(
+                            Level::Error,
+                            "dangling-target",
+                            &shown,
+                            &rtype.to_string(),
+                            line,
+                            format!(
+                                "{rtype} target {} is inside the zone but has no records",
+                                present_name(&target)
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        for (name, rtype, place) in &self.loaded.duplicates {
+            self.findings.push(LintFinding {
+                level: Level::Warning,
+                check: "duplicate",
+                file: self.file.to_string(),
+                line: place.line,
+                column: 0,
+                zone: self.origin.clone(),
+                name: present_name(name),
+                rtype: rtype.to_string(),
+                message: format!(
+                    "{} {rtype} is written twice with the same data",
+                    relative(&present_name(name), &self.origin)
+                ),
+                resembles: None,
+                waived: None,
+            });
+        }
+    }
+
+    fn risk(&mut self, base: &Zone, settings: &LintSettings) {
+        let zone = self.zone;
+        let changes = diff_zones(base, zone, self.host_depth);
+        if changes.is_empty() {
+            return;
+        }
+        let soa_line = self.line(&zone.origin, RecordType::SOA);
+        if let (Some(old), Some(new)) = (base.serial(), zone.serial()) {
+            if new <= old {
+                self.push(Level::Error, "serial-not-raised", &self.origin.clone(), "SOA", soa_line,
+                    format!("the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change"),
+                    None);
+            }
+        }
+        let view = ZoneView::new(base, zone, self.host_depth);
+        let systematic = systematic(&changes);
+        let new_hosts: BTreeSet<String> = view
+            .current_hosts
+            .difference(&view.base_hosts)
+            .cloned()
+            .collect();
+
+        // Mass change: a share of the zone changed or deleted at once (octoDNS's safety check).
+        let touched = changes.iter().filter(|c| c.op != Op::Added).count();
+        let total = base
+            .names
+            .values()
+            .map(|sets| sets.len())
+            .sum::<usize>()
+            .max(1);
+        let share = touched as f64 / total as f64;
+        if touched >= 10
+            && share > settings.mass_change_share
+            && !settings.allow_mass_change
+            && systematic.is_none()
+        {
+            self.push(Level::Error, "mass-change", &self.origin.clone(), "", soa_line,
+                format!("{touched} of {total} RRsets ({:.0}%) change or go at once, over the {:.0}% threshold: pass --allow-mass-change if that is meant",
+                    share * 100.0, settings.mass_change_share * 100.0), None);
+        }
+
+        let mut flagged_hosts = BTreeSet::new();
+        for change in &changes {
+            let Ok(rtype) = change.rtype.parse::<RecordType>() else {
+                continue;
+            };
+            let name = Name::from_ascii(&change.name).map(|n| crate::model::canonical_name(&n));
+            let added: Vec<&String> = change
+                .after
+                .iter()
+                .filter(|v| !change.before.contains(v))
+                .collect();
+            // Point at the record the change added, else at the RRset.
+            let line = name.as_ref().map_or(0, |n| {
+                added
+                    .first()
+                    .and_then(|v| self.value_line(n, rtype, v))
+                    .unwrap_or_else(|| self.line(n, rtype))
+            });
+            let rel = self.rel(&change.name);
+
+            // A new host whose label is a near miss of an existing one.
+            if new_hosts.contains(&change.host) && flagged_hosts.insert(change.host.clone()) {
+                if let Some((existing, why)) = view.near_miss_host(&change.host) {
+                    self.push(
+                        Level::Error,
+                        "near-miss-name",
+                        &change.name,
+                        &change.rtype,
+                        line,
+                        format!(
+                            "new host {} is a near miss of existing host {existing} ({why})",
+                            change.host
+                        ),
+                        Some(view.describe_host(&existing)),
+                    );
+                }
+            }
+            // A new name of a shape no host has, one or two edits from one that exists.
+            if change.op == Op::Added
+                && !rel.split('.').any(|l| l.starts_with('_'))
+                && !view.base_names.contains(&change.name)
+            {
+                if let Some((shape, why)) = view.near_miss_shape(&change.name, &change.host) {
+                    self.push(
+                        Level::Error,
+                        "near-miss-name",
+                        &change.name,
+                        &change.rtype,
+                        line,
+                        format!(
+                            "{rel} looks like a slip of the existing name pattern {shape} ({why})"
+                        ),
+                        Some(shape),
+                    );
+                }
+            }
+            // Setting up one host must not touch another.
+            if !new_hosts.is_empty() && !new_hosts.contains(&change.host) && change.host != "@" {
+                let mentions_new = change.after.iter().chain(&change.before).any(|v| {
+                    new_hosts
+                        .iter()
+                        .any(|h| v.contains(&format!("{h}.{}", self.origin)))
+                });
+                if !mentions_new {
+                    let hosts: Vec<&String> = new_hosts.iter().collect();
+                    self.push(
+                        Level::Error,
+                        "other-host",
+                        &change.name,
+                        &change.rtype,
+                        line,
+                        format!(
+                            "this change sets up {} but also changes {}: {}",
+                            hosts
+                                .iter()
+                                .map(|h| h.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            change.host,
+                            change.line()
+                        ),
+                        None,
+                    );
+                }
+            }
+            if !matches!(rtype, RecordType::A | RecordType::AAAA) {
+                self.ttl_outlier(change, rtype, line, &systematic);
+                continue;
+            }
+            for value in &added {
+                let line = name
+                    .as_ref()
+                    .map_or(line, |n| self.value_line(n, rtype, value).unwrap_or(line));
+                if let Some(owner) = view.owner_elsewhere(rtype, value, &change.host) {
+                    self.push(
+                        Level::Error,
+                        "address-reuse",
+                        &change.name,
+                        &change.rtype,
+                        line,
+                        format!("{rel} {rtype} {value}: that address belongs to {owner}"),
+                        Some(format!("{owner} {rtype} {value}")),
+                    );
+                    continue;
+                }
+                if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 1 {
+                    if let Some(why) = typo::slip(&change.before[0], value) {
+                        self.push(
+                            Level::Warning,
+                            "near-miss-address",
+                            &change.name,
+                            &change.rtype,
+                            line,
+                            format!(
+                                "{rel} {rtype} changes from {} to {value}, one {why} away: a slip?",
+                                change.before[0]
+                            ),
+                            Some(format!("{rel} {rtype} {}", change.before[0])),
+                        );
+                        continue;
+                    }
+                }
+                if systematic != Some(Systematic::Renumbering) {
+                    if let Some(why) = view.off_pattern(rtype, value, &change.host) {
+                        self.push(
+                            Level::Warning,
+                            "address-pattern",
+                            &change.name,
+                            &change.rtype,
+                            line,
+                            format!("{rel} {rtype} {value} {why}"),
+                            None,
+                        );
+                    }
+                }
+            }
+            if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 2 {
+                self.push(Level::Warning, "second-address", &change.name, &change.rtype, line,
+                    format!("{rel} gains a second {rtype} ({}) it never had: is one of them meant for another host?",
+                        added.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")),
+                    Some(format!("{rel} {rtype} {}", change.before[0])));
+            }
+            self.ttl_outlier(change, rtype, line, &systematic);
+        }
+    }
+
+    fn ttl_outlier(
+        &mut self,
+        change: &RecordChange,
+        rtype: RecordType,
+        line: usize,
+        systematic: &Option<Systematic>,
+    ) {
+        if change.op == Op::Removed || *systematic == Some(Systematic::TtlPolicy) {
+            return;
+        }
+        let Ok(name) = Name::from_ascii(&change.name).map(|n| crate::model::canonical_name(&n))
+        else {
+            return;
+        };
+        let Some(ttl) = self
+            .zone
+            .names
+            .get(&name)
+            .and_then(|s| s.get(&rtype))
+            .map(|s| s.ttl)
+        else {
+            return;
+        };
+        let mut ttls: Vec<u32> = self
+            .zone
+            .names
+            .values()
+            .filter_map(|s| s.get(&rtype))
+            .map(|s| s.ttl)
+            .collect();
+        if ttls.len() < 4 {
+            return;
+        }
+        ttls.sort_unstable();
+        let median = ttls[ttls.len() / 2].max(1);
+        if ttl > median.saturating_mul(10) || ttl.saturating_mul(10) < median {
+            let rel = self.rel(&change.name);
+            self.push(
+                Level::Warning,
+                "ttl-outlier",
+                &change.name,
+                &change.rtype,
+                line,
+                format!("{rel} {rtype} has TTL {ttl}, far from the {median} of its siblings"),
+                None,
+            );
+        }
+    }
+}
+
+/// The target name a record points at (CNAME, MX, NS, SRV), if any.
+fn target_of(rdata: &RData) -> Option<Name> {
+    let name = match rdata {
+        RData::CNAME(c) => c.0.clone(),
+        RData::NS(n) => n.0.clone(),
+        RData::MX(mx) => mx.exchange.clone(),
+        RData::SRV(srv) => srv.target.clone(),
+        _ => return None,
+    };
+    (!name.is_root()).then_some(name)
+}
+
+/// `bh18.bots.example.net` when `name` is `bh18.bots.example.net.bots.example.net.`.
+fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
+    if origin.is_root() || !origin.zone_of(name) {
+        return None;
+    }
+    let labels: Vec<&[u8]> = name.iter().collect();
+    let n = origin.iter().count();
+    if labels.len() < 2 * n + 1 {
+        return None;
+    }
+    let inner = Name::from_labels(
+        labels[labels.len() - 2 * n..labels.len() - n]
+            .iter()
+            .copied(),
+    )
+    .ok()?;
+    if inner.to_lowercase() != origin.to_lowercase().trim_to(n) {
+        return None;
+    }
+    let written = Name::from_labels(labels[..labels.len() - n].iter().copied()).ok()?;
+    Some(present_name(&written).trim_end_matches('.').to_string())
+}
+
+/// A name inside the zone, not at or below a delegation, that has no records and no wildcard.
+fn dangling(zone: &Zone, target: &Name) -> bool {
+    if !zone.origin.zone_of(target)
+        || zone.names.contains_key(target)
+        || zone.cut_above(target).is_some()
+    {
+        return false;
+    }
+    let mut parent = target.base_name();
+    while zone.origin.zone_of(&parent) {
+        if let Ok(wild) = Name::from_ascii("*").and_then(|w| w.append_domain(&parent)) {
+            if zone
+                .names
+                .contains_key(&crate::model::canonical_name(&wild))
+            {
+                return false;
+            }
+        }
+        if parent == zone.origin {
+            break;
+        }
+        parent = parent.base_name();
+    }
+    true
+}
+
+/// A change that touches much of the zone in one regular way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Systematic {
+    /// Every changed address moved from one subnet to another, keeping its host part.
+    Renumbering,
+    /// Every changed RRset kept its data and took one new TTL.
+    TtlPolicy,
+}
+
+fn systematic(changes: &[RecordChange]) -> Option<Systematic> {
+    let changed: Vec<&RecordChange> = changes
+        .iter()
+        .filter(|c| c.op == Op::Changed && c.rtype != "SOA")
+        .collect();
+    if changed.len() < 3 {
+        return None;
+    }
+    let new_ttls: BTreeSet<u32> = changed.iter().filter_map(|c| c.ttl.map(|t| t.1)).collect();
+    if changed
+        .iter()
+        .all(|c| c.before == c.after && c.ttl.is_some())
+        && new_ttls.len() == 1
+    {
+        return Some(Systematic::TtlPolicy);
+    }
+    let mut mappings = BTreeSet::new();
+    for c in &changed {
+        if !matches!(c.rtype.as_str(), "A" | "AAAA") || c.before.len() != c.after.len() {
+            return None;
+        }
+        for (old, new) in c.before.iter().zip(&c.after) {
+            let (Some(from), Some(to)) = (typo::subnet(old), typo::subnet(new)) else {
+                return None;
+            };
+            let host_part = |a: &str| a.rsplit(['.', ':']).next().unwrap_or_default().to_string();
+            if host_part(old) != host_part(new) {
+                return None;
+            }
+            mappings.insert((from, to));
+        }
+    }
+    (mappings.len() <= 2).then_some(Systematic::Renumbering)
+}
+
+/// What the base and the proposed zone hold, indexed for the risk checks.
+struct ZoneView {
+    origin: String,
+    base_hosts: BTreeSet<String>,
+    current_hosts: BTreeSet<String>,
+    base_names: BTreeSet<String>,
+    /// Relative names with the host label replaced by `{}`: the shapes names take.
+    base_shapes: BTreeSet<String>,
+    /// (type, value) -> hosts holding it, in base and proposed.
+    owners: HashMap<(RecordType, String), BTreeSet<String>>,
+    /// Numbered series of host labels: prefix -> numbers in base.
+    series: BTreeMap<String, BTreeSet<u64>>,
+    /// Subnets of addresses by type, in base.
+    subnets: HashMap<RecordType, BTreeSet<String>>,
+    /// Share of numbered hosts whose address ends with their number, by type.
+    number_in_address: HashMap<RecordType, (usize, usize)>,
+    /// A record of each base host, to show what a near miss resembles.
+    host_example: BTreeMap<String, String>,
+}
+
+impl ZoneView {
+    fn new(base: &Zone, current: &Zone, depth: usize) -> ZoneView {
+        let origin = present_name(&current.origin);
+        let mut view = ZoneView {
+            origin: origin.clone(),
+            base_hosts: BTreeSet::new(),
+            current_hosts: BTreeSet::new(),
+            base_names: BTreeSet::new(),
+            base_shapes: BTreeSet::new(),
+            owners: HashMap::new(),
+            series: BTreeMap::new(),
+            subnets: HashMap::new(),
+            number_in_address: HashMap::new(),
+            host_example: BTreeMap::new(),
+        };
+        for (is_base, zone) in [(true, base), (false, current)] {
+            for (name, sets) in &zone.names {
+                let host = host_of(&zone.origin, name, depth);
+                let shown = present_name(name);
+                for rtype in [RecordType::A, RecordType::AAAA] {
+                    for value in sets.get(&rtype).map(|s| s.shown(rtype)).unwrap_or_default() {
+                        view.owners
+                            .entry((rtype, value.clone()))
+                            .or_default()
+                            .insert(host.clone());
+                        if is_base {
+                            if let Some(net) = typo::subnet(&value) {
+                                view.subnets.entry(rtype).or_default().insert(net);
+                            }
+                            if let Some((_, number, _)) = typo::numbered(&host) {
+                                let counts = view.number_in_address.entry(rtype).or_default();
+                                counts.1 += 1;
+                                if ends_with_number(&value, number) {
+                                    counts.0 += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                if is_base {
+                    view.base_hosts.insert(host.clone());
+                    view.base_names.insert(shown.clone());
+                    let rel = relative(&shown, &origin);
+                    view.base_shapes.insert(shape(&rel, &host));
+                    if let Some((prefix, number, _)) = typo::numbered(&host) {
+                        view.series
+                            .entry(prefix.to_string())
+                            .or_default()
+                            .insert(number);
+                    }
+                    if let Some((rtype, set)) = sets.iter().next() {
+                        view.host_example.entry(host.clone()).or_insert_with(|| {
+                            format!("{rel} {rtype} {}", set.shown(*rtype).join(", "))
+                        });
+                    }
+                } else {
+                    view.current_hosts.insert(host);
+                }
+            }
+        }
+        view
+    }
+
+    fn describe_host(&self, host: &str) -> String {
+        self.host_example
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| host.to_string())
+    }
+
+    /// The existing host a new host label is one or two slips from, unless it is the next of a
+    /// numbered series (bh19 after bh18) or fills a gap in it.
+    fn near_miss_host(&self, host: &str) -> Option<(String, String)> {
+        if host == "@" || host.starts_with('_') {
+            return None;
+        }
+        if let Some((prefix, number, _)) = typo::numbered(host) {
+            if let Some(numbers) = self.series.get(prefix) {
+                let max = numbers.iter().max().copied().unwrap_or(0);
+                let fresh = !numbers.contains(&number);
+                if fresh && number >= 1 && number <= max + 1 {
+                    return None;
+                }
+            }
+        }
+        let limit = if host.len() <= 3 { 1 } else { 2 };
+        self.base_hosts
+            .iter()
+            .filter(|h| *h != "@")
+            .map(|h| (typo::distance(h, host), h))
+            .filter(|(d, _)| *d >= 1 && *d <= limit)
+            .min()
+            .map(|(d, h)| {
+                let why = typo::slip(h, host).map_or_else(|| format!("{d} edits"), str::to_string);
+                (h.clone(), why)
+            })
+    }
+
+    /// The name pattern a new name is a slip of (`pnael.{}` for `panel.{}`).
+    fn near_miss_shape(&self, name: &str, host: &str) -> Option<(String, String)> {
+        let rel = relative(name, &self.origin);
+        let own = shape(&rel, host);
+        if own == "{}" || self.base_shapes.contains(&own) {
+            return None;
+        }
+        self.base_shapes
+            .iter()
+            .filter(|s| *s != "{}" && s.contains("{}"))
+            .map(|s| (typo::distance(s, &own), s))
+            .filter(|(d, _)| *d >= 1 && *d <= 2)
+            .min()
+            .map(|(d, s)| {
+                let why = typo::slip(s, &own).map_or_else(|| format!("{d} edits"), str::to_string);
+                (s.replace("{}", host), why)
+            })
+    }
+
+    /// Another host that holds `value`, if any.
+    fn owner_elsewhere(&self, rtype: RecordType, value: &str, host: &str) -> Option<String> {
+        self.owners
+            .get(&(rtype, value.to_string()))?
+            .iter()
+            .find(|owner| *owner != host)
+            .cloned()
+    }
+
+    /// Why a new address does not fit the fleet: outside every subnet in use, or not ending with
+    /// the host's number where (nearly) every numbered host's address does.
+    fn off_pattern(&self, rtype: RecordType, value: &str, host: &str) -> Option<String> {
+        if let (Some(net), Some(nets)) = (typo::subnet(value), self.subnets.get(&rtype)) {
+            if !nets.contains(&net) {
+                let known: Vec<&String> = nets.iter().take(3).collect();
+                return Some(format!(
+                    "is outside every subnet the zone uses ({})",
+                    known
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        let (_, number, _) = typo::numbered(host)?;
+        let (matching, total) = self
+            .number_in_address
+            .get(&rtype)
+            .copied()
+            .unwrap_or_default();
+        if total >= 3 && matching * 10 >= total * 9 && !ends_with_number(value, number) {
+            return Some(format!(
+                "does not end with {number}, as the addresses of {matching} of {total} numbered hosts end with theirs"
+            ));
+        }
+        None
+    }
+}
+
+/// `panel.{}` for `panel.bh17` with host `bh17`.
+fn shape(relative: &str, host: &str) -> String {
+    let labels: Vec<&str> = relative.split('.').collect();
+    let host_labels: Vec<&str> = host.split('.').collect();
+    if labels.len() >= host_labels.len()
+        && labels[labels.len() - host_labels.len()..] == host_labels[..]
+    {
+        let mut out: Vec<&str> = labels[..labels.len() - host_labels.len()].to_vec();
+        out.push("{}");
+        out.join(".")
+    } else {
+        relative.to_string()
+    }
+}
+
+/// Whether the last group of an address is the number (decimal for IPv4, hex or decimal digits
+/// for IPv6, as fleets write `::17` for host 17).
+fn ends_with_number(address: &str, number: u64) -> bool {
+    let last = address.rsplit(['.', ':']).next().unwrap_or_default();
+    last == number.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const BASE: &str =
+        "$ORIGIN z.net.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n\
+        bh16 A 203.0.113.16\nbh17 A 203.0.113.17\npanel.bh17 A 203.0.113.17\nbh18 A 203.0.113.18\n\
+        www CNAME bh16\n";
+
+    fn load(text: &str) -> LoadedZone {
+        let origin = Name::from_ascii("z.net.").unwrap();
+        crate::zonefile::load_zone_bytes(
+            Path::new("z.net.zone"),
+            text.as_bytes(),
+            &origin,
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    fn lint(text: &str) -> Vec<(&'static str, String)> {
+        let base = load(BASE).zone;
+        let settings = LintSettings {
+            mass_change_share: 0.3,
+            ..Default::default()
+        };
+        lint_zone(&load(text), "z.net.zone", Some(&base), &settings, 1)
+            .into_iter()
+            .map(|f| (f.check, f.name))
+            .collect()
+    }
+
+    fn bumped(extra: &str) -> String {
+        format!("{}{extra}", BASE.replace("h 1 2 3 4 5", "h 2 2 3 4 5"))
+    }
+
+    #[test]
+    fn the_incident_is_an_address_of_another_host_on_a_host_not_being_set_up() {
+        let found = lint(&bumped("bh19 A 203.0.113.19\nbh17 A 203.0.113.18\n"));
+        let checks: BTreeSet<&str> = found.iter().map(|(c, _)| *c).collect();
+        assert!(checks.contains("address-reuse"), "{found:?}");
+        assert!(checks.contains("other-host"), "{found:?}");
+        assert!(checks.contains("second-address"), "{found:?}");
+    }
+
+    #[test]
+    fn the_next_host_of_a_series_is_not_noise() {
+        assert_eq!(
+            lint(&bumped("bh19 A 203.0.113.19\npanel.bh19 A 203.0.113.19\n")),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn near_misses_of_names_are_found() {
+        assert!(lint(&bumped("bh71 A 203.0.113.71\n"))
+            .iter()
+            .any(|(c, _)| *c == "near-miss-name"));
+        assert!(lint(&bumped("bhh17 A 203.0.113.19\n"))
+            .iter()
+            .any(|(c, _)| *c == "near-miss-name"));
+        assert!(lint(&bumped("pnael.bh18 A 203.0.113.18\n"))
+            .iter()
+            .any(|(c, _)| *c == "near-miss-name"));
+    }
+
+    #[test]
+    fn validity_problems_are_errors_without_a_base() {
+        let text = "$ORIGIN z.net.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n\
+            www CNAME bh16\nwww TXT \"x\"\nmail MX 10 mx9\napi CNAME bh16.z.net\n";
+        let found: Vec<&str> = lint_zone(&load(text), "f", None, &LintSettings::default(), 1)
+            .iter()
+            .map(|f| f.check)
+            .collect();
+        assert!(found.contains(&"cname-and-other-data"), "{found:?}");
+        assert!(found.contains(&"dangling-target"), "{found:?}");
+        assert!(found.contains(&"repeated-origin"), "{found:?}");
+    }
+
+    #[test]
+    fn a_change_without_a_new_serial_is_an_error() {
+        let text = format!("{BASE}bh19 A 203.0.113.19\n");
+        assert!(lint(&text).iter().any(|(c, _)| *c == "serial-not-raised"));
+    }
+}

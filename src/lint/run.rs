@@ -1,0 +1,99 @@
+//! Loading what `lint` compares: the zone files as they stand (every parse error becomes a
+//! finding) and, with a base revision, the same files read from git objects at the merge base.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::git::Repo;
+use crate::model::Zone;
+use crate::zonefile::{load_zone, load_zone_bytes, zone_name_for_file};
+
+use super::{lint_zone, parse_findings, LintReport, LintSettings};
+
+/// What to lint.
+#[derive(Clone, Debug)]
+pub struct LintConfig {
+    /// The expected-records directory.
+    pub expected: PathBuf,
+    /// Compare against the merge base of this revision and HEAD.
+    pub base: Option<String>,
+    /// Allow a mass change.
+    pub allow_mass_change: bool,
+}
+
+/// Lints every zone file of the directory.
+pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
+    let dir = &config.expected;
+    let settings_file = Config::load(dir)?;
+    let repo_and_base = match &config.base {
+        Some(rev) => {
+            let repo = Repo::find(dir).map_err(|e| Error::Usage(e.to_string()))?;
+            let base = repo
+                .merge_base(rev)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Some((repo, base))
+        }
+        None => None,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| zone_name_for_file(path).is_some())
+        .collect();
+    files.sort();
+    let settings = LintSettings {
+        mass_change_share: settings_file.mass_change_share,
+        allow_mass_change: config.allow_mass_change,
+        waivers: settings_file.waivers.clone(),
+    };
+    let mut findings = Vec::new();
+    for path in files {
+        let Some(origin) = zone_name_for_file(&path) else {
+            continue;
+        };
+        let shown = path.display().to_string();
+        let loaded = match load_zone(dir, &path, &origin, settings_file.limits) {
+            Ok(loaded) => loaded,
+            Err(errors) => {
+                findings.extend(parse_findings(&errors));
+                continue;
+            }
+        };
+        let base_zone = repo_and_base
+            .as_ref()
+            .and_then(|(repo, rev)| base_version(repo, rev, &path, &origin, &settings_file));
+        let host_depth = settings_file.zone(&origin).host_depth;
+        findings.extend(lint_zone(
+            &loaded,
+            &shown,
+            base_zone.as_ref(),
+            &settings,
+            host_depth,
+        ));
+    }
+    let base = repo_and_base.map(|(_, rev)| rev);
+    Ok(LintReport::new(base, findings, &settings.waivers))
+}
+
+/// The zone as it was at `rev` (an empty zone when the file is new there; None when it does not
+/// parse, so only validity is checked).
+fn base_version(
+    repo: &Repo,
+    rev: &str,
+    path: &Path,
+    origin: &hickory_proto::rr::Name,
+    config: &Config,
+) -> Option<Zone> {
+    let file = path.file_name().map(PathBuf::from)?;
+    match repo.read_at(rev, &file) {
+        Ok(Some(bytes)) => load_zone_bytes(&file, &bytes, origin, config.limits)
+            .ok()
+            .map(|loaded| loaded.zone),
+        Ok(None) => Some(Zone::new(origin)),
+        Err(_) => None,
+    }
+}

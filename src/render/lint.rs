@@ -1,0 +1,171 @@
+//! Renderers of a lint report: human, JSON, GitHub workflow commands, SARIF 2.1.0. Every text
+//! from a zone file is escaped for its medium.
+
+use std::fmt::Write;
+
+use crate::lint::{Level, LintFinding, LintReport};
+
+/// One line per finding (`file:line: error[check]: message`), then a summary.
+pub fn human(report: &LintReport, colour: bool) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let (code, word) = match f.level {
+            Level::Error => ("1;31", "error"),
+            Level::Warning => ("33", "warning"),
+        };
+        let word = if colour {
+            format!("\x1b[{code}m{word}\x1b[0m")
+        } else {
+            word.to_string()
+        };
+        let place = match (f.line, f.column) {
+            (0, _) => f.file.clone(),
+            (l, 0) => format!("{}:{l}", f.file),
+            (l, c) => format!("{}:{l}:{c}", f.file),
+        };
+        let _ = write!(
+            out,
+            "{}: {word}[{}]: {}",
+            crate::escape::terminal(&place),
+            f.check,
+            crate::escape::terminal(&f.message)
+        );
+        if let Some(like) = &f.resembles {
+            let _ = write!(out, " (resembles: {})", crate::escape::terminal(like));
+        }
+        if let Some(reason) = &f.waived {
+            let _ = write!(out, " [waived: {}]", crate::escape::terminal(reason));
+        }
+        out.push('\n');
+    }
+    let base = report.base.as_deref().map_or_else(
+        || "no base".to_string(),
+        |b| format!("base {}", b.get(..12).unwrap_or(b)),
+    );
+    let _ = writeln!(
+        out,
+        "lint: {} errors, {} warnings ({base})",
+        report.errors, report.warnings
+    );
+    out
+}
+
+/// The report as JSON (schema `dns-audit.lint/1`).
+pub fn json(report: &LintReport) -> String {
+    let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// Escapes the message of a workflow command (`%`, CR, LF), so nothing can end the command or
+/// start another line.
+pub fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value of a workflow command: as data, plus `:` and `,`.
+pub fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: an annotation per finding on the pull request.
+pub fn github(report: &LintReport) -> String {
+    let mut out = String::new();
+    for f in report.findings.iter().filter(|f| f.waived.is_none()) {
+        let level = match f.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        let mut props = vec![format!("file={}", github_property(&f.file))];
+        if f.line > 0 {
+            props.push(format!("line={}", f.line));
+        }
+        if f.column > 0 {
+            props.push(format!("col={}", f.column));
+        }
+        props.push(format!(
+            "title={}",
+            github_property(&format!("dns-audit {}", f.check))
+        ));
+        let mut message = crate::escape::terminal(&f.message);
+        if let Some(like) = &f.resembles {
+            message.push_str(&format!(" (resembles: {})", crate::escape::terminal(like)));
+        }
+        let _ = writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            github_data(&message)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "dns-audit lint: {} errors, {} warnings",
+        report.errors, report.warnings
+    );
+    out
+}
+
+/// SARIF 2.1.0 for code scanning.
+pub fn sarif(report: &LintReport) -> String {
+    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.check).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let results: Vec<serde_json::Value> = report.findings.iter().map(sarif_result).collect();
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "dns-audit",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|r| serde_json::json!({
+                    "id": r,
+                    "shortDescription": { "text": format!("dns-audit lint check {r}") }
+                })).collect::<Vec<_>>()
+            }},
+            "results": results
+        }]
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn sarif_result(f: &LintFinding) -> serde_json::Value {
+    let mut region = serde_json::json!({ "startLine": f.line.max(1) });
+    if f.column > 0 {
+        region["startColumn"] = serde_json::json!(f.column);
+    }
+    let mut result = serde_json::json!({
+        "ruleId": f.check,
+        "level": match f.level { Level::Error => "error", Level::Warning => "warning" },
+        "message": { "text": crate::escape::terminal(&f.message) },
+        "locations": [{ "physicalLocation": {
+            "artifactLocation": { "uri": f.file },
+            "region": region
+        }}]
+    });
+    if let Some(reason) = &f.waived {
+        result["suppressions"] =
+            serde_json::json!([{ "kind": "external", "justification": reason }]);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_cannot_be_injected() {
+        let data = github_data("x\n::error::pwned %0A");
+        assert!(
+            !data.contains('\n') && data.contains("%0A::error::pwned %250A"),
+            "{data}"
+        );
+        assert_eq!(github_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}
