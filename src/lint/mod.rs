@@ -701,10 +701,12 @@ struct ZoneView {
     owners: HashMap<(RecordType, String), BTreeSet<String>>,
     /// Numbered series of host labels: prefix -> numbers in base.
     series: BTreeMap<String, BTreeSet<u64>>,
+    /// The same in the proposed zone (a change may add several hosts of a series).
+    current_series: BTreeMap<String, BTreeSet<u64>>,
     /// Subnets of addresses by type, in base.
     subnets: HashMap<RecordType, BTreeSet<String>>,
-    /// Share of numbered hosts whose address ends with their number, by type.
-    number_in_address: HashMap<RecordType, (usize, usize)>,
+    /// Per type and series prefix: (hosts whose address ends with their number, hosts).
+    number_in_address: HashMap<(RecordType, String), (usize, usize)>,
     /// A record of each base host, to show what a near miss resembles.
     host_example: BTreeMap<String, String>,
 }
@@ -720,6 +722,7 @@ impl ZoneView {
             base_shapes: BTreeSet::new(),
             owners: HashMap::new(),
             series: BTreeMap::new(),
+            current_series: BTreeMap::new(),
             subnets: HashMap::new(),
             number_in_address: HashMap::new(),
             host_example: BTreeMap::new(),
@@ -738,8 +741,11 @@ impl ZoneView {
                             if let Some(net) = typo::subnet(&value) {
                                 view.subnets.entry(rtype).or_default().insert(net);
                             }
-                            if let Some((_, number, _)) = typo::numbered(&host) {
-                                let counts = view.number_in_address.entry(rtype).or_default();
+                            if let Some((prefix, number, _)) = typo::numbered(&host) {
+                                let counts = view
+                                    .number_in_address
+                                    .entry((rtype, prefix.to_string()))
+                                    .or_default();
                                 counts.1 += 1;
                                 if ends_with_number(&value, number) {
                                     counts.0 += 1;
@@ -765,6 +771,12 @@ impl ZoneView {
                         });
                     }
                 } else {
+                    if let Some((prefix, number, _)) = typo::numbered(&host) {
+                        view.current_series
+                            .entry(prefix.to_string())
+                            .or_default()
+                            .insert(number);
+                    }
                     view.current_hosts.insert(host);
                 }
             }
@@ -785,26 +797,81 @@ impl ZoneView {
         if host == "@" || host.starts_with('_') {
             return None;
         }
-        if let Some((prefix, number, _)) = typo::numbered(host) {
-            if let Some(numbers) = self.series.get(prefix) {
-                let max = numbers.iter().max().copied().unwrap_or(0);
-                let fresh = !numbers.contains(&number);
-                if fresh && number >= 1 && number <= max + 1 {
-                    return None;
+        match typo::numbered(host) {
+            Some((prefix, number, _)) => match self.series.get(prefix) {
+                Some(numbers) if numbers.len() >= 2 => {
+                    let max = numbers.iter().max().copied().unwrap_or(0);
+                    let fresh = !numbers.contains(&number);
+                    // The next numbers of the series, without a hole, or a hole filled.
+                    let proposed = self.current_series.get(prefix);
+                    let contiguous =
+                        proposed.is_some_and(|p| (max + 1..number).all(|k| p.contains(&k)));
+                    if fresh && number >= 1 && (number <= max + 1 || contiguous) {
+                        return None;
+                    }
+                }
+                // A numbered host of no known series: a slip of a series' prefix?
+                _ => {
+                    let slipped = self
+                        .series
+                        .iter()
+                        .filter(|(p, numbers)| numbers.len() >= 2 && !p.is_empty())
+                        .map(|(p, _)| (typo::distance(p, prefix), p))
+                        .filter(|(d, _)| *d >= 1 && *d <= 2)
+                        .min();
+                    if let Some((_, series)) = slipped {
+                        let why = typo::slip(series, prefix).unwrap_or("2 edits");
+                        return Some((
+                            format!("{series}…"),
+                            format!("{why} in the prefix of the {series}NN series"),
+                        ));
+                    }
+                }
+            },
+            // Digits only, where the fleet names hosts prefix + number: a lost prefix.
+            None if host.chars().all(|c| c.is_ascii_digit()) => {
+                if let Some((series, _)) = self
+                    .series
+                    .iter()
+                    .find(|(p, n)| n.len() >= 2 && !p.is_empty())
+                {
+                    return Some((
+                        format!("{series}{host}"),
+                        "the host is only digits: prefix lost (a dot slip?)".into(),
+                    ));
                 }
             }
+            None => {}
         }
         let limit = if host.len() <= 3 { 1 } else { 2 };
-        self.base_hosts
+        // The likeliest slips first (a swap before a replacement), at most three named.
+        let rank = |slip: Option<&str>| match slip {
+            Some("transposition") => 0,
+            Some("omission") | Some("repetition") => 1,
+            Some("insertion") | Some("hyphen or dot slip") => 2,
+            Some("keyboard neighbour") => 3,
+            Some(_) => 4,
+            None => 5,
+        };
+        let mut near: Vec<(usize, usize, &String, Option<&str>)> = self
+            .base_hosts
             .iter()
             .filter(|h| *h != "@")
             .map(|h| (typo::distance(h, host), h))
             .filter(|(d, _)| *d >= 1 && *d <= limit)
-            .min()
             .map(|(d, h)| {
-                let why = typo::slip(h, host).map_or_else(|| format!("{d} edits"), str::to_string);
-                (h.clone(), why)
+                let slip = typo::slip(h, host);
+                (d, rank(slip), h, slip)
             })
+            .collect();
+        near.sort();
+        let (d, _, first, slip) = near.first()?;
+        let mut why = slip.map_or_else(|| format!("{d} edits"), str::to_string);
+        if near.len() > 1 {
+            let others: Vec<&str> = near.iter().skip(1).take(2).map(|n| n.2.as_str()).collect();
+            why.push_str(&format!("; also near {}", others.join(", ")));
+        }
+        Some(((*first).clone(), why))
     }
 
     /// The name pattern a new name is a slip of (`pnael.{}` for `panel.{}`).
@@ -851,10 +918,10 @@ impl ZoneView {
                 ));
             }
         }
-        let (_, number, _) = typo::numbered(host)?;
+        let (prefix, number, _) = typo::numbered(host)?;
         let (matching, total) = self
             .number_in_address
-            .get(&rtype)
+            .get(&(rtype, prefix.to_string()))
             .copied()
             .unwrap_or_default();
         if total >= 3 && matching * 10 >= total * 9 && !ends_with_number(value, number) {

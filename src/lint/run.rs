@@ -9,7 +9,7 @@ use crate::git::Repo;
 use crate::model::Zone;
 use crate::zonefile::{load_zone, load_zone_bytes, zone_name_for_file};
 
-use super::{lint_zone, parse_findings, LintReport, LintSettings};
+use super::{lint_zone, parse_findings, Level, LintFinding, LintReport, LintSettings};
 
 /// What to lint.
 #[derive(Clone, Debug)]
@@ -63,9 +63,28 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
                 continue;
             }
         };
-        let base_zone = repo_and_base
-            .as_ref()
-            .and_then(|(repo, rev)| base_version(repo, rev, &path, &origin, &settings_file));
+        let base_zone = match &repo_and_base {
+            Some((repo, rev)) => match base_version(repo, rev, &path, &origin, &settings_file) {
+                Ok(zone) => zone,
+                Err(why) => {
+                    findings.push(LintFinding {
+                        level: Level::Error,
+                        check: "base",
+                        file: shown.clone(),
+                        line: 0,
+                        column: 0,
+                        zone: crate::model::present_name(&origin),
+                        name: String::new(),
+                        rtype: String::new(),
+                        message: format!("the base version cannot be compared: {why}"),
+                        resembles: None,
+                        waived: None,
+                    });
+                    None
+                }
+            },
+            None => None,
+        };
         let host_depth = settings_file.zone(&origin).host_depth;
         findings.extend(lint_zone(
             &loaded,
@@ -79,21 +98,23 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     Ok(LintReport::new(base, findings, &settings.waivers))
 }
 
-/// The zone as it was at `rev` (an empty zone when the file is new there; None when it does not
-/// parse, so only validity is checked).
+/// The zone as it was at `rev`, read from git objects: an empty zone when the file is new; None
+/// when that version does not parse (only validity is checked then); an error when git refuses
+/// it (a symlink in the tree) or fails.
 fn base_version(
     repo: &Repo,
     rev: &str,
     path: &Path,
     origin: &hickory_proto::rr::Name,
     config: &Config,
-) -> Option<Zone> {
-    let file = path.file_name().map(PathBuf::from)?;
-    match repo.read_at(rev, &file) {
-        Ok(Some(bytes)) => load_zone_bytes(&file, &bytes, origin, config.limits)
+) -> Result<Option<Zone>, String> {
+    let Some(file) = path.file_name().map(PathBuf::from) else {
+        return Ok(None);
+    };
+    match repo.read_at(rev, &file).map_err(|e| e.to_string())? {
+        Some(bytes) => Ok(load_zone_bytes(&file, &bytes, origin, config.limits)
             .ok()
-            .map(|loaded| loaded.zone),
-        Ok(None) => Some(Zone::new(origin)),
-        Err(_) => None,
+            .map(|loaded| loaded.zone)),
+        None => Ok(Some(Zone::new(origin))),
     }
 }

@@ -1,0 +1,220 @@
+//! `dns-audit lint` end to end: a real git repository in a temp dir, the binary, every output
+//! format, waivers, and hostile content.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::run;
+
+const BASE: &str = "$ORIGIN bots.example.net.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster.example.net. ( 2026112401 3600 900 1209600 300 )
+@ 3600 IN NS ns1
+ns1 IN A 192.0.2.53
+bh16 IN A 203.0.113.16
+bh17 IN A 203.0.113.17
+bh18 IN A 203.0.113.18
+";
+
+struct Repo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("dns");
+        std::fs::create_dir_all(root.join("expected-records")).unwrap();
+        let repo = Repo { _dir: dir, root };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.write(BASE);
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "fleet"]);
+        repo
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .args(["-c", "user.name=ci", "-c", "user.email=ci@example.net"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join("expected-records")
+    }
+
+    fn write(&self, zone: &str) {
+        std::fs::write(self.dir().join("bots.example.net.zone"), zone).unwrap();
+    }
+
+    async fn lint(&self, extra: &[&str]) -> (Option<i32>, String, String) {
+        let mut args = vec![
+            "lint".to_string(),
+            "--expected".into(),
+            self.dir().display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = run(args).await;
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn proposed(extra: &str) -> String {
+    format!("{}{extra}", BASE.replace("2026112401", "2026112402"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_incident_is_stopped_before_it_ships() {
+    let repo = Repo::new();
+    repo.write(&proposed(
+        "bh19 IN A 203.0.113.19\nbh17 IN A 203.0.113.18\n",
+    ));
+    let (code, out, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("bots.example.net.zone:10: error[address-reuse]: bh17 A 203.0.113.18: that address belongs to bh18"), "{out}");
+    assert!(
+        out.contains("error[other-host]: this change sets up bh19 but also changes bh17"),
+        "{out}"
+    );
+    assert!(out.contains("lint: 2 errors, 1 warnings (base "), "{out}");
+
+    // The same change without the slip passes.
+    repo.write(&proposed("bh19 IN A 203.0.113.19\n"));
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn machine_formats_are_valid_and_escape_hostile_text() {
+    let repo = Repo::new();
+    repo.write(&proposed(
+        "bh19 IN A 203.0.113.19\nbh16 IN TXT \"x\\010::error::pwned\\013\" \"%0A::warning::also\"\n",
+    ));
+    let (code, out, _) = repo.lint(&["--base", "main", "--format", "github"]).await;
+    assert_eq!(code, Some(1));
+    for line in out.lines() {
+        assert!(
+            line.starts_with("::error file=")
+                || line.starts_with("::warning file=")
+                || line.starts_with("dns-audit lint:"),
+            "a line that GitHub would read as a command of its own: {line:?}"
+        );
+    }
+    assert!(out.contains("%250A::warning::also"), "{out}");
+    assert!(!out.contains('\r'), "{out:?}");
+
+    let (_, out, _) = repo.lint(&["--base", "main", "--format", "sarif"]).await;
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "other-host"));
+    assert!(results.iter().all(
+        |r| r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    ));
+
+    let (_, out, _) = repo.lint(&["--base", "main", "--format", "json"]).await;
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["schema"], "dns-audit.lint/1");
+    assert_eq!(json["errors"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waivers_need_a_reason_and_silence_one_check_at_one_name() {
+    let repo = Repo::new();
+    repo.write(&proposed("bh17 IN A 203.0.113.18\n"));
+    let waiver = "[[waive]]\nname = \"bh17\"\ncheck = \"address-reuse\"\nreason = \"bh17 and bh18 share a VIP during the move\"\n\
+                  [[waive]]\nname = \"bh17\"\ncheck = \"second-address\"\nreason = \"same move\"\n";
+    std::fs::write(repo.dir().join("dns-audit.toml"), waiver).unwrap();
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("[waived: bh17 and bh18 share a VIP during the move]"),
+        "{out}"
+    );
+
+    std::fs::write(
+        repo.dir().join("dns-audit.toml"),
+        "[[waive]]\nname = \"bh17\"\ncheck = \"address-reuse\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("dns-audit.toml:1:1: missing field `reason`"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_fails_on_warnings_and_mass_changes_need_a_flag() {
+    let repo = Repo::new();
+
+    let many: String = (0..40)
+        .map(|i| format!("h{i} IN A 198.18.0.{i}\n"))
+        .collect();
+    let base = format!("{BASE}{many}");
+    repo.write(&base);
+    repo.git(&["commit", "-q", "-a", "-m", "more"]);
+    repo.write(&BASE.replace("2026112401", "2026112403"));
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error[mass-change]"), "{out}");
+    let (code, out, _) = repo.lint(&["--base", "main", "--allow-mass-change"]).await;
+    assert_eq!(code, Some(0), "{out}");
+
+    // A TTL that is far off its siblings is a warning: exit 0, but 1 with --strict.
+    repo.write(
+        &base
+            .replace("2026112401", "2026112402")
+            .replace("h7 IN A", "h7 86400 IN A"),
+    );
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("warning[ttl-outlier]"), "{out}");
+    let (code, _, _) = repo.lint(&["--base", "main", "--strict"]).await;
+    assert_eq!(code, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revisions_that_look_like_options_and_symlinks_in_git_are_refused() {
+    let repo = Repo::new();
+    let (code, _, err) = repo.lint(&["--base=--output=/tmp/pwned"]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("starts with '-'"), "{err}");
+    assert!(!Path::new("/tmp/pwned").exists());
+
+    // A base tree where the zone file is a symlink is not followed.
+    std::fs::remove_file(repo.dir().join("bots.example.net.zone")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", repo.dir().join("bots.example.net.zone")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "symlink"]);
+    repo.git(&["branch", "evil"]);
+    std::fs::remove_file(repo.dir().join("bots.example.net.zone")).unwrap();
+    repo.write(BASE);
+    let (code, out, err) = repo.lint(&["--base", "evil"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[base]") && out.contains("symlink"),
+        "{out}"
+    );
+}
