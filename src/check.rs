@@ -36,6 +36,9 @@ pub struct Expected {
     pub config: Config,
     /// Its zones, in name order.
     pub zones: Vec<LoadedZone>,
+    /// When set, only these addresses (and `--nameserver` ones) may be asked: the servers the
+    /// base branch's config names, so a pull request cannot point CI's traffic elsewhere.
+    pub allowed_servers: Option<std::collections::BTreeSet<std::net::SocketAddr>>,
 }
 
 /// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
@@ -95,7 +98,29 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
         dir: dir.to_path_buf(),
         config,
         zones,
+        allowed_servers: None,
     })
+}
+
+/// The nameserver addresses `dns-audit.toml` names at the merge base of `rev` and HEAD, read
+/// from git objects. A base without the file allows none (only `--nameserver` addresses).
+pub fn allowed_at(
+    dir: &Path,
+    rev: &str,
+) -> Result<std::collections::BTreeSet<std::net::SocketAddr>, String> {
+    let repo = crate::git::Repo::find(dir).map_err(|e| e.to_string())?;
+    let base = repo.merge_base(rev).map_err(|e| e.to_string())?;
+    let file = Path::new(crate::config::CONFIG_FILE);
+    match repo.read_at(&base, file).map_err(|e| e.to_string())? {
+        None => Ok(Default::default()),
+        Some(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let shown = PathBuf::from(format!("{rev}:{}", crate::config::CONFIG_FILE));
+            Config::parse(&shown, &text)
+                .map(|config| config.all_nameservers())
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):
@@ -138,8 +163,16 @@ pub async fn check(
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
         let plan = plan(zone, settings);
+        let mut refused = Vec::new();
         let views = match nameservers(zone, settings, overrides).await {
-            Ok(servers) if !servers.is_empty() => {
+            Ok(mut servers) if !servers.is_empty() => {
+                if let Some(allowed) = &expected.allowed_servers {
+                    let (ok, not): (Vec<_>, Vec<_>) = servers
+                        .into_iter()
+                        .partition(|s| allowed.contains(&s.addr) || overrides.contains(s));
+                    servers = ok;
+                    refused = not;
+                }
                 observe_zone(zone, &plan, servers, expected.config.query, settings).await
             }
             Ok(_) => Vec::new(),
@@ -151,7 +184,19 @@ pub async fn check(
             }
         };
         let mut report = compare_zone(zone, settings, &plan, &views, now);
-        if views.is_empty() {
+        for server in refused {
+            let mut finding = no_servers(
+                zone,
+                format!(
+                    "{} ({}) is not among the nameservers the base branch's config allows: not asked",
+                    server.label, server.addr
+                ),
+            );
+            finding.kind = Kind::NotAllowed;
+            finding.servers = vec![crate::escape::terminal(&server.label)];
+            report.server_findings.push(finding);
+        }
+        if views.is_empty() && report.server_findings.is_empty() {
             report
                 .server_findings
                 .push(no_servers(zone, "no nameserver addresses found".into()));

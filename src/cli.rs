@@ -141,6 +141,11 @@ pub struct CheckArgs {
     /// Alert message shape [default: the config's, else json].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub notify_format: Option<NotifyFormatArg>,
+    /// Pull-request safety: ask only the nameservers that dns-audit.toml names at the merge base
+    /// of REV and HEAD (and --nameserver ones). Default under GitHub Actions pull requests:
+    /// origin/$GITHUB_BASE_REF.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
     /// When another check holds the lock, wait for it instead of exiting with code 4.
     #[arg(long)]
     pub wait: bool,

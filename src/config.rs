@@ -327,6 +327,16 @@ impl Config {
         self.zones.get(origin).unwrap_or(&self.defaults)
     }
 
+    /// Every nameserver address the config names, for any zone.
+    pub fn all_nameservers(&self) -> std::collections::BTreeSet<SocketAddr> {
+        self.defaults
+            .nameservers
+            .iter()
+            .chain(self.zones.values().flat_map(|z| &z.nameservers))
+            .copied()
+            .collect()
+    }
+
     /// Forces one transfer mode on every zone (the `--axfr` flag).
     pub fn force_axfr(&mut self, mode: AxfrMode) {
         self.defaults.axfr = mode;

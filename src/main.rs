@@ -51,6 +51,15 @@ fn run_check(
         print!("{}", dns_audit::check::query_plan(&expected));
         return Ok(0);
     }
+    let base = args.base.clone().or_else(|| {
+        std::env::var("GITHUB_BASE_REF")
+            .ok()
+            .filter(|r| !r.is_empty())
+            .map(|r| format!("origin/{r}"))
+    });
+    if let Some(rev) = base {
+        expected.allowed_servers = Some(dns_audit::check::allowed_at(&config.expected, &rev)?);
+    }
     let targets: Vec<String> = expected
         .config
         .notify

@@ -378,14 +378,34 @@ async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
             Err(failure) => Observed::Failed(failure),
         };
     }
-    let answer = match wire.query(name, rtype).await {
-        Ok(answer) => answer,
-        Err(failure) => return Observed::Failed(failure),
+    match wire.query(name, rtype).await {
+        Ok(answer) => read_answer(&answer.message, name, rtype, probe.at_cut),
+        Err(failure) => Observed::Failed(failure),
+    }
+}
+
+/// What one raw answer says about `name`/`rtype`, as the query path reads it: a message that
+/// does not parse, is not a response to this question, carries an error rcode, or is not
+/// authoritative (unless it is a referral at a cut, `at_cut`) is a failure, never data.
+pub fn observe_bytes(bytes: &[u8], name: &Name, rtype: RecordType, at_cut: bool) -> Observed {
+    let message = match Message::from_vec(bytes) {
+        Ok(message) => message,
+        Err(e) => return Observed::Failed(Failure::Malformed(e.to_string())),
     };
-    let message = &answer.message;
+    if message.metadata.truncation {
+        return Observed::Failed(Failure::Truncated);
+    }
+    match crate::transport::check(message, name, rtype, crate::transport::Carried::Udp) {
+        Ok(answer) => read_answer(&answer.message, name, rtype, at_cut),
+        Err(failure) => Observed::Failed(failure),
+    }
+}
+
+/// The RRset a checked answer gives: from the answer section when authoritative, from the
+/// authority section for the NS of a referral at a cut; anything else is a lame answer.
+fn read_answer(message: &Message, name: &Name, rtype: RecordType, at_cut: bool) -> Observed {
     if !message.metadata.authoritative {
-        // A referral at a zone cut carries the delegation NS in the authority section.
-        if probe.at_cut && rtype == RecordType::NS {
+        if at_cut && rtype == RecordType::NS {
             return rrset_from(message.authorities.iter(), name, rtype);
         }
         return Observed::Failed(Failure::NotAuthoritative);
@@ -531,6 +551,67 @@ mod tests {
             .block_on(nameservers(&zone, &settings, std::slice::from_ref(&named)))
             .unwrap();
         assert_eq!(found, vec![named]);
+    }
+
+    #[test]
+    fn only_authoritative_answers_to_our_question_become_data() {
+        use hickory_proto::op::{MessageType, Query};
+        use hickory_proto::rr::{rdata::A, Record};
+        let name = Name::from_str("bh17.z.net.").unwrap();
+        let answer = |edit: &dyn Fn(&mut Message)| {
+            let mut m = Message::query();
+            m.metadata.message_type = MessageType::Response;
+            m.metadata.authoritative = true;
+            m.queries.push(Query::query(name.clone(), RecordType::A));
+            m.answers.push(Record::from_rdata(
+                name.clone(),
+                300,
+                RData::A(A::new(203, 0, 113, 17)),
+            ));
+            edit(&mut m);
+            m.to_vec().unwrap()
+        };
+        assert!(matches!(
+            observe_bytes(&answer(&|_| {}), &name, RecordType::A, false),
+            Observed::Present(_)
+        ));
+        let lame = observe_bytes(
+            &answer(&|m| m.metadata.authoritative = false),
+            &name,
+            RecordType::A,
+            false,
+        );
+        assert_eq!(lame, Observed::Failed(Failure::NotAuthoritative));
+        let query = observe_bytes(
+            &answer(&|m| m.metadata.message_type = MessageType::Query),
+            &name,
+            RecordType::A,
+            false,
+        );
+        assert!(matches!(query, Observed::Failed(Failure::Malformed(_))));
+        let slipped = observe_bytes(
+            &answer(&|m| {
+                m.metadata.truncation = true;
+                m.answers.clear()
+            }),
+            &name,
+            RecordType::A,
+            false,
+        );
+        assert_eq!(slipped, Observed::Failed(Failure::Truncated));
+        let other = observe_bytes(
+            &answer(&|m| {
+                m.queries[0] = Query::query(Name::from_str("x.z.net.").unwrap(), RecordType::A)
+            }),
+            &name,
+            RecordType::A,
+            false,
+        );
+        assert!(matches!(other, Observed::Failed(_)));
+        assert!(matches!(
+            observe_bytes(b"\x00\x01garbage", &name, RecordType::A, false),
+            Observed::Failed(_)
+        ));
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub enum Kind {
     SignatureExpiring,
     /// A server rate-limits our queries (the audit went on over TCP).
     RateLimited,
+    /// A server the base branch's config does not allow was not asked (CI safety).
+    NotAllowed,
 }
 
 impl Kind {
@@ -75,6 +77,7 @@ impl Kind {
             Kind::QueryFailed => "query failed",
             Kind::SignatureExpiring => "signature expiring",
             Kind::RateLimited => "rate limited",
+            Kind::NotAllowed => "not allowed",
         }
     }
 }

@@ -218,3 +218,77 @@ async fn revisions_that_look_like_options_and_symlinks_in_git_are_refused() {
         "{out}"
     );
 }
+
+/// On a pull request, `check --base` asks only the nameservers the base branch's config names:
+/// a changed config (or NS record) in the PR cannot send CI's traffic elsewhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_cannot_point_check_at_other_servers() {
+    let repo = Repo::new();
+    let trusted = common::serve(BASE).await;
+    let upstream = common::serve(BASE).await;
+    // Counts every query it gets (and answers none).
+    let elsewhere = common::FaultProxy::start(upstream.addr(), common::Fault::Drop, None).await;
+    let config = |servers: &[std::net::SocketAddr]| {
+        let list: Vec<String> = servers.iter().map(|s| format!("\"{s}\"")).collect();
+        format!(
+            "{}[zones.\"bots.example.net\"]\nnameservers = [{}]\n",
+            common::FAST,
+            list.join(", ")
+        )
+    };
+    std::fs::write(repo.dir().join("dns-audit.toml"), config(&[trusted.addr()])).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "config"]);
+    // The pull request adds a server of its own.
+    std::fs::write(
+        repo.dir().join("dns-audit.toml"),
+        config(&[trusted.addr(), elsewhere.addr]),
+    )
+    .unwrap();
+
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "check".to_string(),
+            "--no-record".into(),
+            "--format".into(),
+            "json".into(),
+            "--expected".into(),
+            repo.dir().display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let out = run(args(&["--base", "main"])).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{json:#}");
+    let findings = common::findings(&json);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["kind"], "not_allowed");
+    assert_eq!(elsewhere.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        json["zones"][0]["servers"].as_array().unwrap().len(),
+        1,
+        "only the trusted server was asked"
+    );
+
+    // Without --base, under a GitHub pull request, the base is origin/$GITHUB_BASE_REF: here it
+    // does not exist, and the run fails closed.
+    let out = tokio::task::spawn_blocking({
+        let args = args(&[]);
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+                .args(&args)
+                .env("GITHUB_BASE_REF", "main")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
