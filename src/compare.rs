@@ -475,22 +475,13 @@ mod tests {
     use super::*;
     use crate::observe::{plan, Nameserver};
     use crate::transport::WireStats;
-    use std::path::Path;
     use std::str::FromStr;
 
     const ZONE: &str = "$TTL 300\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n\
                         bh17 A 203.0.113.17\nbh18 A 203.0.113.18\n";
 
     fn zone() -> Zone {
-        let origin = Name::from_str("z.net.").unwrap();
-        crate::zonefile::load_zone_bytes(
-            Path::new("z"),
-            ZONE.as_bytes(),
-            &origin,
-            Default::default(),
-        )
-        .unwrap()
-        .zone
+        crate::zonefile::test_zone("z.net.", ZONE).zone
     }
 
     fn a(ip: [u8; 4]) -> Rdata {

@@ -472,7 +472,6 @@ pub async fn observe_zone(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
     use std::str::FromStr;
 
     #[test]
@@ -480,14 +479,7 @@ mod tests {
         let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nbh1 A 192.0.2.2\n\
                     sub NS ns.sub\nns.sub A 192.0.2.3\n";
         let origin = Name::from_str("z.net.").unwrap();
-        let zone = crate::zonefile::load_zone_bytes(
-            Path::new("z"),
-            text.as_bytes(),
-            &origin,
-            Default::default(),
-        )
-        .unwrap()
-        .zone;
+        let zone = crate::zonefile::test_zone("z.net.", text).zone;
         let settings = crate::config::Config::default().zone(&origin).clone();
         let plan = plan(&zone, &settings);
         let bh1 = Name::from_str("bh1.z.net.").unwrap();
@@ -519,14 +511,7 @@ mod tests {
         let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\n\
                     ns1 AAAA 2001:db8::1\nns2 A 192.0.2.2\n";
         let origin = Name::from_str("z.net.").unwrap();
-        let zone = crate::zonefile::load_zone_bytes(
-            Path::new("z"),
-            text.as_bytes(),
-            &origin,
-            Default::default(),
-        )
-        .unwrap()
-        .zone;
+        let zone = crate::zonefile::test_zone("z.net.", text).zone;
         let settings = crate::config::Config::default().zone(&origin).clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -82,6 +82,19 @@ pub struct LoadedZone {
     pub record_lines: HashMap<(Name, RecordType, Rdata), usize>,
 }
 
+/// Test helper: the zone `origin` from zone file text; panics on a bad zone.
+#[cfg(test)]
+pub(crate) fn test_zone(origin: &str, text: &str) -> LoadedZone {
+    let origin = Name::from_ascii(origin).expect("origin");
+    load_zone_bytes(
+        Path::new("test.zone"),
+        text.as_bytes(),
+        &origin,
+        ZoneLimits::default(),
+    )
+    .expect("test zone loads")
+}
+
 /// Zone name for a file named `<zone>.zone` (`root.zone` is the root zone).
 pub fn zone_name_for_file(path: &Path) -> Option<Name> {
     let file = path.file_name()?.to_str()?;

@@ -958,7 +958,6 @@ fn ends_with_number(address: &str, number: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     const BASE: &str =
         "$ORIGIN z.net.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n\
@@ -966,14 +965,7 @@ mod tests {
         www CNAME bh16\n";
 
     fn load(text: &str) -> LoadedZone {
-        let origin = Name::from_ascii("z.net.").unwrap();
-        crate::zonefile::load_zone_bytes(
-            Path::new("z.net.zone"),
-            text.as_bytes(),
-            &origin,
-            Default::default(),
-        )
-        .unwrap()
+        crate::zonefile::test_zone("z.net.", text)
     }
 
     fn lint(text: &str) -> Vec<(&'static str, String)> {
