@@ -257,7 +257,7 @@ impl Loader<'_> {
         let line_starts = line_starts(bytes);
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
-        let unbalanced = check_parentheses(bytes);
+        let unbalanced = check_balance(bytes);
         if !unbalanced.is_empty() {
             for (line, column, message) in unbalanced {
                 self.error(display, line, column, message);
@@ -453,16 +453,28 @@ fn from_domain_name(name: &DomainName<bytes::Bytes>) -> Name {
     out
 }
 
-/// Finds parentheses that are nested, closed without being opened, or never closed, outside
-/// quoted strings and comments, as (line, column, message).
-fn check_parentheses(bytes: &[u8]) -> Vec<(usize, usize, String)> {
+/// Finds parentheses that are nested, closed without being opened, or never closed, and quoted
+/// strings that do not end on their line, outside comments, as (line, column, message).
+fn check_balance(bytes: &[u8]) -> Vec<(usize, usize, String)> {
     let mut errors = Vec::new();
     let (mut line, mut column) = (1usize, 0usize);
     let mut open: Option<(usize, usize)> = None;
     let (mut quoted, mut escaped, mut comment) = (false, false, false);
+    let mut quote_at = (0, 0);
     for &b in bytes {
         column += 1;
         if b == b'\n' {
+            // A quoted string ends on its line (as BIND has it); the scanner would read on
+            // and, at the end of the file, panic (domain 0.12.3, found by fuzzing).
+            if quoted {
+                errors.push((
+                    quote_at.0,
+                    quote_at.1,
+                    "unterminated quoted string: expected '\"' before the end of the line"
+                        .to_string(),
+                ));
+                quoted = false;
+            }
             line += 1;
             column = 0;
             comment = false;
@@ -478,7 +490,10 @@ fn check_parentheses(bytes: &[u8]) -> Vec<(usize, usize, String)> {
         }
         match b {
             b'\\' => escaped = true,
-            b'"' => quoted = !quoted,
+            b'"' => {
+                quoted = !quoted;
+                quote_at = (line, column);
+            }
             b';' if !quoted => comment = true,
             b'(' if !quoted => {
                 if let Some((l, c)) = open {
@@ -501,6 +516,13 @@ fn check_parentheses(bytes: &[u8]) -> Vec<(usize, usize, String)> {
             l,
             c,
             "'(' is never closed: expected ')' before the end of the file".to_string(),
+        ));
+    }
+    if quoted {
+        errors.push((
+            quote_at.0,
+            quote_at.1,
+            "unterminated quoted string: expected '\"' before the end of the file".to_string(),
         ));
     }
     errors

@@ -100,6 +100,28 @@ async fn every_error_of_every_file_is_reported() {
     assert!(err.contains("other.example.zone:3:"), "{err}");
 }
 
+/// Inputs the fuzzers found crashing the scanner, kept as regression tests (tests/fixtures/fuzz).
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzer_findings_stay_fixed() {
+    let dir = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz"))
+        .unwrap();
+    let mut seen = 0;
+    for entry in dir {
+        let path = entry.unwrap().path();
+        let zone = tempfile::tempdir().unwrap();
+        std::fs::copy(&path, zone.path().join("bots.example.net.zone")).unwrap();
+        let (code, err) = check_plan(zone.path()).await;
+        assert_eq!(code, Some(2), "{}: {err}", path.display());
+        assert!(
+            !err.contains("panicked") && !err.contains("crashed"),
+            "{}: {err}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn good_zone_files_load() {
     let good: &[(&str, &[u8])] = &[
