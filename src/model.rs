@@ -243,14 +243,6 @@ impl Zone {
             .sum()
     }
 
-    /// Delegation points: names below the apex that own NS records.
-    pub fn delegations(&self) -> impl Iterator<Item = &Name> {
-        self.names
-            .iter()
-            .filter(|(name, sets)| **name != self.origin && sets.contains_key(&RecordType::NS))
-            .map(|(name, _)| name)
-    }
-
     /// The topmost delegation point at or above `name`, if `name` is at or below a zone cut.
     /// Walks up from `name` (a few map look-ups), so it is cheap to ask for every query.
     pub fn cut_above<'a>(&'a self, name: &Name) -> Option<&'a Name> {
