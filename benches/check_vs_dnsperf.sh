@@ -3,7 +3,7 @@
 #
 #   benches/check_vs_dnsperf.sh [HOSTS]        (default 20000 hosts, A + AAAA each)
 #
-# Needs: nsd, dnsperf (apt-get install -y nsd dnsperf), GNU time (/usr/bin/time, apt-get install -y time).
+# Needs: nsd, dnsperf, knot-dnsutils (kdig), time (apt-get install -y nsd dnsperf knot-dnsutils time).
 # Prints queries per second of both, their ratio (target >= 0.5) and dns-audit's peak memory
 # (target < 100 MB). All traffic goes to 127.0.0.1.
 set -euo pipefail
@@ -30,27 +30,8 @@ with open(path, "w") as f:
 PY
 printf 'concurrency = 64\ntimeout_ms = 2000\n' > "$WORK/expected/dns-audit.toml"
 
-cat > "$WORK/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "$WORK/zone.list"
-  xfrdfile: "$WORK/xfrd.state"
-  zonesdir: "$WORK"
-  pidfile: "$WORK/nsd.pid"
-  logfile: "$WORK/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "$ZONE"
-  zonefile: "$WORK/expected/$ZONE.zone"
-CONF
-nsd -c "$WORK/nsd.conf"
-for _ in $(seq 50); do dig +short -p "$PORT" @127.0.0.1 "$ZONE" SOA >/dev/null 2>&1 && break; sleep 0.1; done 2>/dev/null || sleep 2
+. "$ROOT/benches/nsd.sh"
+start_nsd "$WORK" "$PORT" "$ZONE" "$WORK/expected/$ZONE.zone"
 
 # The query set dns-audit sends: every name x (its types + A AAAA CNAME MX TXT NS SRV CAA), plus SOA.
 python3 - "$WORK/expected/$ZONE.zone" > "$WORK/queries.txt" <<'PY'
@@ -77,7 +58,7 @@ DNSPERF_LOST=$(echo "$DNSPERF_OUT" | awk '/Queries lost/ {print $3}')
 
 # dns-audit: load, query, compare, report, as one process.
 START=$(date +%s.%N)
-/usr/bin/time -f "%M" -o "$WORK/mem" "$BIN" check --expected "$WORK/expected" \
+/usr/bin/time -f "%M" -o "$WORK/mem" "$BIN" check --no-record --expected "$WORK/expected" \
     --nameserver "ns1=127.0.0.1:$PORT" --format json > "$WORK/report.json" || true
 END=$(date +%s.%N)
 SENT=$(python3 -c "import json; r=json.load(open('$WORK/report.json')); print(r['summary']['queries'], r['verdict'], r['exit_code'])")

@@ -22,28 +22,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DG
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" -q
 BIN="$ROOT/target/release/dns-audit"
 
-cat > "$WORK/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "$WORK/zone.list"
-  xfrdfile: "$WORK/xfrd.state"
-  zonesdir: "$WORK"
-  pidfile: "$WORK/nsd.pid"
-  logfile: "$WORK/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "$WORK/expected/root.zone"
-  provide-xfr: 127.0.0.1 NOKEY
-CONF
-nsd -c "$WORK/nsd.conf"
-for _ in $(seq 100); do kdig +short -p "$PORT" @127.0.0.1 . SOA >/dev/null 2>&1 && break; sleep 0.1; done
+. "$ROOT/benches/nsd.sh"
+start_nsd "$WORK" "$PORT" "." "$WORK/expected/root.zone"
 
 # best of N wall-clock seconds of a command
 best() { local n=$1; shift; python3 - "$n" "$@" <<'PY'
@@ -57,16 +37,16 @@ PY
 }
 
 CHECKZONE=$(best 5 nsd-checkzone . "$WORK/expected/root.zone")
-LOAD=$(best 5 "$BIN" check --expected "$WORK/expected" --plan)
+LOAD=$(best 5 "$BIN" check --no-record --expected "$WORK/expected" --plan)
 KDIG=$(best 5 kdig -p "$PORT" @127.0.0.1 . AXFR)
-AXFR=$(best 5 "$BIN" check --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr always)
-/usr/bin/time -f "%M" -o "$WORK/mem-axfr" "$BIN" check --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr always --format json > "$WORK/axfr.json"
+AXFR=$(best 5 "$BIN" check --no-record --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr always)
+/usr/bin/time -f "%M" -o "$WORK/mem-axfr" "$BIN" check --no-record --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr always --format json > "$WORK/axfr.json"
 
-"$BIN" check --expected "$WORK/expected" --plan > "$WORK/queries.txt"
+"$BIN" check --no-record --expected "$WORK/expected" --plan > "$WORK/queries.txt"
 QUERIES=$(wc -l < "$WORK/queries.txt")
 DNSPERF_QPS=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -q 64 -t 5 -e 2>&1 | awk '/Queries per second/ {print $4}')
-BYQ=$(best 3 "$BIN" check --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr never)
-/usr/bin/time -f "%M" -o "$WORK/mem-q" "$BIN" check --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr never --format json > "$WORK/q.json"
+BYQ=$(best 3 "$BIN" check --no-record --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr never)
+/usr/bin/time -f "%M" -o "$WORK/mem-q" "$BIN" check --no-record --expected "$WORK/expected" --nameserver "127.0.0.1:$PORT" --axfr never --format json > "$WORK/q.json"
 
 python3 - "$WORK" "$CHECKZONE" "$LOAD" "$KDIG" "$AXFR" "$QUERIES" "$DNSPERF_QPS" "$BYQ" <<'PY'
 import json, sys

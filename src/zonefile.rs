@@ -24,6 +24,8 @@ pub struct ZoneLimits {
     pub max_bytes: u64,
     /// Most records accepted in one zone.
     pub max_records: usize,
+    /// Keep the line of every record (lint points at them; check does not need them).
+    pub record_lines: bool,
 }
 
 impl Default for ZoneLimits {
@@ -31,6 +33,7 @@ impl Default for ZoneLimits {
         ZoneLimits {
             max_bytes: 256 * 1024 * 1024,
             max_records: 2_000_000,
+            record_lines: false,
         }
     }
 }
@@ -90,7 +93,10 @@ pub(crate) fn test_zone(origin: &str, text: &str) -> LoadedZone {
         Path::new("test.zone"),
         text.as_bytes(),
         &origin,
-        ZoneLimits::default(),
+        ZoneLimits {
+            record_lines: true,
+            ..ZoneLimits::default()
+        },
     )
     .expect("test zone loads")
 }
@@ -429,9 +435,11 @@ impl Loader<'_> {
                 line,
             });
         let ttl = record.ttl().as_secs();
-        self.record_lines
-            .entry((owner.clone(), rtype, rdata.clone()))
-            .or_insert(line);
+        if self.limits.record_lines {
+            self.record_lines
+                .entry((owner.clone(), rtype, rdata.clone()))
+                .or_insert(line);
+        }
         if !self.zone.insert(&owner, rtype, ttl, rdata) {
             let place = Location {
                 file: display.to_path_buf(),

@@ -25,7 +25,8 @@ pub struct LintConfig {
 /// Lints every zone file of the directory.
 pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     let dir = &config.expected;
-    let settings_file = Config::load(dir)?;
+    let mut settings_file = Config::load(dir)?;
+    settings_file.limits.record_lines = true;
     let repo_and_base = match &config.base {
         Some(rev) => {
             let repo = Repo::find(dir).map_err(|e| Error::Usage(e.to_string()))?;
