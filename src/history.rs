@@ -137,31 +137,22 @@ pub struct Change {
 }
 
 fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase};
     move |source| {
-        let busy = matches!(
-            &source,
-            rusqlite::Error::SqliteFailure(e, _)
-                if e.code == rusqlite::ErrorCode::DatabaseBusy
-                    || e.code == rusqlite::ErrorCode::DatabaseLocked
-        );
-        if busy {
-            return HistoryError::Busy { path: path.into() };
-        }
-        let foreign = matches!(
-            &source,
-            rusqlite::Error::SqliteFailure(e, _)
-                if e.code == rusqlite::ErrorCode::NotADatabase
-                    || e.code == rusqlite::ErrorCode::DatabaseCorrupt
-        );
-        if foreign {
-            return HistoryError::Foreign {
+        let code = match &source {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+            _ => None,
+        };
+        match code {
+            Some(DatabaseBusy | DatabaseLocked) => HistoryError::Busy { path: path.into() },
+            Some(NotADatabase | DatabaseCorrupt) => HistoryError::Foreign {
                 path: path.into(),
                 why: format!("not a readable SQLite database ({source})"),
-            };
-        }
-        HistoryError::Sqlite {
-            path: path.into(),
-            source,
+            },
+            _ => HistoryError::Sqlite {
+                path: path.into(),
+                source,
+            },
         }
     }
 }

@@ -279,10 +279,10 @@ pub async fn observe_server(
         stats: WireStats::default(),
     };
     view.serial = match wire.query(&zone.origin, RecordType::SOA).await {
-        Ok(answer) if !answer.message.metadata.authoritative => Err(Failure::NotAuthoritative),
+        Ok(answer) if !answer.metadata.authoritative => Err(Failure::NotAuthoritative),
         Ok(answer) => {
-            view.soa = rrset_from(answer.message.answers.iter(), &zone.origin, RecordType::SOA);
-            soa_serial(&answer.message, &zone.origin)
+            view.soa = rrset_from(answer.answers.iter(), &zone.origin, RecordType::SOA);
+            soa_serial(&answer, &zone.origin)
                 .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
         }
         Err(failure) => Err(failure),
@@ -374,12 +374,12 @@ async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
     if let Some(cut) = probe.glue_of {
         // Glue is served only in the additional section of the referral that needs it.
         return match wire.query(cut, RecordType::NS).await {
-            Ok(answer) => rrset_from(answer.message.additionals.iter(), name, rtype),
+            Ok(answer) => rrset_from(answer.additionals.iter(), name, rtype),
             Err(failure) => Observed::Failed(failure),
         };
     }
     match wire.query(name, rtype).await {
-        Ok(answer) => read_answer(&answer.message, name, rtype, probe.at_cut),
+        Ok(answer) => read_answer(&answer, name, rtype, probe.at_cut),
         Err(failure) => Observed::Failed(failure),
     }
 }
@@ -395,8 +395,8 @@ pub fn observe_bytes(bytes: &[u8], name: &Name, rtype: RecordType, at_cut: bool)
     if message.metadata.truncation {
         return Observed::Failed(Failure::Truncated);
     }
-    match crate::transport::check(message, name, rtype, crate::transport::Carried::Udp) {
-        Ok(answer) => read_answer(&answer.message, name, rtype, at_cut),
+    match crate::transport::check(message, name, rtype) {
+        Ok(answer) => read_answer(&answer, name, rtype, at_cut),
         Err(failure) => Observed::Failed(failure),
     }
 }

@@ -63,24 +63,6 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Which transport carried an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Carried {
-    /// A single UDP datagram.
-    Udp,
-    /// TCP, after a truncated UDP answer (or for a transfer).
-    Tcp,
-}
-
-/// A checked answer: QR set, our question echoed, rcode NOERROR or NXDOMAIN.
-#[derive(Debug)]
-pub struct Answer {
-    /// The whole message.
-    pub message: Message,
-    /// How it came.
-    pub carried: Carried,
-}
-
 /// Counters of what happened on the wire, for the report.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WireStats {
@@ -147,7 +129,7 @@ impl Server {
 
     /// Asks `name`/`rtype` without recursion. Timeouts are retried with exponential backoff; a
     /// truncated UDP answer is asked again over TCP and never used as content.
-    pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Answer, Failure> {
+    pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
         let _permit = self
             .in_flight
             .acquire()
@@ -175,7 +157,7 @@ impl Server {
                     self.count(|s| s.tcp_fallbacks += 1);
                     return self.over_tcp(name, rtype).await;
                 }
-                Ok(message) => return check(message, name, rtype, Carried::Udp),
+                Ok(message) => return check(message, name, rtype),
                 Err(failure @ (Failure::Timeout | Failure::Network(_))) => last = failure,
                 Err(other) => return Err(other),
             }
@@ -190,10 +172,10 @@ impl Server {
 
     /// Asks over TCP; a TCP answer that is still truncated or does not come leaves the RRset
     /// unknown (a truncated UDP answer is never read as content).
-    async fn over_tcp(&self, name: &Name, rtype: RecordType) -> Result<Answer, Failure> {
+    async fn over_tcp(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
         match self.tcp_query(name, rtype).await {
             Ok(message) if message.metadata.truncation => Err(Failure::Truncated),
-            Ok(message) => check(message, name, rtype, Carried::Tcp),
+            Ok(message) => check(message, name, rtype),
             Err(Failure::Timeout | Failure::Network(_)) => Err(Failure::Truncated),
             Err(other) => Err(other),
         }
@@ -545,13 +527,9 @@ fn classify(e: hickory_net::NetError) -> Failure {
     }
 }
 
-/// Checks that a message answers our question and is usable; anything else is a failure.
-pub fn check(
-    message: Message,
-    name: &Name,
-    rtype: RecordType,
-    carried: Carried,
-) -> Result<Answer, Failure> {
+/// Checks that a message answers our question and is usable (QR set, our question echoed,
+/// rcode NOERROR or NXDOMAIN); anything else is a failure.
+pub fn check(message: Message, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
     if message.metadata.message_type != MessageType::Response {
         return Err(Failure::Malformed("QR bit not set".into()));
     }
@@ -563,7 +541,7 @@ pub fn check(
         return Err(Failure::Malformed("question not echoed".into()));
     }
     match rcode {
-        ResponseCode::NoError | ResponseCode::NXDomain => Ok(Answer { message, carried }),
+        ResponseCode::NoError | ResponseCode::NXDomain => Ok(message),
         other => Err(Failure::Rcode(other.to_str().to_ascii_uppercase())),
     }
 }
