@@ -82,10 +82,7 @@ pub fn compare_zone(
             }
             Ok(_) => {}
         }
-        let soa = zone
-            .names
-            .get(&zone.origin)
-            .and_then(|sets| sets.get(&RecordType::SOA));
+        let soa = zone.rrset(&zone.origin, RecordType::SOA);
         let soa_probe = Probe {
             name: &zone.origin,
             rtype: RecordType::SOA,
@@ -116,7 +113,7 @@ pub fn compare_zone(
             {
                 continue;
             }
-            let known_name = zone.names.contains_key(&extra.name);
+            let known_name = zone.contains(&extra.name);
             let diff = Difference {
                 kind: if known_name {
                     Kind::ExtraType
@@ -228,8 +225,8 @@ pub fn compare_zone(
         })
         .collect();
     let hosts_checked = zone
-        .names
-        .keys()
+        .iter()
+        .map(|(name, _)| name)
         .filter(|name| !settings.ignores_name(&zone.origin, name))
         .map(|name| host_of(&zone.origin, name, settings.host_depth))
         .collect::<BTreeSet<_>>()
@@ -237,7 +234,7 @@ pub fn compare_zone(
     ZoneReport {
         zone: present_name(&zone.origin),
         expected_serial,
-        names_checked: zone.names.len(),
+        names_checked: zone.len(),
         hosts_checked,
         servers,
         hosts: host_reports,
@@ -512,7 +509,7 @@ mod tests {
         } else {
             Vec::new()
         };
-        let soa = zone.names[&zone.origin][&RecordType::SOA].clone();
+        let soa = zone.rrset(&zone.origin, RecordType::SOA).unwrap().clone();
         ServerView {
             server: Nameserver {
                 label: label.into(),

@@ -78,12 +78,12 @@ pub fn relative(name: &str, zone: &str) -> String {
 /// Every RRset that differs between `old` and `new` (same zone), in name order. SOA serial
 /// changes are left out: every change bumps it.
 pub fn diff_zones(old: &Zone, new: &Zone, host_depth: usize) -> Vec<RecordChange> {
-    let names: BTreeSet<&Name> = old.names.keys().chain(new.names.keys()).collect();
+    let names: BTreeSet<&Name> = old.iter().chain(new.iter()).map(|(name, _)| name).collect();
     let zone = present_name(&new.origin);
     let mut out = Vec::new();
     for name in names {
-        let before = old.names.get(name);
-        let after = new.names.get(name);
+        let before = old.get(name);
+        let after = new.get(name);
         let types: BTreeSet<RecordType> = before
             .into_iter()
             .chain(after)

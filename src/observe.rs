@@ -116,7 +116,7 @@ pub struct Probe<'z> {
 pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
     // NS targets of each delegation, so glue can be read from the referral that carries it.
     let mut glue_cut: HashMap<Name, &'z Name> = HashMap::new();
-    for (name, sets) in &zone.names {
+    for (name, sets) in zone.iter() {
         if *name == zone.origin {
             continue;
         }
@@ -127,7 +127,7 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         }
     }
     let mut out = Vec::new();
-    for (name, sets) in &zone.names {
+    for (name, sets) in zone.iter() {
         if settings.ignores_name(&zone.origin, name) {
             continue;
         }
@@ -152,7 +152,9 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         types.dedup();
         out.extend(types.into_iter().map(|rtype| {
             let address = matches!(rtype, RecordType::A | RecordType::AAAA);
-            let glue_of = glue_cut.get(name).copied().filter(|_| below_cut && address);
+            let glue_of = (below_cut && address)
+                .then(|| glue_cut.get(name).copied())
+                .flatten();
             let by_referral_or_authority =
                 at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
             Probe {
@@ -189,9 +191,7 @@ pub async fn nameservers(
             .collect());
     }
     let ns_set = zone
-        .names
-        .get(&zone.origin)
-        .and_then(|sets| sets.get(&RecordType::NS))
+        .rrset(&zone.origin, RecordType::NS)
         .ok_or("the zone has no NS records and no nameservers are configured")?;
     let mut out = Vec::new();
     for rdata in &ns_set.rdatas {
@@ -202,7 +202,7 @@ pub async fn nameservers(
         let label = relative_label(&zone.origin, &target);
         let glue: Vec<SocketAddr> = [RecordType::A, RecordType::AAAA]
             .into_iter()
-            .filter_map(|t| Some((t, zone.names.get(&target)?.get(&t)?)))
+            .filter_map(|t| Some((t, zone.rrset(&target, t)?)))
             .flat_map(|(t, set)| set.rdatas.iter().filter_map(move |r| r.to_hickory(t)))
             .filter_map(|rdata| match rdata {
                 RData::A(a) => Some(SocketAddr::new(a.0.into(), 53)),

@@ -361,8 +361,7 @@ fn matches_expected(expected: &Expected, live: &LiveChange) -> bool {
     };
     let set = hickory_proto::rr::Name::from_ascii(&live.name)
         .ok()
-        .and_then(|n| zone.names.get(&crate::model::canonical_name(&n)))
-        .and_then(|sets| sets.get(&rtype));
+        .and_then(|n| zone.rrset(&n, rtype));
     match set {
         Some(set) => live.what != "disappeared" && set.shown(rtype) == live.values,
         None => live.what == "disappeared",
@@ -382,7 +381,7 @@ fn suspicions(expected: &Expected, owners: &mut ValueOwners, live: &LiveChange) 
     };
     let by_value = owners.entry((live.zone.clone(), rtype)).or_insert_with(|| {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (name, sets) in &zone.names {
+        for (name, sets) in zone.iter() {
             for value in sets
                 .get(&rtype)
                 .map(|set| set.shown(rtype))

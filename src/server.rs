@@ -64,7 +64,7 @@ fn zone_handler(zone: &Zone) -> Result<InMemoryZoneHandler, String> {
         AxfrPolicy::AllowAll,
         None,
     );
-    for (name, sets) in &zone.names {
+    for (name, sets) in zone.iter() {
         for (rtype, set) in sets {
             for rdata in &set.rdatas {
                 let data = rdata

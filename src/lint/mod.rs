@@ -209,7 +209,7 @@ impl Lint<'_> {
 
     /// The line of one value of an RRset (the record a finding is about).
     fn value_line(&self, name: &Name, rtype: RecordType, value: &str) -> Option<usize> {
-        let set = self.zone.names.get(name)?.get(&rtype)?;
+        let set = self.zone.rrset(name, rtype)?;
         let rdata = set.rdatas.iter().find(|r| r.present(rtype) == value)?;
         self.loaded
             .record_lines
@@ -250,7 +250,7 @@ impl Lint<'_> {
     fn validity(&mut self) {
         let zone = self.zone;
         let origin = &zone.origin;
-        for (name, sets) in &zone.names {
+        for (name, sets) in zone.iter() {
             let shown = present_name(name);
             if let Some(cname) = sets.get(&RecordType::CNAME) {
                 let line = self.line(name, RecordType::CNAME);
@@ -372,9 +372,8 @@ impl Lint<'_> {
         // Mass change: a share of the zone changed or deleted at once (octoDNS's safety check).
         let touched = changes.iter().filter(|c| c.op != Op::Added).count();
         let total = base
-            .names
-            .values()
-            .map(|sets| sets.len())
+            .iter()
+            .map(|(_, sets)| sets.len())
             .sum::<usize>()
             .max(1);
         let share = touched as f64 / total as f64;
@@ -548,20 +547,13 @@ impl Lint<'_> {
         else {
             return;
         };
-        let Some(ttl) = self
-            .zone
-            .names
-            .get(&name)
-            .and_then(|s| s.get(&rtype))
-            .map(|s| s.ttl)
-        else {
+        let Some(ttl) = self.zone.rrset(&name, rtype).map(|s| s.ttl) else {
             return;
         };
         let mut ttls: Vec<u32> = self
             .zone
-            .names
-            .values()
-            .filter_map(|s| s.get(&rtype))
+            .iter()
+            .filter_map(|(_, s)| s.get(&rtype))
             .map(|s| s.ttl)
             .collect();
         if ttls.len() < 4 {
@@ -621,19 +613,13 @@ fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
 
 /// A name inside the zone, not at or below a delegation, that has no records and no wildcard.
 fn dangling(zone: &Zone, target: &Name) -> bool {
-    if !zone.origin.zone_of(target)
-        || zone.names.contains_key(target)
-        || zone.cut_above(target).is_some()
-    {
+    if !zone.origin.zone_of(target) || zone.contains(target) || zone.cut_above(target).is_some() {
         return false;
     }
     let mut parent = target.base_name();
     while zone.origin.zone_of(&parent) {
         if let Ok(wild) = Name::from_ascii("*").and_then(|w| w.append_domain(&parent)) {
-            if zone
-                .names
-                .contains_key(&crate::model::canonical_name(&wild))
-            {
+            if zone.contains(&wild) {
                 return false;
             }
         }
@@ -728,7 +714,7 @@ impl ZoneView {
             host_example: BTreeMap::new(),
         };
         for (is_base, zone) in [(true, base), (false, current)] {
-            for (name, sets) in &zone.names {
+            for (name, sets) in zone.iter() {
                 let host = host_of(&zone.origin, name, depth);
                 let shown = present_name(name);
                 for rtype in [RecordType::A, RecordType::AAAA] {
