@@ -18,7 +18,10 @@ const EXIT_LOCKED: i32 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: an audit is sending and parsing packets, and handing each answer to another
+    // thread cost more than it saved (the root zone by queries: 306 ms on two threads, 258 ms
+    // on one, with the server on the other core).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
