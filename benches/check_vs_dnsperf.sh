@@ -9,8 +9,9 @@
 set -euo pipefail
 HOSTS=${1:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/benches/nsd.sh"
 WORK=$(mktemp -d)
-trap 'kill $(cat "$WORK/nsd.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'stop_nsd "$WORK"; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ZONE=fleet.example.net
 
@@ -30,7 +31,6 @@ with open(path, "w") as f:
 PY
 printf 'concurrency = 64\ntimeout_ms = 2000\n' > "$WORK/expected/dns-audit.toml"
 
-. "$ROOT/benches/nsd.sh"
 start_nsd "$WORK" "$PORT" "$ZONE" "$WORK/expected/$ZONE.zone"
 
 # The query set dns-audit sends: every name x (its types + A AAAA CNAME MX TXT NS SRV CAA), plus SOA.

@@ -30,3 +30,15 @@ CONF
     echo "NSD did not start: $(cat "$work/nsd.log" 2>/dev/null)" >&2
     return 1
 }
+
+# Stops the NSD that start_nsd started (by the pid it wrote) and waits until it has exited, so
+# that nothing is still writing in WORK when it is removed.
+stop_nsd() {
+    local work=$1 pid
+    pid=$(cat "$work/nsd.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use crate::config::{AxfrMode, QuerySettings, TsigKey, ZoneSettings};
 use crate::model::{canonical_name, present_name, Rdata, RrSet, Zone};
-use crate::transport::{Failure, Server, WireStats};
+use crate::transport::{Failure, Keep, Server, WireStats};
 
 /// Types asked at every expected name besides its expected ones, so a stray record is found.
 pub const PROBE_TYPES: [RecordType; 8] = [
@@ -373,7 +373,7 @@ async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
     let (name, rtype) = (probe.name, probe.rtype);
     if let Some(cut) = probe.glue_of {
         // Glue is served only in the additional section of the referral that needs it.
-        return match wire.query(cut, RecordType::NS).await {
+        return match wire.query_for(cut, RecordType::NS, Keep(name, rtype)).await {
             Ok(answer) => rrset_from(answer.additionals.iter(), name, rtype),
             Err(failure) => Observed::Failed(failure),
         };
@@ -388,7 +388,7 @@ async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
 /// does not parse, is not a response to this question, carries an error rcode, or is not
 /// authoritative (unless it is a referral at a cut, `at_cut`) is a failure, never data.
 pub fn observe_bytes(bytes: &[u8], name: &Name, rtype: RecordType, at_cut: bool) -> Observed {
-    let message = match Message::from_vec(bytes) {
+    let message = match crate::transport::decode_for(bytes, Keep(name, rtype)) {
         Ok(message) => message,
         Err(e) => return Observed::Failed(Failure::Malformed(e.to_string())),
     };

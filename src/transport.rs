@@ -22,9 +22,10 @@ use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
 use hickory_net::xfer::{DnsExchange, DnsHandle};
 use hickory_proto::op::{
-    DnsRequest, DnsRequestOptions, Edns, Message, MessageType, Query, ResponseCode,
+    DnsRequest, DnsRequestOptions, Edns, Header, Message, MessageType, Query, ResponseCode,
 };
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::{Name, Record, RecordData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
 use tokio::net::UdpSocket;
 use tokio::sync::{oneshot, Mutex, Semaphore};
 
@@ -130,6 +131,17 @@ impl Server {
     /// Asks `name`/`rtype` without recursion. Timeouts are retried with exponential backoff; a
     /// truncated UDP answer is asked again over TCP and never used as content.
     pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
+        self.query_for(name, rtype, Keep(name, rtype)).await
+    }
+
+    /// As [`Server::query`], for a caller that reads only the `keep` RRset of the answer (a UDP
+    /// answer holds only those records, see [`decode_for`]).
+    pub async fn query_for(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        keep: Keep<'_>,
+    ) -> Result<Message, Failure> {
         let _permit = self
             .in_flight
             .acquire()
@@ -149,7 +161,7 @@ impl Server {
             if self.rate_limited() {
                 return self.over_tcp(name, rtype).await;
             }
-            match self.udp(name, rtype).await {
+            match self.udp(name, rtype, keep).await {
                 Ok(message) if message.metadata.truncation => {
                     if message.answers.is_empty() && message.authorities.is_empty() {
                         self.count(|s| s.slips += 1);
@@ -190,7 +202,12 @@ impl Server {
         DnsRequest::from_query(Query::query(name.clone(), rtype), options)
     }
 
-    async fn udp(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
+    async fn udp(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        keep: Keep<'_>,
+    ) -> Result<Message, Failure> {
         let mux = {
             let mut slot = self.udp.lock().await;
             match slot.as_ref() {
@@ -202,7 +219,7 @@ impl Server {
                 }
             }
         };
-        mux.query(name, rtype, self.settings.timeout).await
+        mux.query(name, rtype, keep, self.settings.timeout).await
     }
 
     async fn tcp_exchange(&self) -> Result<DnsExchange<TokioRuntimeProvider>, Failure> {
@@ -259,8 +276,16 @@ fn wants_dnssec(rtype: RecordType) -> bool {
 /// Sockets per server: queries spread over several source ports.
 const UDP_SOCKETS: usize = 4;
 
-/// Receivers waiting for an answer, by message ID, with the question they asked.
-type Pending = std::sync::Mutex<HashMap<u16, (Query, oneshot::Sender<Message>)>>;
+/// A query waiting for its answer: the question asked, the RRset its caller reads, and where
+/// the answer goes.
+struct Waiting {
+    query: Query,
+    keep: (Name, RecordType),
+    answer: oneshot::Sender<Message>,
+}
+
+/// Queries waiting for an answer, by message ID.
+type Pending = std::sync::Mutex<HashMap<u16, Waiting>>;
 
 /// Connected UDP sockets to one server, with queries matched to answers by ID and question.
 struct UdpMux {
@@ -307,6 +332,7 @@ impl UdpMux {
         &self,
         name: &Name,
         rtype: RecordType,
+        keep: Keep<'_>,
         timeout: Duration,
     ) -> Result<Message, Failure> {
         let which = self.next.fetch_add(1, Ordering::Relaxed) % self.sockets.len();
@@ -319,7 +345,13 @@ impl UdpMux {
             while waiting.contains_key(&id) {
                 id = rand::random();
             }
-            waiting.insert(id, (query.clone(), sender));
+            let keep = (keep.0.clone(), keep.1);
+            let entry = Waiting {
+                query: query.clone(),
+                keep,
+                answer: sender,
+            };
+            waiting.insert(id, entry);
             id
         };
         let mut message = Message::query();
@@ -367,25 +399,84 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
         let Some(id) = buf.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
             continue;
         };
-        let Ok(message) = Message::from_vec(&buf[..len]) else {
-            continue;
-        };
         let Ok(mut waiting) = pending.lock() else {
             return;
         };
-        let answers_us = waiting.get(&id).is_some_and(|(query, _)| {
-            let echoed = message.queries.len() == 1 && message.queries[0] == *query;
-            // Some servers leave out the question in an error answer (FORMERR to EDNS).
-            let bare_error = message.queries.is_empty()
-                && message.metadata.response_code != ResponseCode::NoError;
-            message.metadata.message_type == MessageType::Response && (echoed || bare_error)
-        });
-        if answers_us {
-            if let Some((_, sender)) = waiting.remove(&id) {
-                let _ = sender.send(message);
+        let Some(entry) = waiting.get(&id) else {
+            continue;
+        };
+        let Ok(message) = decode_for(&buf[..len], Keep(&entry.keep.0, entry.keep.1)) else {
+            continue;
+        };
+        let echoed = message.queries.len() == 1 && message.queries[0] == entry.query;
+        // Some servers leave out the question in an error answer (FORMERR to EDNS).
+        let bare_error =
+            message.queries.is_empty() && message.metadata.response_code != ResponseCode::NoError;
+        if message.metadata.message_type == MessageType::Response && (echoed || bare_error) {
+            if let Some(entry) = waiting.remove(&id) {
+                let _ = entry.answer.send(message);
             }
         }
     }
+}
+
+/// The RRset (owner, type) a caller reads from an answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Keep<'a>(pub &'a Name, pub RecordType);
+
+/// Decodes a response keeping, in each section, only the records of `keep` and the OPT record;
+/// the others are skipped by their length, their owner read but their data not parsed. A
+/// referral from a parent zone carries dozens of glue records of which a probe reads one RRset,
+/// and decoding every record was the largest cost of an audit of the root zone by queries.
+/// Header, question and rcode (with EDNS's extended bits) are read as a full decode reads them.
+/// A truncated answer is decoded whole: an empty one is a rate limiter's slip.
+pub fn decode_for(bytes: &[u8], keep: Keep<'_>) -> Result<Message, DecodeError> {
+    let mut decoder = BinDecoder::new(bytes);
+    let Header { metadata, counts } = Header::read(&mut decoder)?;
+    if metadata.truncation {
+        return Message::from_vec(bytes);
+    }
+    let mut message = Message::new(metadata.id, metadata.message_type, metadata.op_code);
+    message.metadata = metadata;
+    for _ in 0..counts.queries {
+        message.queries.push(Query::read(&mut decoder)?);
+    }
+    let sections = [counts.answers, counts.authorities, counts.additionals];
+    for (section, count) in sections.into_iter().enumerate() {
+        for _ in 0..count {
+            let start = decoder.index();
+            let owner = Name::read(&mut decoder)?;
+            let rtype = RecordType::from(decoder.read_u16()?.unverified());
+            let is_opt = rtype == RecordType::OPT;
+            if !is_opt && (rtype != keep.1 || owner != *keep.0) {
+                decoder.read_slice(6)?; // class, TTL
+                let len = decoder.read_u16()?.unverified();
+                decoder.read_slice(usize::from(len))?;
+                continue;
+            }
+            let start = u16::try_from(start).map_err(|_| DecodeError::InsufficientBytes)?;
+            decoder = decoder.clone(start);
+            let record = Record::read(&mut decoder)?;
+            if !is_opt && record.data.is_update() {
+                return Err(DecodeError::InvalidEmptyRecord);
+            }
+            match section {
+                _ if is_opt && section < 2 => {
+                    return Err(DecodeError::RecordNotInAdditionalSection(rtype))
+                }
+                _ if is_opt && message.edns.is_some() => return Err(DecodeError::DuplicateEdns),
+                0 => message.answers.push(record),
+                1 => message.authorities.push(record),
+                _ if is_opt => {
+                    let edns = Edns::from(&record);
+                    message.metadata.merge_response_code(edns.rcode_high());
+                    message.edns = Some(edns);
+                }
+                _ => message.additionals.push(record),
+            }
+        }
+    }
+    Ok(message)
 }
 
 fn network(e: impl std::fmt::Display) -> Failure {
@@ -543,5 +634,87 @@ pub fn check(message: Message, name: &Name, rtype: RecordType) -> Result<Message
     match rcode {
         ResponseCode::NoError | ResponseCode::NXDomain => Ok(message),
         other => Err(Failure::Rcode(other.to_str().to_ascii_uppercase())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::OpCode;
+    use hickory_proto::rr::rdata::{A, NS};
+    use hickory_proto::rr::RData;
+    use std::str::FromStr;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    /// A referral for `com.` as a root server gives it: NS in authority, glue in additional.
+    fn referral() -> Message {
+        let mut message = Message::new(7, MessageType::Response, OpCode::Query);
+        message
+            .queries
+            .push(Query::query(name("com."), RecordType::NS));
+        for ns in ["a.gtld.net.", "b.gtld.net."] {
+            let data = RData::NS(NS(name(ns)));
+            message
+                .authorities
+                .push(Record::from_rdata(name("com."), 172800, data));
+            let glue = RData::A(A::new(192, 0, 2, ns.len() as u8));
+            message
+                .additionals
+                .push(Record::from_rdata(name(ns), 172800, glue));
+        }
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_BUFFER);
+        message.edns = Some(edns);
+        message
+    }
+
+    #[test]
+    fn only_the_kept_rrset_is_decoded_from_a_referral() {
+        let bytes = referral().to_vec().unwrap();
+        let glue = decode_for(&bytes, Keep(&name("B.gtld.net."), RecordType::A)).unwrap();
+        assert!(glue.authorities.is_empty());
+        assert_eq!(glue.additionals.len(), 1);
+        assert_eq!(glue.additionals[0].name, name("b.gtld.net."));
+        assert!(glue.edns.is_some());
+        assert_eq!(glue.queries, referral().queries);
+
+        let ns = decode_for(&bytes, Keep(&name("com."), RecordType::NS)).unwrap();
+        assert_eq!(ns.authorities, referral().authorities);
+        assert!(ns.additionals.is_empty());
+    }
+
+    #[test]
+    fn extended_rcodes_and_misplaced_opt_are_read_as_a_full_decode_reads_them() {
+        let mut badvers = referral();
+        badvers.metadata.response_code = ResponseCode::BADVERS;
+        let bytes = badvers.to_vec().unwrap();
+        let decoded = decode_for(&bytes, Keep(&name("com."), RecordType::NS)).unwrap();
+        let full = Message::from_vec(&bytes).unwrap();
+        assert_eq!(decoded.metadata.response_code, full.metadata.response_code);
+        assert_eq!(u16::from(decoded.metadata.response_code), 16);
+
+        let mut misplaced = referral();
+        let opt = Record::from_rdata(Name::root(), 0, RData::Update0(RecordType::OPT));
+        misplaced.answers.push(opt);
+        let bytes = misplaced.to_vec().unwrap();
+        assert!(Message::from_vec(&bytes).is_err());
+        assert!(decode_for(&bytes, Keep(&name("x."), RecordType::A)).is_err());
+
+        let mut cut_short = referral().to_vec().unwrap();
+        cut_short.truncate(cut_short.len() - 3);
+        assert!(decode_for(&cut_short, Keep(&name("x."), RecordType::A)).is_err());
+    }
+
+    #[test]
+    fn a_truncated_answer_is_decoded_whole() {
+        let mut truncated = referral();
+        truncated.metadata.truncation = true;
+        let bytes = truncated.to_vec().unwrap();
+        let decoded = decode_for(&bytes, Keep(&name("x."), RecordType::A)).unwrap();
+        assert_eq!(decoded.authorities.len(), 2);
+        assert_eq!(decoded.additionals.len(), 2);
     }
 }
