@@ -182,6 +182,7 @@ fn load(
         let mut loader = Loader {
             root,
             limits,
+            ttl: TtlState::default(),
             errors: Vec::new(),
             entries: 0,
             batch: Vec::with_capacity(BATCH),
@@ -239,10 +240,19 @@ struct Scanned {
 struct Loader<'a> {
     root: &'a Path,
     limits: ZoneLimits,
+    /// The default TTL where the scan is (carried into included files).
+    ttl: TtlState,
     errors: Vec<(usize, ZoneError)>,
     entries: usize,
     batch: Vec<Scanned>,
     sender: std::sync::mpsc::SyncSender<Vec<Scanned>>,
+}
+
+/// What a record without a TTL of its own takes: the last `$TTL`, else the last TTL given.
+#[derive(Clone, Copy, Debug, Default)]
+struct TtlState {
+    dollar: Option<u32>,
+    last: Option<u32>,
 }
 
 /// The converting half: turns scanned records into the model, with the checks that need it.
@@ -467,11 +477,26 @@ impl Loader<'_> {
         let mut base = 0usize;
         let mut failed = false;
         let file: Arc<Path> = display.into();
+        // The scanner's offset does not tell where an entry began (after a multi-line entry
+        // it can lag lines behind), so entries are numbered against the lines where they begin.
+        let entry_lines = entry_lines(bytes, line_starts);
+        // The TTL a record without its own takes is worked out here as the scanner does (the
+        // last $TTL, else the last TTL given), but starting from the including file's state:
+        // the scanner starts an included file from a made-up 3600, and so would a file with no
+        // $TTL whose first record has no TTL, which is an error instead.
+        let dollar_ttls = dollar_ttls(bytes, line_starts);
+        let inherited = self.ttl;
+        let dollar_before =
+            |offset: usize| match dollar_ttls.partition_point(|(at, _)| *at < offset) {
+                0 => inherited.dollar,
+                n => dollar_ttls[n - 1].1,
+            };
         'restart: while base < bytes.len() {
             let mut scanner = Zonefile::from(&bytes[base..]);
             scanner.set_origin(to_domain_name(origin));
             scanner.set_default_class(domain::base::iana::Class::IN);
             let base_line = line_of(line_starts, base) - 1;
+            let mut next_entry = entry_lines.partition_point(|&line| line <= base_line);
             loop {
                 let entry_offset = base + scanner.current_offset();
                 self.entries += 1;
@@ -481,14 +506,36 @@ impl Loader<'_> {
                         if failed {
                             continue;
                         }
-                        let line = first_content_line(bytes, line_starts, entry_offset);
-                        self.scanned(record, &file, line);
+                        let line = entry_lines.get(next_entry).copied().unwrap_or_else(|| {
+                            first_content_line(bytes, line_starts, entry_offset)
+                        });
+                        next_entry += 1;
+                        self.ttl.dollar = dollar_before(line_starts[line - 1]);
+                        let ttl = if has_own_ttl(line_text(bytes, line_starts, line)) {
+                            let ttl = record.ttl().as_secs();
+                            self.ttl.last = Some(ttl);
+                            ttl
+                        } else if let Some(ttl) = self.ttl.dollar.or(self.ttl.last) {
+                            ttl
+                        } else {
+                            self.error(
+                                display,
+                                line,
+                                1,
+                                "no TTL: this record has none and no $TTL or earlier record gives one (add `$TTL <seconds>` at the top of the file)",
+                            );
+                            continue;
+                        };
+                        self.scanned(record, ttl, &file, line);
                     }
                     Ok(Some(Entry::Include {
                         path,
                         origin: inc_origin,
                     })) => {
-                        let line = first_content_line(bytes, line_starts, entry_offset);
+                        let line = entry_lines.get(next_entry).copied().unwrap_or_else(|| {
+                            first_content_line(bytes, line_starts, entry_offset)
+                        });
+                        next_entry += 1;
                         let Some(depth) = include_depth else {
                             self.error(display, line, 0, "$INCLUDE is not allowed here");
                             continue;
@@ -507,7 +554,10 @@ impl Loader<'_> {
                                 .unwrap_or_else(|_| origin.clone()),
                         };
                         let before = self.errors.len();
+                        self.ttl.dollar = dollar_before(line_starts[line - 1]);
+                        let parent_ttl = self.ttl;
                         self.load_file(&target, &target, &inc_origin, depth + 1);
+                        self.ttl = parent_ttl;
                         for (_, err) in &mut self.errors[before..] {
                             if err.line == 0 {
                                 err.message = format!(
@@ -521,7 +571,10 @@ impl Loader<'_> {
                     Err(err) => {
                         failed = true;
                         let (line, column, message) = split_position(&err.to_string());
-                        let entry_line = first_content_line(bytes, line_starts, entry_offset);
+                        let entry_line =
+                            entry_lines.get(next_entry).copied().unwrap_or_else(|| {
+                                first_content_line(bytes, line_starts, entry_offset)
+                            });
                         let (line, column) =
                             place_error(bytes, line_starts, entry_line, base_line + line, column);
                         self.error(display, line, column, explain(&message));
@@ -540,13 +593,13 @@ impl Loader<'_> {
     }
 
     /// Queues one scanned record for conversion.
-    fn scanned(&mut self, record: ScannedRecord, file: &Arc<Path>, line: usize) {
+    fn scanned(&mut self, record: ScannedRecord, ttl: u32, file: &Arc<Path>, line: usize) {
         let mut rdata = Vec::new();
         let fits = record.data().compose_rdata(&mut rdata).is_ok();
         self.batch.push(Scanned {
             owner: record.owner().to_name::<Vec<u8>>(),
             rtype: RecordType::from(record.rtype().to_int()),
-            ttl: record.ttl().as_secs(),
+            ttl,
             rdata: fits.then_some(rdata),
             file: Arc::clone(file),
             line,
@@ -702,8 +755,14 @@ fn line_of(line_starts: &[usize], offset: usize) -> usize {
 
 /// The line of the first entry at or after `offset`, skipping blank and comment-only lines.
 fn first_content_line(bytes: &[u8], line_starts: &[usize], offset: usize) -> usize {
+    // An entry begins a line. The scanner's offset after an entry can still be inside its last
+    // line (before a closing ')'), so a position inside a line means the next one.
     let mut line = line_of(line_starts, offset);
     let mut pos = offset;
+    if line_starts.get(line - 1) != Some(&offset) {
+        pos = line_starts.get(line).copied().unwrap_or(bytes.len());
+        line += 1;
+    }
     while pos < bytes.len() {
         match bytes[pos] {
             b'\n' => {
@@ -711,7 +770,8 @@ fn first_content_line(bytes: &[u8], line_starts: &[usize], offset: usize) -> usi
                 pos += 1;
             }
             b' ' | b'\t' | b'\r' => pos += 1,
-            b';' => {
+            // $ORIGIN and $TTL are read by the scanner on its way to the next entry.
+            b';' | b'$' if bytes[pos] == b';' || is_origin_or_ttl(&bytes[pos..]) => {
                 while pos < bytes.len() && bytes[pos] != b'\n' {
                     pos += 1;
                 }
@@ -720,6 +780,109 @@ fn first_content_line(bytes: &[u8], line_starts: &[usize], offset: usize) -> usi
         }
     }
     line
+}
+
+/// The 1-based lines on which the scanner's entries begin: lines with content outside
+/// parentheses, except `$ORIGIN` and `$TTL` (the scanner reads those on its way).
+fn entry_lines(bytes: &[u8], line_starts: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut open = false;
+    for (index, &start) in line_starts.iter().enumerate() {
+        let end = line_starts.get(index + 1).copied().unwrap_or(bytes.len());
+        let text = &bytes[start..end];
+        let inside = open;
+        let special = |b: &u8| matches!(b, b'\\' | b'"' | b';' | b'(' | b')');
+        let content = if text.iter().any(special) {
+            let (mut quoted, mut escaped, mut content) = (false, false, false);
+            for &b in text {
+                if escaped {
+                    escaped = false;
+                    continue;
+                }
+                match b {
+                    b';' if !quoted => break,
+                    b'\\' => escaped = true,
+                    b'"' => quoted = !quoted,
+                    b'(' if !quoted => open = true,
+                    b')' if !quoted => open = false,
+                    _ => {}
+                }
+                content |= !b.is_ascii_whitespace();
+            }
+            content
+        } else {
+            text.iter().any(|b| !b.is_ascii_whitespace())
+        };
+        if content && !inside && !is_origin_or_ttl(text) {
+            out.push(index + 1);
+        }
+    }
+    out
+}
+
+/// Whether `text` starts with a `$ORIGIN` or `$TTL` directive.
+fn is_origin_or_ttl(text: &[u8]) -> bool {
+    [&b"$ORIGIN"[..], b"$TTL"].iter().any(|word| {
+        text.len() > word.len()
+            && text[..word.len()].eq_ignore_ascii_case(word)
+            && text[word.len()].is_ascii_whitespace()
+    })
+}
+
+/// Every `$TTL` directive of a file: its offset and value (None when it is not a number, which
+/// the scanner reports).
+fn dollar_ttls(bytes: &[u8], line_starts: &[usize]) -> Vec<(usize, Option<u32>)> {
+    line_starts
+        .iter()
+        .copied()
+        .filter(|&start| {
+            let text = &bytes[start..];
+            text.len() > 4 && text[..4].eq_ignore_ascii_case(b"$TTL") && is_origin_or_ttl(text)
+        })
+        .map(|start| {
+            let text = line_text(bytes, line_starts, line_of(line_starts, start));
+            let value = text[4..]
+                .split(|b| b.is_ascii_whitespace())
+                .find(|field| !field.is_empty())
+                .and_then(|field| std::str::from_utf8(field).ok()?.parse().ok());
+            (start, value)
+        })
+        .collect()
+}
+
+/// The text of a 1-based line, without its line end.
+fn line_text<'b>(bytes: &'b [u8], line_starts: &[usize], line: usize) -> &'b [u8] {
+    let start = line_starts
+        .get(line.wrapping_sub(1))
+        .copied()
+        .unwrap_or(bytes.len());
+    let end = line_starts.get(line).copied().unwrap_or(bytes.len());
+    &bytes[start.min(end)..end]
+}
+
+/// Whether a record's first line gives its TTL: a number among the (at most two) class and TTL
+/// fields between the owner (absent when the line starts with a blank) and the type.
+fn has_own_ttl(line: &[u8]) -> bool {
+    let code = line.split(|&b| b == b';').next().unwrap_or_default();
+    let mut fields = code
+        .split(|b| b.is_ascii_whitespace() || *b == b'(' || *b == b')')
+        .filter(|field| !field.is_empty());
+    if !line.first().is_some_and(u8::is_ascii_whitespace) {
+        fields.next(); // the owner
+    }
+    for field in fields.take(2) {
+        if field.iter().all(u8::is_ascii_digit) {
+            return true;
+        }
+        let class = [&b"IN"[..], b"CH", b"HS", b"CS", b"ANY"]
+            .iter()
+            .any(|c| field.eq_ignore_ascii_case(c))
+            || (field.len() > 5 && field[..5].eq_ignore_ascii_case(b"CLASS"));
+        if !class {
+            return false;
+        }
+    }
+    false
 }
 
 /// Offset of the first line after `line` that starts a new entry (owner name or directive at
@@ -816,9 +979,62 @@ mod tests {
     const HEAD: &str = "$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n";
 
     #[test]
+    fn included_files_take_the_default_ttl_of_the_including_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("bots.example.net.zone");
+        std::fs::write(
+            &main,
+            "$ORIGIN bots.example.net.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n\
+             $INCLUDE hosts.inc\nafter A 192.0.2.3\n$TTL 900\nlater A 192.0.2.4\n",
+        )
+        .unwrap();
+        // The include sets its own $TTL half-way; the including file's stays 300 after it.
+        std::fs::write(
+            dir.path().join("hosts.inc"),
+            "ns A 192.0.2.1\n$TTL 60\nwww A 192.0.2.2\n",
+        )
+        .unwrap();
+        let origin = Name::from_str("bots.example.net.").unwrap();
+        let limits = ZoneLimits {
+            record_lines: true,
+            ..ZoneLimits::default()
+        };
+        let loaded = load_zone(dir.path(), &main, &origin, limits).unwrap();
+        let ttl = |name: &str| {
+            let name = Name::from_str(name).unwrap();
+            loaded.zone.rrset(&name, RecordType::A).unwrap().ttl
+        };
+        assert_eq!(ttl("ns.bots.example.net."), 300);
+        assert_eq!(ttl("www.bots.example.net."), 60);
+        assert_eq!(ttl("after.bots.example.net."), 300);
+        assert_eq!(ttl("later.bots.example.net."), 900);
+        // Records are placed on their own line, not on the directives before them.
+        let soa = (origin.clone(), RecordType::SOA);
+        assert_eq!(loaded.locations[&soa].line, 3);
+        let later = (
+            Name::from_str("later.bots.example.net.").unwrap(),
+            RecordType::A,
+        );
+        assert_eq!(loaded.locations[&later].line, 8);
+    }
+
+    #[test]
+    fn a_ttl_is_told_among_class_and_type() {
+        assert!(has_own_ttl(b"www 300 IN A 192.0.2.1\n"));
+        assert!(has_own_ttl(b"www IN 300 A 192.0.2.1\n"));
+        assert!(has_own_ttl(b"  300 A 192.0.2.1\n"));
+        assert!(has_own_ttl(b"@ ( 300 IN SOA ns h 1 2 3 4 5 )\n"));
+        assert!(!has_own_ttl(b"www IN A 192.0.2.1\n"));
+        assert!(!has_own_ttl(b"300 IN A 192.0.2.1\n"), "an owner named 300");
+        assert!(!has_own_ttl(b"www A 192.0.2.1 ; 300\n"));
+        assert!(!has_own_ttl(b"www IN TXT 300\n"), "a number in the data");
+        assert!(!has_own_ttl(b"\tIN SOA ns h 1 2 3 4 5\n"));
+    }
+
+    #[test]
     fn dkim_txt_in_parentheses_keeps_every_string() {
         let zone = load(&format!(
-            "{HEAD}sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; \"\n  \"p=MIIBIjAN\" ; comment\n  \"QAB\" )\n"
+            "{HEAD}sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; \"\n  \"p=MIIBIjAN\" ; comment\n  \"QAB\" )\nafter 60 A 192.0.2.9\n"
         ))
         .unwrap();
         let name = Name::from_str("sel._domainkey.bots.example.net.").unwrap();
@@ -826,6 +1042,10 @@ mod tests {
         let shown = set.rdatas.iter().next().unwrap().present(RecordType::TXT);
         assert_eq!(shown, r#""v=DKIM1; k=rsa; " "p=MIIBIjAN" "QAB""#);
         assert_eq!(zone.locations[&(name, RecordType::TXT)].line, 5);
+        // The record after a closing ')' is on its own line (and keeps its own TTL).
+        let after = Name::from_str("after.bots.example.net.").unwrap();
+        assert_eq!(zone.locations[&(after.clone(), RecordType::A)].line, 8);
+        assert_eq!(zone.zone.rrset(&after, RecordType::A).unwrap().ttl, 60);
     }
 
     #[test]

@@ -100,6 +100,34 @@ async fn every_error_of_every_file_is_reported() {
     assert!(err.contains("other.example.zone:3:"), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_with_no_ttl_to_take_is_an_error() {
+    // No $TTL and no TTL on the first record: the scanner would silently make up 3600, and every
+    // live TTL would then look like drift.
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("bots.example.net.zone");
+    std::fs::write(
+        &zone,
+        b"$ORIGIN bots.example.net.\n@ IN SOA ns1 h 1 2 3 4 5\n@ 300 IN NS ns1\n",
+    )
+    .unwrap();
+    let (code, err) = check_plan(dir.path()).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("bots.example.net.zone:2:1: no TTL"), "{err}");
+    assert!(!err.contains(":3:"), "the NS record has its own TTL: {err}");
+
+    // A TTL on an earlier record carries on (RFC 1035), and a $TTL covers what follows it.
+    for good in [
+        &b"$ORIGIN bots.example.net.\n@ 300 IN SOA ns1 h 1 2 3 4 5\n@ IN NS ns1\nns1 IN 60 A 192.0.2.1\n"[..],
+        b"$ORIGIN bots.example.net.\n$TTL 300\n@ IN SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n",
+        b"$ORIGIN bots.example.net.\n@ IN ( 300 SOA ns1 h 1 2 3 4 5 )\n@ NS ns1\nns1 A 192.0.2.1\n",
+    ] {
+        std::fs::write(&zone, good).unwrap();
+        let (code, err) = check_plan(dir.path()).await;
+        assert_eq!(code, Some(0), "{}: {err}", String::from_utf8_lossy(good));
+    }
+}
+
 /// Inputs the fuzzers found crashing the scanner, kept as regression tests (tests/fixtures/fuzz).
 #[tokio::test(flavor = "multi_thread")]
 async fn fuzzer_findings_stay_fixed() {
