@@ -163,6 +163,12 @@ pub async fn check(
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
         let plan = plan(zone, settings);
+        // Without a readable history every serial is new: propagation is assumed to have
+        // just begun (a warning), never drift.
+        let serials = history
+            .as_deref()
+            .and_then(|h| h.serials(&present_name(&zone.origin)).ok())
+            .unwrap_or_default();
         let mut refused = Vec::new();
         let views = match nameservers(zone, settings, overrides).await {
             Ok(mut servers) if !servers.is_empty() => {
@@ -177,13 +183,13 @@ pub async fn check(
             }
             Ok(_) => Vec::new(),
             Err(why) => {
-                let mut report = compare_zone(zone, settings, &plan, &[], now);
+                let mut report = compare_zone(zone, settings, &plan, &[], now, &serials);
                 report.server_findings.push(no_servers(zone, why));
                 reports.push(report);
                 continue;
             }
         };
-        let mut report = compare_zone(zone, settings, &plan, &views, now);
+        let mut report = compare_zone(zone, settings, &plan, &views, now, &serials);
         for server in refused {
             let mut finding = no_servers(
                 zone,

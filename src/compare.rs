@@ -1,7 +1,7 @@
 //! Comparing expected records with what each server serves, and judging the differences.
 //! Pure: reads a [`Zone`] and [`ServerView`]s, returns a [`ZoneReport`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -27,15 +27,82 @@ struct Difference {
     why: String,
 }
 
-/// Compares one zone on all its servers. `views` hold answers in the order of `plan`.
+/// What earlier runs saw of each server's SOA serial, by server label: the serial, and since
+/// when (seconds since 1970) it was served.
+pub type SerialHistory = HashMap<String, (u32, i64)>;
+
+/// Whether serial `a` is older than `b` in serial number arithmetic (RFC 1982).
+fn serial_older(a: u32, b: u32) -> bool {
+    (b.wrapping_sub(a) as i32) > 0
+}
+
+/// The newest serial the servers serve, who serves it and since when it is served anywhere.
+struct Newest {
+    serial: u32,
+    leaders: Vec<String>,
+    since: i64,
+}
+
+impl Newest {
+    /// `earlier` tells since when a server has served its serial; a serial no earlier run saw
+    /// on a server is new now.
+    fn of(views: &[ServerView], earlier: &SerialHistory, now: i64) -> Option<Newest> {
+        let serials = views
+            .iter()
+            .filter_map(|v| Some((v, *v.serial.as_ref().ok()?)));
+        let newest = serials.clone().map(|(_, serial)| serial).reduce(|a, b| {
+            if serial_older(a, b) {
+                b
+            } else {
+                a
+            }
+        })?;
+        let leaders: Vec<&ServerView> = serials
+            .filter(|(_, serial)| *serial == newest)
+            .map(|(view, _)| view)
+            .collect();
+        let since = leaders
+            .iter()
+            .map(|view| match earlier.get(&view.server.label) {
+                Some((serial, since)) if *serial == newest => *since,
+                _ => now,
+            })
+            .min()
+            .unwrap_or(now);
+        Some(Newest {
+            serial: newest,
+            leaders: leaders
+                .iter()
+                .map(|view| escape::terminal(&view.server.label))
+                .collect(),
+            since,
+        })
+    }
+}
+
+/// "3 min", "2 h", "4 d": an age for people.
+fn age(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7_200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3_600),
+        s => format!("{} d", s / 86_400),
+    }
+}
+
+/// Compares one zone on all its servers. `views` hold answers in the order of `plan`;
+/// `serials` is what earlier runs saw of the servers' serials (empty without a history).
 pub fn compare_zone(
     zone: &Zone,
     settings: &ZoneSettings,
     plan: &[Probe<'_>],
     views: &[ServerView],
     now: u64,
+    serials: &SerialHistory,
 ) -> ZoneReport {
     let expected_serial = zone.serial();
+    let now_s = i64::try_from(now).unwrap_or(i64::MAX);
+    let newest = Newest::of(views, serials, now_s);
     let mut server_findings = Vec::new();
     let mut servers = Vec::new();
     // (difference) -> servers that showed it
@@ -44,8 +111,12 @@ pub fn compare_zone(
     for view in views {
         let label = escape::terminal(&view.server.label);
         let mut failed: BTreeMap<Failure, u64> = BTreeMap::new();
-        match &view.serial {
-            Err(failure) => {
+        let behind = match (&view.serial, &newest) {
+            (Ok(serial), Some(newest)) if serial_older(*serial, newest.serial) => Some(newest),
+            _ => None,
+        };
+        match (&view.serial, behind) {
+            (Err(failure), _) => {
                 let kind = if *failure == Failure::NotAuthoritative {
                     Kind::NotAuthoritative
                 } else {
@@ -63,7 +134,10 @@ pub fn compare_zone(
                     ),
                 ));
             }
-            Ok(serial) if Some(*serial) != expected_serial => {
+            (Ok(serial), Some(newest)) => {
+                server_findings.push(lagging(zone, settings, &label, *serial, newest, now_s));
+            }
+            (Ok(serial), None) if Some(*serial) != expected_serial => {
                 let why = match expected_serial {
                     Some(expected) if *serial < expected => format!(
                         "serves serial {serial}, expected {expected}: the new zone has not reached it yet"
@@ -80,7 +154,7 @@ pub fn compare_zone(
                 finding.seen = vec![serial.to_string()];
                 server_findings.push(finding);
             }
-            Ok(_) => {}
+            (Ok(_), None) => {}
         }
         let soa = zone.rrset(&zone.origin, RecordType::SOA);
         let soa_probe = Probe {
@@ -91,6 +165,17 @@ pub fn compare_zone(
             glue_of: None,
             transfer_only: false,
         };
+        // A server still on an older serial within the grace period is propagating: what it
+        // serves differently is reported, as a warning, not as drift.
+        let grace = i64::try_from(settings.serial_grace).unwrap_or(i64::MAX);
+        let propagating = behind.is_some_and(|newest| now_s - newest.since < grace);
+        let mut note = |mut diff: Difference| {
+            if propagating && diff.severity == Severity::Drift {
+                diff.severity = Severity::Warning;
+                diff.why = format!("{}; {label} is still propagating an older serial", diff.why);
+            }
+            merged.entry(diff).or_default().push(label.clone());
+        };
         let answers = view.answers.iter().zip(plan);
         for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
             if let Observed::Failed(failure) = observed {
@@ -99,12 +184,12 @@ pub fn compare_zone(
                 }
             }
             if let Some(diff) = difference(probe, observed, settings.ttl) {
-                merged.entry(diff).or_default().push(label.clone());
+                note(diff);
             }
             if let Some(diff) =
                 expiring_signatures(probe, observed, now, settings.signature_warn_days)
             {
-                merged.entry(diff).or_default().push(label.clone());
+                note(diff);
             }
         }
         for extra in &view.extras {
@@ -133,7 +218,7 @@ pub fn compare_zone(
                     "a name nobody expected, seen in a zone transfer (a typo'd new name?)".into()
                 },
             };
-            merged.entry(diff).or_default().push(label.clone());
+            note(diff);
         }
         if view.stats.rate_limited() {
             let mut finding = server_finding(
@@ -298,6 +383,47 @@ fn rdatas(observed: &Observed) -> Option<&BTreeSet<Rdata>> {
         Observed::Present(set) => Some(&set.rdatas),
         _ => None,
     }
+}
+
+/// A server behind the newest serial: propagating within `serial_grace`, drift after it.
+fn lagging(
+    zone: &Zone,
+    settings: &ZoneSettings,
+    label: &str,
+    serial: u32,
+    newest: &Newest,
+    now: i64,
+) -> Finding {
+    let served_for = now - newest.since;
+    let grace = i64::try_from(settings.serial_grace).unwrap_or(i64::MAX);
+    let leaders = newest.leaders.join(", ");
+    let (severity, why) = if served_for < grace {
+        (
+            Severity::Warning,
+            format!(
+                "serves serial {serial}, {leaders} serve {} (first seen {} ago): propagating, within serial_grace of {}",
+                newest.serial,
+                age(served_for),
+                age(grace)
+            ),
+        )
+    } else {
+        (
+            Severity::Drift,
+            format!(
+                "still serves serial {serial} while {leaders} have served {} for {} (serial_grace {}): this server is not getting the new zone",
+                newest.serial,
+                age(served_for),
+                age(grace)
+            ),
+        )
+    };
+    let mut finding = server_finding(zone, Kind::SerialDiffers, label, why);
+    finding.severity = severity;
+    finding.rtype = "SOA".into();
+    finding.expected = vec![newest.serial.to_string()];
+    finding.seen = vec![serial.to_string()];
+    finding
 }
 
 fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {
@@ -528,7 +654,7 @@ mod tests {
     fn compare(views: &[ServerView]) -> ZoneReport {
         let zone = zone();
         let plan = plan(&zone, &settings());
-        compare_zone(&zone, &settings(), &plan, views, 0)
+        compare_zone(&zone, &settings(), &plan, views, 0, &SerialHistory::new())
     }
 
     fn settings() -> ZoneSettings {
@@ -610,6 +736,64 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_server_behind_longer_than_the_grace_is_drift() {
+        let zone = zone();
+        let plan = plan(&zone, &settings());
+        let moved = RrSet::single(300, a([203, 0, 113, 71]));
+        let views = vec![
+            view("ns1", Ok(8), vec![]),
+            view(
+                "ns2",
+                Ok(7),
+                vec![("bh17.z.net.", Observed::Present(moved))],
+            ),
+        ];
+        let now = 1_800_000_000;
+        let report_at = |earlier: &SerialHistory| {
+            compare_zone(&zone, &settings(), &plan, &views, now as u64, earlier)
+        };
+        let serial_of = |report: &ZoneReport| {
+            report
+                .server_findings
+                .iter()
+                .find(|f| f.kind == Kind::SerialDiffers && f.servers == ["ns2"])
+                .cloned()
+                .expect("ns2 is behind")
+        };
+        let bh17 = |report: &ZoneReport| report.hosts[0].findings[0].severity;
+
+        // ns1 has served serial 8 for ten minutes: propagating.
+        let recent = SerialHistory::from([("ns1".to_string(), (8, now - 600))]);
+        let report = report_at(&recent);
+        assert_eq!(serial_of(&report).severity, Severity::Warning);
+        assert!(serial_of(&report).why.contains("first seen 10 min ago"));
+        assert_eq!(bh17(&report), Severity::Warning);
+
+        // For two hours, past the default hour of grace: ns2 is stuck, and its data is drift.
+        let stuck = SerialHistory::from([("ns1".to_string(), (8, now - 7_200))]);
+        let report = report_at(&stuck);
+        assert_eq!(serial_of(&report).severity, Severity::Drift);
+        assert!(
+            serial_of(&report).why.contains("for 2 h"),
+            "{}",
+            serial_of(&report).why
+        );
+        assert_eq!(bh17(&report), Severity::Drift);
+
+        // A history where ns1 had another serial says nothing about serial 8: it is new now.
+        let other = SerialHistory::from([("ns1".to_string(), (6, now - 7_200))]);
+        assert_eq!(serial_of(&report_at(&other)).severity, Severity::Warning);
+    }
+
+    #[test]
+    fn serials_compare_in_serial_number_arithmetic() {
+        assert!(serial_older(7, 8));
+        assert!(!serial_older(8, 7));
+        assert!(serial_older(u32::MAX, 1), "1 follows 4294967295 (RFC 1982)");
+        assert!(!serial_older(5, 5));
     }
 
     #[test]

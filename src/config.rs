@@ -53,6 +53,7 @@ struct RawZoneSettings {
     ttl: Option<TtlPolicy>,
     axfr: Option<AxfrMode>,
     signature_warn_days: Option<u32>,
+    serial_grace: Option<String>,
     tsig: Option<RawTsig>,
 }
 
@@ -107,6 +108,7 @@ struct RawConfig {
     ttl: Option<TtlPolicy>,
     axfr: Option<AxfrMode>,
     signature_warn_days: Option<u32>,
+    serial_grace: Option<String>,
     transfer_timeout_ms: Option<u64>,
     tsig: Option<RawTsig>,
     state: Option<PathBuf>,
@@ -131,6 +133,9 @@ pub struct QuerySettings {
     pub concurrency: usize,
     /// Time allowed for a whole zone transfer.
     pub transfer_timeout: Duration,
+    /// Most records a zone transfer may bring (`max_zone_records`): a server that sends more
+    /// is stopped, not read into memory.
+    pub max_transfer_records: usize,
 }
 
 impl Default for QuerySettings {
@@ -140,6 +145,7 @@ impl Default for QuerySettings {
             retries: 2,
             concurrency: 64,
             transfer_timeout: Duration::from_secs(60),
+            max_transfer_records: ZoneLimits::default().max_records,
         }
     }
 }
@@ -161,6 +167,9 @@ pub struct ZoneSettings {
     pub axfr: AxfrMode,
     /// Warn about RRSIGs that expire within this many days (0: never).
     pub signature_warn_days: u32,
+    /// Seconds a server may stay on an older SOA serial than another server of the zone before
+    /// that is drift; within it the server is "propagating" (warnings only).
+    pub serial_grace: u64,
     /// Key to sign zone transfers with.
     pub tsig: Option<TsigKey>,
 }
@@ -216,6 +225,7 @@ impl Default for Config {
                 ttl: TtlPolicy::Drift,
                 axfr: AxfrMode::Auto,
                 signature_warn_days: 7,
+                serial_grace: 3600,
                 tsig: None,
             },
             zones: BTreeMap::new(),
@@ -298,6 +308,7 @@ impl Config {
         }
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
+            config.query.max_transfer_records = records;
         }
         // Not `#[serde(flatten)]`: it would lose the position of unknown keys.
         let defaults = RawZoneSettings {
@@ -308,6 +319,7 @@ impl Config {
             ttl: raw.ttl,
             axfr: raw.axfr,
             signature_warn_days: raw.signature_warn_days,
+            serial_grace: raw.serial_grace,
             tsig: raw.tsig,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
@@ -394,6 +406,18 @@ fn resolve(
     }
     if let Some(days) = raw.signature_warn_days {
         out.signature_warn_days = days;
+    }
+    if let Some(grace) = &raw.serial_grace {
+        let seconds = parse_age(grace).ok_or_else(|| {
+            let (line, column) = find_line(text, grace);
+            config_error(
+                path,
+                line,
+                column,
+                format!("bad serial_grace {grace:?}: use an age such as \"30m\", \"1h\" or \"0s\""),
+            )
+        })?;
+        out.serial_grace = u64::try_from(seconds).unwrap_or(0);
     }
     if let Some(tsig) = &raw.tsig {
         out.tsig = Some(tsig_key(path, text, tsig)?);

@@ -20,7 +20,7 @@ use crate::observe::{Method, Observed, Probe, ServerView};
 /// `PRAGMA application_id` of a dns-audit store ("dnsa").
 const APPLICATION_ID: i64 = 0x646e_7361;
 /// Schema version this build writes; older ones are migrated forward.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Errors of the history store.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +284,19 @@ impl History {
             ))
             .map_err(&err)?;
         }
+        if version < 2 {
+            // The serial each server serves and since when: how long propagation has taken.
+            tx.execute_batch(
+                "CREATE TABLE serials (
+                     zone TEXT NOT NULL,
+                     server TEXT NOT NULL,
+                     serial INTEGER NOT NULL,
+                     since INTEGER NOT NULL,
+                     PRIMARY KEY (zone, server));
+                 PRAGMA user_version = 2;",
+            )
+            .map_err(&err)?;
+        }
         tx.commit().map_err(&err)
     }
 
@@ -325,10 +338,18 @@ impl History {
         let mut written = 0;
         for zone in zones {
             for view in zone.views {
-                if view.serial.is_err() {
+                let Ok(serial) = view.serial else {
                     continue;
-                }
+                };
                 let server = view.server.label.as_str();
+                tx.execute(
+                    "INSERT INTO serials (zone, server, serial, since) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (zone, server) DO UPDATE
+                     SET serial = excluded.serial, since = excluded.since
+                     WHERE serial != excluded.serial",
+                    params![zone.zone, server, serial, run.started_at],
+                )
+                .map_err(&err)?;
                 let mut current: HashMap<(String, String), (i64, i64)> = HashMap::new();
                 {
                     let mut stmt = tx
@@ -497,6 +518,19 @@ impl History {
                 .map(|_| ())
                 .map_err(sqlite(&self.path))
         })
+    }
+
+    /// The serial each server of `zone` served at the last run, and since when.
+    pub fn serials(&self, zone: &str) -> Result<crate::compare::SerialHistory, HistoryError> {
+        let err = sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT server, serial, since FROM serials WHERE zone = ?1")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![zone], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
     }
 
     /// When the last run started, if any.

@@ -499,7 +499,8 @@ impl Server {
         tsig: Option<&TsigKey>,
     ) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
         self.count(|s| s.queries += 1);
-        tokio::time::timeout(timeout, read_transfer(self.addr, origin, tsig))
+        let max = self.settings.max_transfer_records;
+        tokio::time::timeout(timeout, read_transfer(self.addr, origin, tsig, max))
             .await
             .unwrap_or(Err(Failure::Timeout))
     }
@@ -509,6 +510,7 @@ async fn read_transfer(
     addr: SocketAddr,
     origin: &Name,
     tsig: Option<&TsigKey>,
+    max_records: usize,
 ) -> Result<Vec<hickory_proto::rr::Record>, Failure> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
@@ -596,6 +598,11 @@ async fn read_transfer(
             ));
         }
         records.extend(message.answers);
+        if records.len() > max_records.saturating_add(2) {
+            return Err(Failure::Malformed(format!(
+                "zone transfer of over {max_records} records (max_zone_records): stopped"
+            )));
+        }
         let closed =
             records.len() > 1 && records.last().map(|r| r.record_type()) == Some(RecordType::SOA);
         if closed {

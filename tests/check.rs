@@ -336,3 +336,181 @@ async fn demo_finds_exactly_the_replayed_incident() {
         "{text}"
     );
 }
+
+/// `check --format json` with a history store at `state`.
+async fn check_recorded(
+    dir: &std::path::Path,
+    state: &std::path::Path,
+    servers: &[(&str, std::net::SocketAddr)],
+) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "check".to_string(),
+        "--expected".into(),
+        dir.display().to_string(),
+        "--state".into(),
+        state.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    for (label, addr) in servers {
+        args.push("--nameserver".into());
+        args.push(format!("{label}={addr}"));
+    }
+    let out = run(args).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_behind_on_the_serial_is_propagating_within_the_grace_and_drift_after() {
+    // The new zone changes bh17's address; ns2 still serves the old one.
+    let new = ZONE
+        .replace("2026112401", "2026112402")
+        .replace("bh17 IN A 203.0.113.17", "bh17 IN A 203.0.113.71");
+    let ns1 = serve(&new).await;
+    let ns2 = serve(ZONE).await;
+    let servers = [("ns1", ns1.addr()), ("ns2", ns2.addr())];
+
+    // Within serial_grace (an hour by default; nothing tells that ns1 has had it for longer):
+    // warnings only, exit 0.
+    let dir = expected_dir(&new, FAST);
+    let (code, json) = check_json(dir.path(), &servers).await;
+    assert_eq!(code, 0, "{json:#}");
+    let all = findings(&json);
+    let serial = all
+        .iter()
+        .find(|f| f["kind"] == "serial_differs")
+        .expect("a serial finding");
+    assert_eq!(serial["severity"], "warning");
+    assert_eq!(serial["servers"], serde_json::json!(["ns2"]));
+    assert_eq!(serial["seen"], serde_json::json!(["2026112401"]));
+    assert!(
+        serial["why"].as_str().unwrap().contains("propagating"),
+        "{serial:#}"
+    );
+    let bh17 = all
+        .iter()
+        .find(|f| f["host"] == "bh17" && f["kind"] == "wrong_value")
+        .expect("ns2's old address is still reported");
+    assert_eq!(bh17["severity"], "warning");
+    assert_eq!(bh17["servers"], serde_json::json!(["ns2"]));
+    assert!(drift(&json).is_empty(), "{json:#}");
+
+    // With no grace the same state is drift: ns2 is not getting the new zone.
+    let dir = expected_dir(&new, &format!("{FAST}serial_grace = \"0s\"\n"));
+    let (code, json) = check_json(dir.path(), &servers).await;
+    assert_eq!(code, 1, "{json:#}");
+    let drift = drift(&json);
+    assert!(
+        drift.iter().any(|f| f["kind"] == "serial_differs"
+            && f["why"]
+                .as_str()
+                .unwrap()
+                .contains("not getting the new zone")),
+        "{drift:#?}"
+    );
+    assert!(
+        drift
+            .iter()
+            .any(|f| f["host"] == "bh17" && f["servers"] == serde_json::json!(["ns2"])),
+        "{drift:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_keeps_since_when_each_server_serves_its_serial() {
+    let new = ZONE.replace("2026112401", "2026112402");
+    let ns1 = serve(&new).await;
+    let old = serve(ZONE).await;
+    let dir = expected_dir(&new, FAST);
+    let state = tempfile::tempdir().unwrap();
+    let store = state.path().join("history.sqlite");
+    let serials = || {
+        dns_audit::history::History::open(&store)
+            .unwrap()
+            .serials(ORIGIN)
+            .unwrap()
+    };
+
+    let (code, _) = check_recorded(
+        dir.path(),
+        &store,
+        &[("ns1", ns1.addr()), ("ns2", old.addr())],
+    )
+    .await;
+    assert_eq!(code, 0);
+    let first = serials();
+    assert_eq!(first["ns1"].0, 2026112402);
+    assert_eq!(first["ns2"].0, 2026112401);
+
+    // Unchanged serials keep the time they were first seen.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    check_recorded(
+        dir.path(),
+        &store,
+        &[("ns1", ns1.addr()), ("ns2", old.addr())],
+    )
+    .await;
+    assert_eq!(serials(), first);
+
+    // ns2 catches up: its serial and its time change, ns1's stay.
+    let caught_up = serve(&new).await;
+    check_recorded(
+        dir.path(),
+        &store,
+        &[("ns1", ns1.addr()), ("ns2", caught_up.addr())],
+    )
+    .await;
+    let now = serials();
+    assert_eq!(now["ns1"], first["ns1"]);
+    assert_eq!(now["ns2"].0, 2026112402);
+    assert!(now["ns2"].1 > first["ns2"].1, "{now:?} {first:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_over_the_record_limit_is_stopped_not_read() {
+    // The expected zone holds 11 records; the server streams 300 more.
+    let flood: String = (0..300)
+        .map(|i| format!("x{i} IN A 192.0.2.{}\n", i % 250))
+        .collect();
+    let ns1 = serve(&with(&flood)).await;
+    let config = "timeout_ms = 300\nretries = 1\naxfr = \"always\"\nmax_zone_records = 11\n";
+    let dir = expected_dir(ZONE, config);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 3, "{json:#}");
+    let server = &json["zones"][0]["servers"][0];
+    assert!(
+        server["transfer_failure"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("over 11 records (max_zone_records)"),
+        "{server:#}"
+    );
+    assert!(drift(&json).is_empty(), "{json:#}");
+}
+
+#[test]
+fn a_store_of_the_first_schema_is_brought_forward_with_its_data() {
+    let state = tempfile::tempdir().unwrap();
+    let store = state.path().join("history.sqlite");
+    drop(dns_audit::history::History::open(&store).unwrap());
+    // Make it a schema-1 store, as the first release wrote it, holding one run.
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    conn.execute_batch(
+        "DROP TABLE serials; PRAGMA user_version = 1;
+         INSERT INTO runs (started_at, duration_ms, servers, verdict, drift, failures)
+         VALUES (1700000000, 5, 2, 'clean', 0, 0);",
+    )
+    .unwrap();
+    drop(conn);
+    let history = dns_audit::history::History::open(&store).unwrap();
+    assert!(history.serials(ORIGIN).unwrap().is_empty());
+    assert_eq!(history.last_run().unwrap(), Some(1700000000));
+    drop(history);
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, dns_audit::history::SCHEMA_VERSION);
+}

@@ -144,25 +144,22 @@ fn describe(finding: &Finding, zone: &str) -> String {
     };
     let what = match finding.kind {
         Kind::WrongValue => match (finding.unexpected.is_empty(), finding.missing.is_empty()) {
-            (false, true) => format!("{subject} {} not expected", finding.unexpected.join(", ")),
-            (true, false) => format!("{subject} {} missing", finding.missing.join(", ")),
+            (false, true) => format!("{subject} {} not expected", values(&finding.unexpected)),
+            (true, false) => format!("{subject} {} missing", values(&finding.missing)),
             _ => format!(
                 "{subject} {} instead of {}",
-                finding.unexpected.join(", "),
-                finding.missing.join(", ")
+                values(&finding.unexpected),
+                values(&finding.missing)
             ),
         },
-        Kind::MissingRrset => format!(
-            "{subject} missing (expected {})",
-            finding.expected.join(", ")
-        ),
+        Kind::MissingRrset => format!("{subject} missing (expected {})", values(&finding.expected)),
         Kind::ExtraType | Kind::UnexpectedName => {
-            format!("{subject} {} not expected", finding.seen.join(", "))
+            format!("{subject} {} not expected", values(&finding.seen))
         }
         Kind::TtlDiffers => format!(
             "{subject} TTL {} (expected {})",
-            finding.seen.join(", "),
-            finding.expected.join(", ")
+            values(&finding.seen),
+            values(&finding.expected)
         ),
         _ => format!("{subject} {}: {}", finding.kind.label(), finding.why),
     };
@@ -171,6 +168,22 @@ fn describe(finding: &Finding, zone: &str) -> String {
     }
     format!("{what} (seen on {})", finding.servers.join(", "))
 }
+
+/// Values shown in one line: up to [`SHOWN_VALUES`], then how many more (a server can answer
+/// with thousands; the JSON report keeps them all).
+fn values(list: &[String]) -> String {
+    if list.len() <= SHOWN_VALUES {
+        return list.join(", ");
+    }
+    format!(
+        "{} … and {} more",
+        list[..SHOWN_VALUES].join(", "),
+        list.len() - SHOWN_VALUES
+    )
+}
+
+/// Most values of one RRset shown on a line.
+const SHOWN_VALUES: usize = 8;
 
 /// The owner name relative to the zone; empty when it is the host's own name.
 fn relative(name: &str, zone: &str, host: &str) -> String {
@@ -223,6 +236,20 @@ mod tests {
         assert_eq!(
             line,
             "A 203.0.113.71 instead of 203.0.113.17 (seen on ns1, ns2)"
+        );
+    }
+
+    #[test]
+    fn a_huge_rrset_is_shown_in_part() {
+        let many: Vec<String> = (0..1000)
+            .map(|i| format!("203.0.113.{}", i % 256))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let line = describe(&finding(Kind::WrongValue, &many, &[]), "bots.example.net.");
+        assert!(line.starts_with("A 203.0.113.0, 203.0.113.1,"), "{line}");
+        assert!(
+            line.ends_with("203.0.113.7 … and 992 more not expected (seen on ns1, ns2)"),
+            "{line}"
         );
     }
 
