@@ -29,7 +29,8 @@ with open(path, "w") as f:
         f.write(f"bh{i} IN A 198.{18 + ((i >> 16) & 1)}.{(i >> 8) & 255}.{i & 255}\n")
         f.write(f"bh{i} IN AAAA 2001:db8::{i:x}\n")
 PY
-printf 'concurrency = 64\ntimeout_ms = 2000\n' > "$WORK/expected/dns-audit.toml"
+# The query path is what is measured (the shared NSD set-up allows transfers).
+printf 'concurrency = 64\ntimeout_ms = 2000\naxfr = "never"\n' > "$WORK/expected/dns-audit.toml"
 
 start_nsd "$WORK" "$PORT" "$ZONE" "$WORK/expected/$ZONE.zone"
 
@@ -52,9 +53,16 @@ QUERIES=$(wc -l < "$WORK/queries.txt")
 
 # dnsperf 2.10 has no switch for RD=0; NSD is authoritative-only and ignores RD, so the work per
 # query is the same. The set is sent once, with EDNS (as dns-audit) and 64 outstanding queries.
-DNSPERF_OUT=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -q 64 -t 5 -e 2>&1)
-DNSPERF_QPS=$(echo "$DNSPERF_OUT" | awk '/Queries per second/ {print $4}')
-DNSPERF_LOST=$(echo "$DNSPERF_OUT" | awk '/Queries lost/ {print $3}')
+# dnsperf's best of three runs (it varies by a third between runs on a small machine).
+DNSPERF_QPS=0
+for _ in 1 2 3; do
+    DNSPERF_OUT=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -q 64 -t 5 -e 2>&1)
+    QPS=$(echo "$DNSPERF_OUT" | awk '/Queries per second/ {print $4}')
+    if python3 -c "import sys; sys.exit(0 if float('$QPS') > float('$DNSPERF_QPS') else 1)"; then
+        DNSPERF_QPS=$QPS
+        DNSPERF_LOST=$(echo "$DNSPERF_OUT" | awk '/Queries lost/ {print $3}')
+    fi
+done
 
 # dns-audit: load, query, compare, report, as one process.
 START=$(date +%s.%N)

@@ -190,6 +190,9 @@ pub async fn check(
             }
         };
         let mut report = compare_zone(zone, settings, &plan, &views, now, &serials);
+        if let Some(history) = history.as_deref() {
+            annotate_since(history, &mut report, started.as_second());
+        }
         for server in refused {
             let mut finding = no_servers(
                 zone,
@@ -236,6 +239,42 @@ pub async fn check(
     (report, failure)
 }
 
+/// Findings looked up in the history at most, per zone: a mass failure stays fast.
+const SINCE_LOOKUPS: usize = 1000;
+
+/// Fills in since when the servers of each finding about data have served what it reports:
+/// the earliest time one of them started to (a state no earlier run saw is new now).
+fn annotate_since(history: &History, report: &mut ZoneReport, now: i64) {
+    let about_data = |kind: Kind| {
+        matches!(
+            kind,
+            Kind::MissingRrset | Kind::WrongValue | Kind::ExtraType | Kind::UnexpectedName
+        )
+    };
+    let findings = report.hosts.iter_mut().flat_map(|host| &mut host.findings);
+    for finding in findings.filter(|f| about_data(f.kind)).take(SINCE_LOOKUPS) {
+        let Ok(states) = history.latest(&report.zone, &finding.name, &finding.rtype) else {
+            continue;
+        };
+        let present = finding.kind != Kind::MissingRrset;
+        let since = finding
+            .servers
+            .iter()
+            .map(|server| {
+                states
+                    .iter()
+                    .find(|s| {
+                        s.server == *server
+                            && s.present == present
+                            && (!present || s.values == finding.seen)
+                    })
+                    .map_or(now, |s| s.since)
+            })
+            .min();
+        finding.since = since.and_then(crate::report::timestamp);
+    }
+}
+
 fn no_servers(zone: &crate::model::Zone, why: String) -> Finding {
     Finding {
         severity: Severity::Failure,
@@ -249,5 +288,6 @@ fn no_servers(zone: &crate::model::Zone, why: String) -> Finding {
         missing: Vec::new(),
         servers: Vec::new(),
         why: crate::escape::terminal(&why),
+        since: None,
     }
 }

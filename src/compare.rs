@@ -10,7 +10,7 @@ use crate::escape;
 use crate::model::presence_only;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
 use crate::observe::{Method, Observed, Probe, ServerView};
-use crate::report::{Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
+use crate::report::{age, Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
 use crate::transport::Failure;
 
 /// What one server showed for one (name, type), before servers are merged.
@@ -77,16 +77,6 @@ impl Newest {
                 .collect(),
             since,
         })
-    }
-}
-
-/// "3 min", "2 h", "4 d": an age for people.
-fn age(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7_200 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3_600),
-        s => format!("{} d", s / 86_400),
     }
 }
 
@@ -282,6 +272,7 @@ pub fn compare_zone(
             missing: diff.missing,
             servers,
             why: diff.why,
+            since: None,
         })
         .collect();
     for (index, probe) in plan.iter().enumerate() {
@@ -375,6 +366,7 @@ fn disagreement(
             "the zone's servers serve different data ({})",
             said.join("; ")
         ),
+        since: None,
     })
 }
 
@@ -423,6 +415,7 @@ fn lagging(
     finding.rtype = "SOA".into();
     finding.expected = vec![newest.serial.to_string()];
     finding.seen = vec![serial.to_string()];
+    finding.since = crate::report::timestamp(newest.since);
     finding
 }
 
@@ -439,6 +432,7 @@ fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding
         missing: Vec::new(),
         servers: vec![server.to_string()],
         why,
+        since: None,
     }
 }
 

@@ -415,13 +415,7 @@ fn suspicions(expected: &Expected, owners: &mut ValueOwners, live: &LiveChange) 
 
 /// "4 min ago", "2 h ago", "3 d ago".
 pub fn ago(now: i64, then: i64) -> String {
-    let secs = (now - then).max(0);
-    match secs {
-        0..=59 => format!("{secs} s ago"),
-        60..=5_399 => format!("{} min ago", (secs + 30) / 60),
-        5_400..=172_799 => format!("{} h ago", (secs + 1800) / 3600),
-        _ => format!("{} d ago", (secs + 43_200) / 86_400),
-    }
+    format!("{} ago", crate::report::age(now - then))
 }
 
 /// The human screen of `recent`: one or two lines an entry, loudest first.

@@ -108,6 +108,27 @@ pub struct Finding {
     pub servers: Vec<String>,
     /// Why this is reported, in a sentence.
     pub why: String,
+    /// Since when (RFC 3339) its servers have served what is reported, from the history of
+    /// earlier runs: the start of this run when no earlier run saw it; null when unknown.
+    pub since: Option<String>,
+}
+
+/// An age for people: "42 s", "6 min", "3 h", "2 d" (rounded).
+pub fn age(seconds: i64) -> String {
+    let secs = seconds.max(0);
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=5_399 => format!("{} min", (secs + 30) / 60),
+        5_400..=172_799 => format!("{} h", (secs + 1800) / 3600),
+        _ => format!("{} d", (secs + 43_200) / 86_400),
+    }
+}
+
+/// RFC 3339 form of a time in seconds since 1970.
+pub fn timestamp(seconds: i64) -> Option<String> {
+    jiff::Timestamp::from_second(seconds)
+        .ok()
+        .map(|t| t.to_string())
 }
 
 /// One server of a zone.

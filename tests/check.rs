@@ -514,3 +514,54 @@ fn a_store_of_the_first_schema_is_brought_forward_with_its_data() {
         .unwrap();
     assert_eq!(version, dns_audit::history::SCHEMA_VERSION);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finding_says_since_when_it_has_been_served() {
+    let live = with("bh17 IN A 203.0.113.18\n");
+    let ns1 = serve(&live).await;
+    let dir = expected_dir(ZONE, FAST);
+    let state = tempfile::tempdir().unwrap();
+    let store = state.path().join("history.sqlite");
+    let servers = [("ns1", ns1.addr())];
+
+    // The first run to see it: since is the run's own start.
+    let (code, first) = check_recorded(dir.path(), &store, &servers).await;
+    assert_eq!(code, 1);
+    let second_of = |v: &serde_json::Value| {
+        v.as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second()
+    };
+    let seen_first = drift(&first)[0]["since"].clone();
+    assert_eq!(
+        second_of(&seen_first),
+        second_of(&first["started_at"]),
+        "{first:#}"
+    );
+
+    // A later run: still the time the first run saw it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, second) = check_recorded(dir.path(), &store, &servers).await;
+    assert_eq!(drift(&second)[0]["since"], seen_first);
+    assert_ne!(second["started_at"], first["started_at"]);
+
+    // Without a history nothing tells.
+    let (_, unrecorded) = check_json(dir.path(), &servers).await;
+    let text = run(vec![
+        "check".into(),
+        "--no-record".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", ns1.addr()),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("(seen on ns1)\n"), "{text}");
+    assert!(
+        drift(&unrecorded)[0]["since"].is_string(),
+        "check_json records in a fresh store"
+    );
+}

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bots.example.net.  serial 2026112401  2 servers ok  21 hosts
-//!   bh17   DRIFT  A 203.0.113.18 not expected (seen on ns1, ns2)
+//!   bh17   DRIFT  A 203.0.113.18 not expected (seen on ns1, ns2), for 42 min
 //! DRIFT  1 host drifted · 0 failed · 0 warnings · 21 hosts, 372 queries in 0.04 s
 //! ```
 //!
@@ -46,6 +46,11 @@ pub fn render(report: &Report, style: Style) -> String {
     if style.quiet && report.verdict == Verdict::Clean {
         return out;
     }
+    let started = report
+        .started_at
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second());
     for zone in &report.zones {
         if !style.quiet {
             let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
@@ -88,9 +93,10 @@ pub fn render(report: &Report, style: Style) -> String {
                 let label = if i == 0 { host.host.as_str() } else { "" };
                 let _ = writeln!(
                     out,
-                    "  {label:<width$}  {}  {}",
+                    "  {label:<width$}  {}  {}{}",
                     style.severity(finding.severity),
-                    describe(finding, &zone.zone)
+                    describe(finding, &zone.zone),
+                    since(finding, started)
                 );
             }
         }
@@ -169,6 +175,21 @@ fn describe(finding: &Finding, zone: &str) -> String {
     format!("{what} (seen on {})", finding.servers.join(", "))
 }
 
+/// How long what a finding reports has been served, as of the run's start: ", for 42 min", or
+/// ", new" when this run is the first to see it (nothing when no history tells).
+fn since(finding: &Finding, started: Option<i64>) -> String {
+    let Some(since) = finding.since.as_deref() else {
+        return String::new();
+    };
+    match (since.parse::<jiff::Timestamp>(), started) {
+        (Ok(since), Some(started)) if started - since.as_second() >= 60 => {
+            format!(", for {}", crate::report::age(started - since.as_second()))
+        }
+        (Ok(_), Some(_)) => ", new".to_string(),
+        _ => String::new(),
+    }
+}
+
 /// Values shown in one line: up to [`SHOWN_VALUES`], then how many more (a server can answer
 /// with thousands; the JSON report keeps them all).
 fn values(list: &[String]) -> String {
@@ -219,6 +240,7 @@ mod tests {
             missing: missing.iter().map(|s| s.to_string()).collect(),
             servers: vec!["ns1".into(), "ns2".into()],
             why: String::new(),
+            since: None,
         }
     }
 
