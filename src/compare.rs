@@ -389,11 +389,17 @@ fn lagging(
     let served_for = now - newest.since;
     let grace = i64::try_from(settings.serial_grace).unwrap_or(i64::MAX);
     let leaders = newest.leaders.join(", ");
+    let one = newest.leaders.len() == 1;
+    let (serve, have) = if one {
+        ("serves", "has")
+    } else {
+        ("serve", "have")
+    };
     let (severity, why) = if served_for < grace {
         (
             Severity::Warning,
             format!(
-                "serves serial {serial}, {leaders} serve {} (first seen {} ago): propagating, within serial_grace of {}",
+                "serves serial {serial}, {leaders} {serve} {} (first seen {} ago): propagating, within serial_grace of {}",
                 newest.serial,
                 age(served_for),
                 age(grace)
@@ -403,7 +409,7 @@ fn lagging(
         (
             Severity::Drift,
             format!(
-                "still serves serial {serial} while {leaders} have served {} for {} (serial_grace {}): this server is not getting the new zone",
+                "still serves serial {serial} while {leaders} {have} served {} for {} (serial_grace {}): this server is not getting the new zone",
                 newest.serial,
                 age(served_for),
                 age(grace)

@@ -565,3 +565,35 @@ async fn a_finding_says_since_when_it_has_been_served() {
         "check_json records in a fresh store"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queries_are_non_recursive_with_a_1232_octet_buffer_and_stay_in_the_zone() {
+    // A CNAME to a name outside the zone: its target is never asked, and the answer a server
+    // gives for it (the CNAME and whatever follows) is read only for the RRset asked.
+    let zone = with("web IN CNAME www.example.org.\n");
+    let upstream = serve(&zone).await;
+    let proxy = FaultProxy::start(
+        upstream.addr(),
+        Fault::Drop,
+        Some(("none.invalid.", RecordType::A)),
+    )
+    .await;
+    let dir = expected_dir(&zone, FAST);
+    let (code, json) = check_json(dir.path(), &[("ns1", proxy.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    let queries = proxy.queries.lock().unwrap().clone();
+    assert!(queries.len() > 20, "{}", queries.len());
+    let origin = hickory_proto::rr::Name::from_ascii(ORIGIN).unwrap();
+    for query in &queries {
+        assert!(!query.metadata.recursion_desired, "{query:?}");
+        let edns = query.edns.as_ref().expect("EDNS on every query");
+        assert_eq!(edns.max_payload(), 1232);
+        let question = &query.queries[0];
+        assert!(
+            origin.zone_of(question.name()),
+            "asked outside the zone: {question}"
+        );
+        let dnssec = matches!(question.query_type(), RecordType::DNSKEY | RecordType::DS);
+        assert_eq!(edns.flags().dnssec_ok, dnssec, "{question}");
+    }
+}

@@ -166,6 +166,8 @@ pub struct FaultProxy {
     pub addr: SocketAddr,
     /// Queries that matched and got the fault.
     pub hits: Arc<AtomicUsize>,
+    /// Every UDP query received, as sent.
+    pub queries: Arc<std::sync::Mutex<Vec<Message>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -188,6 +190,8 @@ impl FaultProxy {
         let addr = udp.local_addr().unwrap();
         let tcp = TcpListener::bind(addr).await.unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
+        let queries: Arc<std::sync::Mutex<Vec<Message>>> = Arc::default();
+        let log = Arc::clone(&queries);
         let only = only.map(|(n, t)| (Name::from_str(n).unwrap(), t));
         let mut tasks = Vec::new();
         let udp_hits = Arc::clone(&hits);
@@ -201,10 +205,12 @@ impl FaultProxy {
                 let udp = Arc::clone(&udp);
                 let only = only.clone();
                 let hits = Arc::clone(&udp_hits);
+                let log = Arc::clone(&log);
                 tokio::spawn(async move {
                     let Ok(request) = Message::from_vec(&query) else {
                         return;
                     };
+                    log.lock().unwrap().push(request.clone());
                     let matches = match &only {
                         None => true,
                         Some((name, rtype)) => request
@@ -250,7 +256,12 @@ impl FaultProxy {
         } else {
             drop(tcp);
         }
-        FaultProxy { addr, hits, tasks }
+        FaultProxy {
+            addr,
+            hits,
+            queries,
+            tasks,
+        }
     }
 }
 
