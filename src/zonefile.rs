@@ -444,7 +444,8 @@ impl Loader<'_> {
         let line_starts = line_starts(bytes);
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
-        let unbalanced = check_balance(bytes);
+        let mut unbalanced = check_balance(bytes);
+        unbalanced.extend(bad_origins(bytes, &line_starts));
         if !unbalanced.is_empty() {
             for (line, column, message) in unbalanced {
                 self.error(display, line, column, message);
@@ -510,6 +511,12 @@ impl Loader<'_> {
                             first_content_line(bytes, line_starts, entry_offset)
                         });
                         next_entry += 1;
+                        let text = line_text(bytes, line_starts, line);
+                        // The scanner reads `a..b` as `a.b`: a typo would pass unseen.
+                        if let Some(at) = owner_token(text).and_then(empty_label) {
+                            self.error(display, line, at + 1, EMPTY_LABEL);
+                            continue;
+                        }
                         self.ttl.dollar = dollar_before(line_starts[line - 1]);
                         let ttl = if has_own_ttl(line_text(bytes, line_starts, line)) {
                             let ttl = record.ttl().as_secs();
@@ -820,6 +827,68 @@ fn entry_lines(bytes: &[u8], line_starts: &[usize]) -> Vec<usize> {
     out
 }
 
+const EMPTY_LABEL: &str =
+    "empty label in a name: two dots in a row, or a leading dot (the parser would drop it)";
+
+/// `$ORIGIN` directives with no name (the scanner would take the next line's first word) or
+/// whose name has an empty label (`$ORIGIN a..b.`, which it would accept as another name).
+fn bad_origins(bytes: &[u8], line_starts: &[usize]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    for (index, &start) in line_starts.iter().enumerate() {
+        let text = &bytes[start..];
+        if !(text.len() > 7 && text[..7].eq_ignore_ascii_case(b"$ORIGIN")) {
+            continue;
+        }
+        let text = line_text(bytes, line_starts, index + 1);
+        let rest = &text[7..];
+        let skipped = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        match owner_token(&rest[skipped..]) {
+            None => out.push((index + 1, 8, "$ORIGIN without a name".to_string())),
+            Some(name) => {
+                if let Some(at) = empty_label(name) {
+                    out.push((index + 1, 8 + skipped + at, EMPTY_LABEL.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The name a line starts with (its owner), up to an unescaped blank, '(' or ';'; None when
+/// the line starts with a blank (the previous owner) or is empty.
+fn owner_token(text: &[u8]) -> Option<&[u8]> {
+    let mut end = 0;
+    while end < text.len() {
+        match text[end] {
+            b'\\' => end += 2,
+            b if b.is_ascii_whitespace() || b == b'(' || b == b';' => break,
+            _ => end += 1,
+        }
+    }
+    let token = &text[..end.min(text.len())];
+    (!token.is_empty()).then_some(token)
+}
+
+/// Offset of an empty label in a name as written (`a..b`, `.a`); escapes (`a\..b`) respected.
+fn empty_label(name: &[u8]) -> Option<usize> {
+    if name == b"." {
+        return None;
+    }
+    let (mut at, mut label) = (0, 0);
+    while at < name.len() {
+        match name[at] {
+            b'\\' if name.get(at + 1).is_some_and(u8::is_ascii_digit) => {
+                (at, label) = (at + 4, label + 1)
+            }
+            b'\\' => (at, label) = (at + 2, label + 1),
+            b'.' if label == 0 => return Some(at),
+            b'.' => (at, label) = (at + 1, 0),
+            _ => (at, label) = (at + 1, label + 1),
+        }
+    }
+    None
+}
+
 /// Whether `text` starts with a `$ORIGIN` or `$TTL` directive.
 fn is_origin_or_ttl(text: &[u8]) -> bool {
     [&b"$ORIGIN"[..], b"$TTL"].iter().any(|word| {
@@ -1016,6 +1085,26 @@ mod tests {
             RecordType::A,
         );
         assert_eq!(loaded.locations[&later].line, 8);
+    }
+
+    #[test]
+    fn empty_labels_are_found_where_the_scanner_would_drop_them() {
+        assert_eq!(empty_label(b"a..b"), Some(2));
+        assert_eq!(empty_label(b".a"), Some(0));
+        assert_eq!(empty_label(b"a.b."), None);
+        assert_eq!(empty_label(b"."), None);
+        assert_eq!(empty_label(b"a\\..b"), None, "an escaped dot ends no label");
+        assert_eq!(empty_label(b"a\\046.b"), None);
+        assert_eq!(owner_token(b"a..b IN A 192.0.2.1"), Some(&b"a..b"[..]));
+        assert_eq!(owner_token(b"  IN A 192.0.2.1"), None);
+        let errors = load(&format!(
+            "{HEAD}a..b IN A 192.0.2.1\n$ORIGIN sub..bots.example.net.\nx A 192.0.2.2\n"
+        ))
+        .unwrap_err();
+        let places: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(places, vec![(6, 13)], "{errors:?}");
+        let errors = load(&format!("{HEAD}a..b IN A 192.0.2.1\n")).unwrap_err();
+        assert_eq!((errors[0].line, errors[0].column), (5, 3), "{errors:?}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ const BAD: &[(&str, &[u8], &str)] = &[
     ("unterminated string", b"x IN TXT \"abc\n", ":6:"),
     ("record outside the zone", b"www.example.org. IN A 192.0.2.1\n", ":6:1:"),
     ("bad class", b"x CH A 192.0.2.1\n", ":6:"),
+    ("empty label in an owner", b"bh..17 IN A 192.0.2.1\n", ":6:4:"),
+    ("bad $ORIGIN", b"$ORIGIN sub..bots.example.net.\nx IN A 192.0.2.1\n", ":6:13:"),
+    ("$ORIGIN without a name", b"$ORIGIN\nx IN A 192.0.2.1\n", ":6:8:"),
 ];
 
 fn name_over_255() -> Vec<u8> {
