@@ -159,7 +159,14 @@ pub enum Fault {
     EmptyTruncated,
     /// Empty TC=1 over UDP and no TCP at all.
     EmptyTruncatedNoTcp,
+    /// Answer only after the client's timeout (`LATE` later), every time.
+    Late,
+    /// Answer the first matching query late, the others at once (a retry gets through).
+    LateOnce,
 }
+
+/// How late a [`Fault::Late`] answer comes: past the 300 ms timeout of the test configs.
+pub const LATE: Duration = Duration::from_millis(450);
 
 /// A UDP (and TCP pass-through) proxy that injects a fault into matching queries.
 pub struct FaultProxy {
@@ -225,8 +232,8 @@ impl FaultProxy {
                         let _ = udp.send_to(&answer, client).await;
                         return;
                     }
-                    hits.fetch_add(1, Ordering::SeqCst);
-                    for packet in inject(fault, &request, &answer).await {
+                    let first = hits.fetch_add(1, Ordering::SeqCst) == 0;
+                    for packet in inject(fault, first, &request, &answer).await {
                         match packet {
                             Packet::FromOtherPort(bytes) => {
                                 let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -282,12 +289,21 @@ async fn forward(upstream: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-async fn inject(fault: Fault, request: &Message, answer: &[u8]) -> Vec<Packet> {
+async fn inject(fault: Fault, first: bool, request: &Message, answer: &[u8]) -> Vec<Packet> {
     let real = Packet::Normal(answer.to_vec());
     let parsed = Message::from_vec(answer).unwrap();
     let bytes = |m: &Message| m.to_vec().unwrap();
     match fault {
         Fault::Drop => Vec::new(),
+        Fault::Late => {
+            tokio::time::sleep(LATE).await;
+            vec![real]
+        }
+        Fault::LateOnce if first => {
+            tokio::time::sleep(LATE).await;
+            vec![real]
+        }
+        Fault::LateOnce => vec![real],
         Fault::Rcode(rcode) => {
             let mut m = Message::response(request.metadata.id, request.metadata.op_code);
             m.queries = request.queries.clone();
