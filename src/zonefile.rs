@@ -441,11 +441,12 @@ impl Loader<'_> {
             prepared = copy;
             &prepared[..]
         };
-        let line_starts = line_starts(bytes);
+        let lines = Lines::new(bytes);
+        let line_starts = &lines.starts;
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
-        let mut unbalanced = check_balance(bytes);
-        unbalanced.extend(bad_origins(bytes, &line_starts));
+        let mut unbalanced = check_balance(bytes, &lines);
+        unbalanced.extend(bad_origins(bytes, line_starts));
         if !unbalanced.is_empty() {
             for (line, column, message) in unbalanced {
                 self.error(display, line, column, message);
@@ -453,7 +454,7 @@ impl Loader<'_> {
             return;
         }
         let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.scan(bytes, &line_starts, display, origin, include_depth)
+            self.scan(bytes, &lines, display, origin, include_depth)
         }));
         if scanned.is_err() {
             self.error(
@@ -468,11 +469,12 @@ impl Loader<'_> {
     fn scan(
         &mut self,
         bytes: &[u8],
-        line_starts: &[usize],
+        lines: &Lines,
         display: &Path,
         origin: &Name,
         include_depth: Option<usize>,
     ) {
+        let line_starts = &lines.starts[..];
         // After an error the scanner cannot go on, so parsing restarts at the next line that
         // begins a new entry; `base` is the byte offset of the current restart.
         let mut base = 0usize;
@@ -480,7 +482,7 @@ impl Loader<'_> {
         let file: Arc<Path> = display.into();
         // The scanner's offset does not tell where an entry began (after a multi-line entry
         // it can lag lines behind), so entries are numbered against the lines where they begin.
-        let entry_lines = entry_lines(bytes, line_starts);
+        let entry_lines = entry_lines(bytes, lines);
         // The TTL a record without its own takes is worked out here as the scanner does (the
         // last $TTL, else the last TTL given), but starting from the including file's state:
         // the scanner starts an included file from a made-up 3600, and so would a file with no
@@ -635,65 +637,58 @@ fn from_domain_name(name: &DomainName<bytes::Bytes>) -> Name {
     out
 }
 
+/// The lines of a file: where each begins, and which hold any of the octets that quoting,
+/// escapes, comments and parentheses are made of (most lines of a large zone hold none, and
+/// are passed over by the checks that follow them).
+struct Lines {
+    starts: Vec<usize>,
+    special: Vec<bool>,
+}
+
+impl Lines {
+    fn new(bytes: &[u8]) -> Lines {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1))
+            .collect();
+        let mut special = vec![false; starts.len()];
+        let quoting = memchr::memchr3_iter(b'"', b';', b'(', bytes);
+        for at in quoting.chain(memchr::memchr2_iter(b')', b'\\', bytes)) {
+            special[line_of(&starts, at) - 1] = true;
+        }
+        Lines { starts, special }
+    }
+
+    /// The text of the line at `index` (0-based), with its line end.
+    fn text<'b>(&self, bytes: &'b [u8], index: usize) -> &'b [u8] {
+        let end = self.starts.get(index + 1).copied().unwrap_or(bytes.len());
+        &bytes[self.starts[index]..end]
+    }
+}
+
 /// Finds parentheses that are nested, closed without being opened, or never closed, and quoted
 /// strings that do not end on their line, outside comments, as (line, column, message).
-fn check_balance(bytes: &[u8]) -> Vec<(usize, usize, String)> {
+fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
     let mut errors = Vec::new();
-    let (mut line, mut column) = (1usize, 0usize);
     let mut open: Option<(usize, usize)> = None;
-    let (mut quoted, mut escaped, mut comment) = (false, false, false);
-    let mut quote_at = (0, 0);
-    let mut at = 0;
-    while at < bytes.len() {
-        // Lines are independent except for an open '(': one without any of the five octets
-        // that matter here is skipped whole (most lines of a large zone).
-        let end = bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| at + i + 1);
-        let text = &bytes[at..end];
-        at = end;
-        if !text
-            .iter()
-            .any(|b| matches!(b, b'\\' | b'"' | b';' | b'(' | b')'))
-        {
-            line += usize::from(text.ends_with(b"\n"));
-            continue;
-        }
-        for &b in text {
-            column += 1;
-            if b == b'\n' {
-                // A quoted string ends on its line (as BIND has it); the scanner would read on
-                // and, at the end of the file, panic (domain 0.12.3, found by fuzzing).
-                if quoted {
-                    errors.push((
-                        quote_at.0,
-                        quote_at.1,
-                        "unterminated quoted string: expected '\"' before the end of the line"
-                            .to_string(),
-                    ));
-                    quoted = false;
-                }
-                line += 1;
-                column = 0;
-                comment = false;
-                escaped = false;
-                continue;
-            }
-            if comment {
-                continue;
-            }
+    let mut open_at_the_end = None;
+    for index in (0..lines.starts.len()).filter(|&i| lines.special[i]) {
+        let text = lines.text(bytes, index);
+        let line = index + 1;
+        let (mut quoted, mut escaped, mut quote_at) = (false, false, (0, 0));
+        for (at, &b) in text.iter().enumerate() {
+            let column = at + 1;
             if escaped {
                 escaped = false;
                 continue;
             }
             match b {
+                b'\n' => break,
                 b'\\' => escaped = true,
                 b'"' => {
                     quoted = !quoted;
                     quote_at = (line, column);
                 }
-                b';' if !quoted => comment = true,
+                b';' if !quoted => break,
                 b'(' if !quoted => {
                     if let Some((l, c)) = open {
                         errors.push((
@@ -710,6 +705,17 @@ fn check_balance(bytes: &[u8]) -> Vec<(usize, usize, String)> {
                 _ => {}
             }
         }
+        // A quoted string ends on its line (as BIND has it); the scanner would read on and, at
+        // the end of the file, panic (domain 0.12.3, found by fuzzing).
+        if quoted && text.ends_with(b"\n") {
+            errors.push((
+                quote_at.0,
+                quote_at.1,
+                "unterminated quoted string: expected '\"' before the end of the line".to_string(),
+            ));
+        } else if quoted {
+            open_at_the_end = Some(quote_at);
+        }
     }
     if let Some((l, c)) = open {
         errors.push((
@@ -718,10 +724,10 @@ fn check_balance(bytes: &[u8]) -> Vec<(usize, usize, String)> {
             "'(' is never closed: expected ')' before the end of the file".to_string(),
         ));
     }
-    if quoted {
+    if let Some((l, c)) = open_at_the_end {
         errors.push((
-            quote_at.0,
-            quote_at.1,
+            l,
+            c,
             "unterminated quoted string: expected '\"' before the end of the file".to_string(),
         ));
     }
@@ -740,19 +746,6 @@ fn escape_high_octets(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Byte offsets at which lines begin.
-fn line_starts(bytes: &[u8]) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        )
-        .collect()
 }
 
 /// 1-based line of a byte offset.
@@ -791,15 +784,13 @@ fn first_content_line(bytes: &[u8], line_starts: &[usize], offset: usize) -> usi
 
 /// The 1-based lines on which the scanner's entries begin: lines with content outside
 /// parentheses, except `$ORIGIN` and `$TTL` (the scanner reads those on its way).
-fn entry_lines(bytes: &[u8], line_starts: &[usize]) -> Vec<usize> {
+fn entry_lines(bytes: &[u8], lines: &Lines) -> Vec<usize> {
     let mut out = Vec::new();
     let mut open = false;
-    for (index, &start) in line_starts.iter().enumerate() {
-        let end = line_starts.get(index + 1).copied().unwrap_or(bytes.len());
-        let text = &bytes[start..end];
+    for index in 0..lines.starts.len() {
+        let text = lines.text(bytes, index);
         let inside = open;
-        let special = |b: &u8| matches!(b, b'\\' | b'"' | b';' | b'(' | b')');
-        let content = if text.iter().any(special) {
+        let content = if lines.special[index] {
             let (mut quoted, mut escaped, mut content) = (false, false, false);
             for &b in text {
                 if escaped {
