@@ -445,16 +445,20 @@ pub fn decode_for(bytes: &[u8], keep: Keep<'_>) -> Result<Message, DecodeError> 
     for (section, count) in sections.into_iter().enumerate() {
         for _ in 0..count {
             let start = decoder.index();
-            let owner = Name::read(&mut decoder)?;
+            let start = u16::try_from(start).map_err(|_| DecodeError::InsufficientBytes)?;
+            // The type comes after the owner: the owner is stepped over first, and read (with
+            // its compression pointers) only where the type is the one kept.
+            skip_name(&mut decoder)?;
             let rtype = RecordType::from(decoder.read_u16()?.unverified());
             let is_opt = rtype == RecordType::OPT;
-            if !is_opt && (rtype != keep.1 || owner != *keep.0) {
+            let kept =
+                is_opt || (rtype == keep.1 && Name::read(&mut decoder.clone(start))? == *keep.0);
+            if !kept {
                 decoder.read_slice(6)?; // class, TTL
                 let len = decoder.read_u16()?.unverified();
                 decoder.read_slice(usize::from(len))?;
                 continue;
             }
-            let start = u16::try_from(start).map_err(|_| DecodeError::InsufficientBytes)?;
             decoder = decoder.clone(start);
             let record = Record::read(&mut decoder)?;
             if !is_opt && record.data.is_update() {
@@ -477,6 +481,25 @@ pub fn decode_for(bytes: &[u8], keep: Keep<'_>) -> Result<Message, DecodeError> 
         }
     }
     Ok(message)
+}
+
+/// Steps over a name in wire form: its labels up to the root label or a compression pointer,
+/// which ends it. Where the pointer leads is read only when the name itself is.
+fn skip_name(decoder: &mut BinDecoder<'_>) -> Result<(), DecodeError> {
+    loop {
+        let length = decoder.read_u8()?.unverified();
+        match length {
+            0 => return Ok(()),
+            1..=63 => {
+                decoder.read_slice(usize::from(length))?;
+            }
+            0xC0..=0xFF => {
+                decoder.read_u8()?;
+                return Ok(());
+            }
+            _ => return Err(DecodeError::UnrecognizedLabelCode(length)),
+        }
+    }
 }
 
 fn network(e: impl std::fmt::Display) -> Failure {
