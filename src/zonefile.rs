@@ -442,11 +442,10 @@ impl Loader<'_> {
             &prepared[..]
         };
         let lines = Lines::new(bytes);
-        let line_starts = &lines.starts;
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
         let mut unbalanced = check_balance(bytes, &lines);
-        unbalanced.extend(bad_origins(bytes, line_starts));
+        unbalanced.extend(bad_origins(bytes, &lines));
         if !unbalanced.is_empty() {
             for (line, column, message) in unbalanced {
                 self.error(display, line, column, message);
@@ -483,11 +482,17 @@ impl Loader<'_> {
         // The scanner's offset does not tell where an entry began (after a multi-line entry
         // it can lag lines behind), so entries are numbered against the lines where they begin.
         let entry_lines = entry_lines(bytes, lines);
+        let line_of_entry = |index: usize, offset: usize| {
+            entry_lines
+                .get(index)
+                .copied()
+                .unwrap_or_else(|| first_content_line(bytes, line_starts, offset))
+        };
         // The TTL a record without its own takes is worked out here as the scanner does (the
         // last $TTL, else the last TTL given), but starting from the including file's state:
         // the scanner starts an included file from a made-up 3600, and so would a file with no
         // $TTL whose first record has no TTL, which is an error instead.
-        let dollar_ttls = dollar_ttls(bytes, line_starts);
+        let dollar_ttls = dollar_ttls(bytes, lines);
         let inherited = self.ttl;
         let dollar_before =
             |offset: usize| match dollar_ttls.partition_point(|(at, _)| *at < offset) {
@@ -509,18 +514,16 @@ impl Loader<'_> {
                         if failed {
                             continue;
                         }
-                        let line = entry_lines.get(next_entry).copied().unwrap_or_else(|| {
-                            first_content_line(bytes, line_starts, entry_offset)
-                        });
+                        let line = line_of_entry(next_entry, entry_offset);
                         next_entry += 1;
-                        let text = line_text(bytes, line_starts, line);
+                        let text = lines.text(bytes, line - 1);
                         // The scanner reads `a..b` as `a.b`: a typo would pass unseen.
                         if let Some(at) = owner_token(text).and_then(empty_label) {
                             self.error(display, line, at + 1, EMPTY_LABEL);
                             continue;
                         }
                         self.ttl.dollar = dollar_before(line_starts[line - 1]);
-                        let ttl = if has_own_ttl(line_text(bytes, line_starts, line)) {
+                        let ttl = if has_own_ttl(text) {
                             let ttl = record.ttl().as_secs();
                             self.ttl.last = Some(ttl);
                             ttl
@@ -541,9 +544,7 @@ impl Loader<'_> {
                         path,
                         origin: inc_origin,
                     })) => {
-                        let line = entry_lines.get(next_entry).copied().unwrap_or_else(|| {
-                            first_content_line(bytes, line_starts, entry_offset)
-                        });
+                        let line = line_of_entry(next_entry, entry_offset);
                         next_entry += 1;
                         let Some(depth) = include_depth else {
                             self.error(display, line, 0, "$INCLUDE is not allowed here");
@@ -580,10 +581,7 @@ impl Loader<'_> {
                     Err(err) => {
                         failed = true;
                         let (line, column, message) = split_position(&err.to_string());
-                        let entry_line =
-                            entry_lines.get(next_entry).copied().unwrap_or_else(|| {
-                                first_content_line(bytes, line_starts, entry_offset)
-                            });
+                        let entry_line = line_of_entry(next_entry, entry_offset);
                         let (line, column) =
                             place_error(bytes, line_starts, entry_line, base_line + line, column);
                         self.error(display, line, column, explain(&message));
@@ -823,14 +821,13 @@ const EMPTY_LABEL: &str =
 
 /// `$ORIGIN` directives with no name (the scanner would take the next line's first word) or
 /// whose name has an empty label (`$ORIGIN a..b.`, which it would accept as another name).
-fn bad_origins(bytes: &[u8], line_starts: &[usize]) -> Vec<(usize, usize, String)> {
+fn bad_origins(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
     let mut out = Vec::new();
-    for (index, &start) in line_starts.iter().enumerate() {
-        let text = &bytes[start..];
+    for index in 0..lines.starts.len() {
+        let text = lines.text(bytes, index);
         if !(text.len() > 7 && text[..7].eq_ignore_ascii_case(b"$ORIGIN")) {
             continue;
         }
-        let text = line_text(bytes, line_starts, index + 1);
         let rest = &text[7..];
         let skipped = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
         match owner_token(&rest[skipped..]) {
@@ -891,16 +888,12 @@ fn is_origin_or_ttl(text: &[u8]) -> bool {
 
 /// Every `$TTL` directive of a file: its offset and value (None when it is not a number, which
 /// the scanner reports).
-fn dollar_ttls(bytes: &[u8], line_starts: &[usize]) -> Vec<(usize, Option<u32>)> {
-    line_starts
-        .iter()
-        .copied()
-        .filter(|&start| {
-            let text = &bytes[start..];
-            text.len() > 4 && text[..4].eq_ignore_ascii_case(b"$TTL") && is_origin_or_ttl(text)
-        })
-        .map(|start| {
-            let text = line_text(bytes, line_starts, line_of(line_starts, start));
+fn dollar_ttls(bytes: &[u8], lines: &Lines) -> Vec<(usize, Option<u32>)> {
+    (0..lines.starts.len())
+        .map(|index| (lines.starts[index], lines.text(bytes, index)))
+        .filter(|(_, text)| text.len() > 4 && text[..4].eq_ignore_ascii_case(b"$TTL"))
+        .filter(|(_, text)| is_origin_or_ttl(text))
+        .map(|(start, text)| {
             let value = text[4..]
                 .split(|b| b.is_ascii_whitespace())
                 .find(|field| !field.is_empty())
@@ -908,16 +901,6 @@ fn dollar_ttls(bytes: &[u8], line_starts: &[usize]) -> Vec<(usize, Option<u32>)>
             (start, value)
         })
         .collect()
-}
-
-/// The text of a 1-based line, without its line end.
-fn line_text<'b>(bytes: &'b [u8], line_starts: &[usize], line: usize) -> &'b [u8] {
-    let start = line_starts
-        .get(line.wrapping_sub(1))
-        .copied()
-        .unwrap_or(bytes.len());
-    let end = line_starts.get(line).copied().unwrap_or(bytes.len());
-    &bytes[start.min(end)..end]
 }
 
 /// Whether a record's first line gives its TTL: a number among the (at most two) class and TTL
