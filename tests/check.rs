@@ -351,23 +351,8 @@ async fn check_recorded(
     state: &std::path::Path,
     servers: &[(&str, std::net::SocketAddr)],
 ) -> (i32, serde_json::Value) {
-    let mut args = vec![
-        "check".to_string(),
-        "--expected".into(),
-        dir.display().to_string(),
-        "--state".into(),
-        state.display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ];
-    for (label, addr) in servers {
-        args.push("--nameserver".into());
-        args.push(format!("{label}={addr}"));
-    }
-    let out = run(args).await;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    (out.status.code().unwrap_or(-1), json)
+    let state = state.display().to_string();
+    check_json_with(dir, servers, &["--state", &state]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

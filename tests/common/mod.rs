@@ -95,6 +95,15 @@ pub async fn run(args: Vec<String>) -> Output {
 
 /// `check --expected DIR --format json --nameserver …` and the parsed JSON.
 pub async fn check_json(dir: &Path, servers: &[(&str, SocketAddr)]) -> (i32, serde_json::Value) {
+    check_json_with(dir, servers, &[]).await
+}
+
+/// [`check_json`] with more arguments (`--state PATH`, …).
+pub async fn check_json_with(
+    dir: &Path,
+    servers: &[(&str, SocketAddr)],
+    extra: &[&str],
+) -> (i32, serde_json::Value) {
     let mut args = vec![
         "check".to_string(),
         "--expected".into(),
@@ -102,6 +111,7 @@ pub async fn check_json(dir: &Path, servers: &[(&str, SocketAddr)]) -> (i32, ser
         "--format".into(),
         "json".into(),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     for (label, addr) in servers {
         args.push("--nameserver".into());
         args.push(format!("{label}={addr}"));
