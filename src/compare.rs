@@ -78,6 +78,12 @@ impl Newest {
             since,
         })
     }
+
+    /// Whether a server behind this serial is still propagating: the serial has been served
+    /// for less than the zone's `serial_grace`.
+    fn within_grace(&self, settings: &ZoneSettings, now: i64) -> bool {
+        now - self.since < i64::try_from(settings.serial_grace).unwrap_or(i64::MAX)
+    }
 }
 
 /// Compares one zone on all its servers. `views` hold answers in the order of `plan`;
@@ -157,8 +163,7 @@ pub fn compare_zone(
         };
         // A server still on an older serial within the grace period is propagating: what it
         // serves differently is reported, as a warning, not as drift.
-        let grace = i64::try_from(settings.serial_grace).unwrap_or(i64::MAX);
-        let propagating = behind.is_some_and(|newest| now_s - newest.since < grace);
+        let propagating = behind.is_some_and(|newest| newest.within_grace(settings, now_s));
         let mut note = |mut diff: Difference| {
             if propagating && diff.severity == Severity::Drift {
                 diff.severity = Severity::Warning;
@@ -395,7 +400,7 @@ fn lagging(
     } else {
         ("serve", "have")
     };
-    let (severity, why) = if served_for < grace {
+    let (severity, why) = if newest.within_grace(settings, now) {
         (
             Severity::Warning,
             format!(
