@@ -425,7 +425,7 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
 pub struct Keep<'a>(pub &'a Name, pub RecordType);
 
 /// Decodes a response keeping, in each section, only the records of `keep` and the OPT record;
-/// the others are skipped by their length, their owner read but their data not parsed. A
+/// the others are stepped over (their owner is read only where the type is the kept one). A
 /// referral from a parent zone carries dozens of glue records of which a probe reads one RRset,
 /// and decoding every record was the largest cost of an audit of the root zone by queries.
 /// Header, question and rcode (with EDNS's extended bits) are read as a full decode reads them.
