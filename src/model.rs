@@ -263,11 +263,6 @@ impl Zone {
         self.names.is_empty()
     }
 
-    /// Drops every record (a file with errors is not used).
-    pub fn clear(&mut self) {
-        self.names.clear();
-    }
-
     /// The SOA serial of the zone, if it has an SOA record.
     pub fn serial(&self) -> Option<u32> {
         let soa = self.rrset(&self.origin, RecordType::SOA)?;
