@@ -326,6 +326,9 @@ impl Builder {
         };
         let rdata = match Rdata::from_wire(record.rtype, wire) {
             Ok(rdata) => rdata,
+            Err(_) if has_empty_label(record.rtype, wire) => {
+                return self.error(&record, 0, format!("{} data: {EMPTY_LABEL}", record.rtype))
+            }
             Err(message) => return self.error(&record, 0, message),
         };
         self.records += 1;
@@ -819,6 +822,25 @@ fn entry_lines(bytes: &[u8], lines: &Lines) -> Vec<usize> {
 const EMPTY_LABEL: &str =
     "empty label in a name: two dots in a row, or a leading dot (the parser would drop it)";
 
+/// Whether the data of a type that holds a name (at a known place) has an empty label in it:
+/// the scanner writes `a..b` as a zero-length label, which no decoder reads as one name.
+fn has_empty_label(rtype: RecordType, wire: &[u8]) -> bool {
+    let start = match rtype {
+        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::ANAME => 0,
+        RecordType::MX => 2,
+        RecordType::SRV => 6,
+        _ => return false,
+    };
+    let mut at = start;
+    while let Some(&length) = wire.get(at) {
+        if length == 0 {
+            return at + 1 < wire.len();
+        }
+        at += 1 + usize::from(length);
+    }
+    false
+}
+
 /// `$ORIGIN` directives with no name (the scanner would take the next line's first word) or
 /// whose name has an empty label (`$ORIGIN a..b.`, which it would accept as another name).
 fn bad_origins(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
@@ -1079,6 +1101,14 @@ mod tests {
         assert_eq!(places, vec![(6, 13)], "{errors:?}");
         let errors = load(&format!("{HEAD}a..b IN A 192.0.2.1\n")).unwrap_err();
         assert_eq!((errors[0].line, errors[0].column), (5, 3), "{errors:?}");
+        for record in ["c CNAME a..b", "m MX 10 mx..b", "s SRV 0 0 53 ns..x"] {
+            let errors = load(&format!("{HEAD}{record}\n")).unwrap_err();
+            assert_eq!(errors[0].line, 5, "{errors:?}");
+            assert!(
+                errors[0].message.contains("empty label"),
+                "{record}: {errors:?}"
+            );
+        }
     }
 
     #[test]
