@@ -558,9 +558,7 @@ fn expiring_signatures(
     if u64::from(soonest) > horizon {
         return None;
     }
-    let when = jiff::Timestamp::from_second(i64::from(soonest))
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| soonest.to_string());
+    let when = crate::report::timestamp(i64::from(soonest)).unwrap_or_else(|| soonest.to_string());
     let why = if u64::from(soonest) <= now {
         format!("a signature expired at {when}: validating resolvers reject this data")
     } else {
