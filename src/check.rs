@@ -86,7 +86,8 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     let mut zones = Vec::new();
     let mut errors: Vec<ZoneError> = Vec::new();
     for (origin, path) in files {
-        match load_zone(dir, &path, &origin, config.limits) {
+        let includes = config.zone(&origin).includes(dir);
+        match load_zone(dir, &includes, &path, &origin, config.limits) {
             Ok(zone) => zones.push(zone),
             Err(mut errs) => errors.append(&mut errs),
         }

@@ -38,8 +38,49 @@ pub enum Command {
     ///
     /// Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 bad usage or config.
     Lint(LintArgs),
+    /// Print a zone as dns-audit reads it: one record per line, absolute names, TTLs in
+    /// seconds, DNSSEC order (after $INCLUDE, $GENERATE, $TTL and relative names).
+    ///
+    /// Exit codes: 0 shown, 2 the file does not load (every error with file:line:column).
+    Show(ShowArgs),
     /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
     Demo(DemoArgs),
+}
+
+/// `show` flags.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A zone file, or the name of a zone in the expected-records directory.
+    #[arg(value_name = "ZONEFILE|ZONE")]
+    pub target: String,
+    /// The expected-records directory (zone files and dns-audit.toml).
+    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    pub expected: PathBuf,
+    /// The zone's name, when the file is not named `<zone>.zone`.
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
+    /// Where `$INCLUDE` paths resolve [default: the config's include_root for a file in
+    /// expected-records, else the file's directory].
+    #[arg(long, value_name = "DIR")]
+    pub include_root: Option<PathBuf>,
+}
+
+impl ShowArgs {
+    /// The plain config `show` takes.
+    pub fn config(&self) -> Result<dns_audit::show::ShowConfig, String> {
+        let origin = match &self.origin {
+            Some(text) => {
+                Some(parse_zone_name(text).ok_or_else(|| format!("bad zone name {text:?}"))?)
+            }
+            None => None,
+        };
+        Ok(dns_audit::show::ShowConfig {
+            target: self.target.clone(),
+            expected: self.expected.clone(),
+            origin,
+            include_root: self.include_root.clone(),
+        })
+    }
 }
 
 /// `lint` flags.

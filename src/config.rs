@@ -55,6 +55,8 @@ struct RawZoneSettings {
     signature_warn_days: Option<u32>,
     serial_grace: Option<String>,
     tsig: Option<RawTsig>,
+    include_root: Option<PathBuf>,
+    include_server_root: Option<PathBuf>,
 }
 
 /// `[[waive]] name = "bh17" check = "address-reuse" reason = "…"`: the reason is required.
@@ -111,6 +113,8 @@ struct RawConfig {
     serial_grace: Option<String>,
     transfer_timeout_ms: Option<u64>,
     tsig: Option<RawTsig>,
+    include_root: Option<PathBuf>,
+    include_server_root: Option<PathBuf>,
     state: Option<PathBuf>,
     notify: Option<Vec<String>>,
     notify_format: Option<crate::notify::NotifyFormat>,
@@ -172,9 +176,26 @@ pub struct ZoneSettings {
     pub serial_grace: u64,
     /// Key to sign zone transfers with.
     pub tsig: Option<TsigKey>,
+    /// Where the zone file's `$INCLUDE` paths resolve, relative to expected-records (None:
+    /// expected-records itself).
+    pub include_root: Option<PathBuf>,
+    /// The directory on the production server that `include_root` stands for: an absolute
+    /// `$INCLUDE` path below it is read from below `include_root`.
+    pub include_server_root: Option<PathBuf>,
 }
 
 impl ZoneSettings {
+    /// How the zone file's `$INCLUDE` paths resolve, for expected-records directory `dir`.
+    pub fn includes(&self, dir: &Path) -> crate::zonefile::Includes {
+        crate::zonefile::Includes {
+            root: match &self.include_root {
+                Some(root) => dir.join(root),
+                None => dir.to_path_buf(),
+            },
+            server_root: self.include_server_root.clone(),
+        }
+    }
+
     /// Whether `name` (canonical) in zone `origin` is excluded from comparison.
     pub fn ignores_name(&self, origin: &Name, name: &Name) -> bool {
         self.ignore_names
@@ -227,6 +248,8 @@ impl Default for Config {
                 signature_warn_days: 7,
                 serial_grace: 3600,
                 tsig: None,
+                include_root: None,
+                include_server_root: None,
             },
             zones: BTreeMap::new(),
         }
@@ -321,6 +344,8 @@ impl Config {
             signature_warn_days: raw.signature_warn_days,
             serial_grace: raw.serial_grace,
             tsig: raw.tsig,
+            include_root: raw.include_root,
+            include_server_root: raw.include_server_root,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
@@ -421,6 +446,24 @@ fn resolve(
     }
     if let Some(tsig) = &raw.tsig {
         out.tsig = Some(tsig_key(path, text, tsig)?);
+    }
+    if let Some(root) = &raw.include_root {
+        out.include_root = Some(root.clone());
+    }
+    if let Some(server) = &raw.include_server_root {
+        if !server.is_absolute() {
+            let (line, column) = find_line(text, "include_server_root");
+            return Err(config_error(
+                path,
+                line,
+                column,
+                format!(
+                    "include_server_root {:?} must be an absolute path (the directory on the server, e.g. \"/srv/dns\")",
+                    server.display().to_string()
+                ),
+            ));
+        }
+        out.include_server_root = Some(server.clone());
     }
     Ok(out)
 }

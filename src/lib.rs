@@ -18,5 +18,6 @@ pub mod recent;
 pub mod render;
 pub mod report;
 pub mod server;
+pub mod show;
 pub mod transport;
 pub mod zonefile;

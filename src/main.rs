@@ -11,7 +11,9 @@ use dns_audit::lock::{lock_path, RunLock};
 use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::{Report, EXIT_USAGE};
 
-use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LintArgs, LintFormatArg, RecentArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, DemoArgs, LintArgs, LintFormatArg, RecentArgs, ShowArgs,
+};
 
 /// Exit code: another check holds the run lock (nothing was audited).
 const EXIT_LOCKED: i32 = 4;
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(&cli, args, &runtime),
         Command::Recent(args) => run_recent(&cli, args, &runtime),
         Command::Lint(args) => run_lint(&cli, args),
+        Command::Show(args) => run_show(args),
         Command::Demo(args) => run_demo(&cli, args, &runtime),
     };
     match result {
@@ -212,6 +215,12 @@ fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
     };
     print!("{text}");
     Ok(report.exit_code(args.strict))
+}
+
+fn run_show(args: &ShowArgs) -> Result<i32, String> {
+    let loaded = dns_audit::show::load(&args.config()?).map_err(|e| e.to_string())?;
+    print!("{}", render::zone::listing(&loaded.zone));
+    Ok(0)
 }
 
 fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {

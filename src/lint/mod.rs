@@ -310,6 +310,20 @@ impl Lint<'_> {
                     if let Some(repeat) = repeats_origin(origin, &target) {
                         self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), line,
                             format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(&target)), None);
+                    } else if *rtype == RecordType::NS && without_address(zone, &target) {
+                        // named-checkzone refuses the zone: nobody could reach that server.
+                        self.push(
+                            Level::Error,
+                            "ns-without-address",
+                            &shown,
+                            "NS",
+                            line,
+                            format!(
+                                "NS {} is inside the zone but has no A or AAAA record (BIND refuses to load the zone)",
+                                present_name(&target)
+                            ),
+                            None,
+                        );
                     } else if dangling(zone, &target) {
                         self.push(
                             Level::Error,
@@ -325,6 +339,27 @@ impl Lint<'_> {
                         );
                     }
                 }
+            }
+        }
+        let apex = zone.get(origin);
+        for (rtype, check) in [
+            (RecordType::SOA, "no-apex-soa"),
+            (RecordType::NS, "no-apex-ns"),
+        ] {
+            if !apex.is_some_and(|sets| sets.contains_key(&rtype)) {
+                let shown = present_name(origin);
+                let message = format!(
+                    "the zone has no {rtype} record at its apex {shown} (BIND refuses to load it)"
+                );
+                self.push(
+                    Level::Error,
+                    check,
+                    &shown,
+                    &rtype.to_string(),
+                    0,
+                    message,
+                    None,
+                );
             }
         }
         for (name, rtype, place) in &self.loaded.duplicates {
@@ -609,6 +644,14 @@ fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
     }
     let written = Name::from_labels(labels[..labels.len() - n].iter().copied()).ok()?;
     Some(present_name(&written).trim_end_matches('.').to_string())
+}
+
+/// An NS target inside the zone (glue below a delegation included) with no A or AAAA record.
+fn without_address(zone: &Zone, target: &Name) -> bool {
+    zone.origin.zone_of(target)
+        && !zone.get(target).is_some_and(|sets| {
+            sets.contains_key(&RecordType::A) || sets.contains_key(&RecordType::AAAA)
+        })
 }
 
 /// A name inside the zone, not at or below a delegation, that has no records and no wildcard.
@@ -998,6 +1041,36 @@ mod tests {
         assert!(lint(&bumped("pnael.bh18 A 203.0.113.18\n"))
             .iter()
             .any(|(c, _)| *c == "near-miss-name"));
+    }
+
+    #[test]
+    fn zones_bind_refuses_to_load_are_errors() {
+        let checks = |text: &str| -> Vec<(&'static str, String, String)> {
+            lint_zone(&load(text), "z.net.zone", None, &LintSettings::default(), 1)
+                .into_iter()
+                .map(|f| (f.check, f.name, f.message))
+                .collect()
+        };
+        let found = checks(
+            "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ NS ns.other.net.\nns TXT x\n\
+             sub NS ns.sub\nsub NS ns2.sub\nns.sub A 192.0.2.1\n",
+        );
+        let ns: Vec<&String> = found
+            .iter()
+            .filter(|(check, _, _)| *check == "ns-without-address")
+            .map(|(_, _, message)| message)
+            .collect();
+        assert_eq!(ns.len(), 2, "{found:?}");
+        assert!(ns.iter().any(|m| m.contains("NS ns.z.net.")), "{found:?}");
+        assert!(
+            ns.iter().any(|m| m.contains("NS ns2.sub.z.net.")),
+            "glue below a cut: {found:?}"
+        );
+        let found = checks("$TTL 300\n@ SOA ns.other.net. h 1 2 3 4 5\n");
+        assert!(
+            found.iter().any(|(check, _, _)| *check == "no-apex-ns"),
+            "{found:?}"
+        );
     }
 
     #[test]

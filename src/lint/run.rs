@@ -57,7 +57,8 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
             continue;
         };
         let shown = path.display().to_string();
-        let loaded = match load_zone(dir, &path, &origin, settings_file.limits) {
+        let includes = settings_file.zone(&origin).includes(dir);
+        let loaded = match load_zone(dir, &includes, &path, &origin, settings_file.limits) {
             Ok(loaded) => loaded,
             Err(errors) => {
                 findings.extend(parse_findings(&errors));

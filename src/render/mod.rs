@@ -4,6 +4,7 @@ pub mod human;
 pub mod json;
 pub mod lint;
 pub mod prometheus;
+pub mod zone;
 
 /// Output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

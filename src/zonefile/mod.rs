@@ -18,6 +18,8 @@ use hickory_proto::rr::{Name, RecordType};
 
 use crate::model::{canonical_name, present_name, Rdata, Zone};
 
+mod bind;
+
 /// Bounds on what a zone file may hold before it is refused.
 #[derive(Clone, Copy, Debug)]
 pub struct ZoneLimits {
@@ -114,10 +116,54 @@ pub fn zone_name_for_file(path: &Path) -> Option<Name> {
     Some(canonical_name(&name))
 }
 
-/// Loads the zone `origin` from `path`. `root` bounds `$INCLUDE`: every file read must lie inside
-/// it once symlinks are resolved. `display` is the name errors give for `path`.
+/// Where a zone file's `$INCLUDE` paths lead (BIND reads them from its working directory, which
+/// on the production server is not where expected-records is checked out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Includes {
+    /// Relative paths resolve here, and every included file must lie inside it once symlinks
+    /// are resolved.
+    pub root: PathBuf,
+    /// The directory on the server that `root` stands for: an absolute path under it is read
+    /// from the same place under `root`. Other absolute paths are refused.
+    pub server_root: Option<PathBuf>,
+}
+
+impl Includes {
+    /// Includes resolved in, and confined to, `dir`.
+    pub fn within(dir: &Path) -> Includes {
+        Includes {
+            root: dir.to_path_buf(),
+            server_root: None,
+        }
+    }
+
+    /// The file an `$INCLUDE` path names.
+    fn resolve(&self, written: &Path) -> Result<PathBuf, String> {
+        if !written.is_absolute() {
+            return Ok(self.root.join(written));
+        }
+        match &self.server_root {
+            Some(server) => match written.strip_prefix(server) {
+                Ok(rest) => Ok(self.root.join(rest)),
+                Err(_) => Err(format!(
+                    "refused: the absolute path {} is not under include_server_root {}",
+                    written.display(),
+                    server.display()
+                )),
+            },
+            None => Err(format!(
+                "refused: an absolute $INCLUDE path ({}) names a file on the server; set include_server_root to the server directory it lies under, and include_root to where that directory is kept here",
+                written.display()
+            )),
+        }
+    }
+}
+
+/// Loads the zone `origin` from `path`, which must lie inside `root` once symlinks are resolved;
+/// `includes` says where its `$INCLUDE` paths lead.
 pub fn load_zone(
     root: &Path,
+    includes: &Includes,
     path: &Path,
     origin: &Name,
     limits: ZoneLimits,
@@ -126,8 +172,8 @@ pub fn load_zone(
         .strip_prefix(root)
         .map(|p| root.join(p))
         .unwrap_or_else(|_| path.into());
-    let (built, mut errors) = load(root, origin, limits, |loader| {
-        loader.load_file(path, &display, origin, 0)
+    let (built, mut errors) = load(includes, origin, limits, |loader| {
+        loader.load_file(root, path, &display, origin, 0)
     })?;
     if errors.is_empty() && !built.zone.contains(&built.zone.origin) {
         errors.push(ZoneError {
@@ -147,7 +193,7 @@ pub fn load_zone_bytes(
     origin: &Name,
     limits: ZoneLimits,
 ) -> Result<LoadedZone, Vec<ZoneError>> {
-    let (built, errors) = load(Path::new(""), origin, limits, |loader| {
+    let (built, errors) = load(&Includes::within(Path::new("")), origin, limits, |loader| {
         loader.parse(bytes, display, origin, None)
     })?;
     built.finish(errors)
@@ -157,7 +203,7 @@ pub fn load_zone_bytes(
 /// model: the two halves of loading take about the same time, so a large zone loads in a bit
 /// over half the time. Returns the zone built and every error, in the order of the files.
 fn load(
-    root: &Path,
+    includes: &Includes,
     origin: &Name,
     limits: ZoneLimits,
     read: impl FnOnce(&mut Loader),
@@ -180,7 +226,7 @@ fn load(
             Err(e) => return (Vec::new(), Err(format!("cannot start a thread: {e}"))),
         };
         let mut loader = Loader {
-            root,
+            includes,
             limits,
             ttl: TtlState::default(),
             errors: Vec::new(),
@@ -202,7 +248,7 @@ fn load(
         Ok(built) => built,
         Err(message) => {
             return Err(vec![ZoneError {
-                file: root.to_path_buf(),
+                file: includes.root.clone(),
                 line: 0,
                 column: 0,
                 message,
@@ -238,7 +284,7 @@ struct Scanned {
 /// The scanning half: reads files (and their includes) and sends what it scans to the
 /// converter in batches.
 struct Loader<'a> {
-    root: &'a Path,
+    includes: &'a Includes,
     limits: ZoneLimits,
     /// The default TTL where the scan is (carried into included files).
     ttl: TtlState,
@@ -387,26 +433,26 @@ impl Loader<'_> {
         }
     }
 
-    fn load_file(&mut self, path: &Path, display: &Path, origin: &Name, depth: usize) {
-        match self.read_inside_root(path) {
+    fn load_file(&mut self, root: &Path, path: &Path, display: &Path, origin: &Name, depth: usize) {
+        match self.read_inside(root, "the expected-records directory", path) {
             Ok(bytes) => self.parse(&bytes, display, origin, Some(depth)),
             Err(message) => self.error(display, 0, 0, message),
         }
     }
 
-    /// Reads a file after checking it resolves to a place inside the root and is not too large.
-    fn read_inside_root(&self, path: &Path) -> Result<Vec<u8>, String> {
+    /// Reads a file after checking it resolves to a place inside `root` and is not too large.
+    /// `what` names `root` in errors.
+    fn read_inside(&self, root: &Path, what: &str, path: &Path) -> Result<Vec<u8>, String> {
         let real = path
             .canonicalize()
             .map_err(|e| format!("cannot open: {e}"))?;
-        let root = self
-            .root
+        let root = root
             .canonicalize()
-            .map_err(|e| format!("cannot open the expected-records directory: {e}"))?;
+            .map_err(|e| format!("cannot open the directory {}: {e}", root.display()))?;
         if !real.starts_with(&root) {
             return Err(format!(
-                "refused: resolves to {} which is outside the expected-records directory",
-                real.display()
+                "refused: resolves to {} which is outside {what}",
+                real.display(),
             ));
         }
         let meta = std::fs::metadata(&real).map_err(|e| format!("cannot open: {e}"))?;
@@ -444,19 +490,30 @@ impl Loader<'_> {
             prepared = copy;
             &prepared[..]
         };
+        // BIND's syntax beyond the scanner's (TTL units, $GENERATE) is rewritten first.
+        let starts = line_starts(bytes);
+        let bind = bind::prepare(bytes, &starts, &present_name(origin));
+        let bytes = bind.text.as_deref().unwrap_or(bytes);
         let lines = Lines::new(bytes);
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
         let mut unbalanced = check_balance(bytes, &lines);
         unbalanced.extend(bad_origins(bytes, &lines));
+        for (line, column, message) in &mut unbalanced {
+            *column = bind.column(*line, *column);
+            let _ = message;
+        }
+        unbalanced.extend(bind.errors.iter().cloned());
         if !unbalanced.is_empty() {
+            unbalanced.sort_by_key(|(line, column, _)| (*line, *column));
             for (line, column, message) in unbalanced {
                 self.error(display, line, column, message);
             }
             return;
         }
+        let before = self.errors.len();
         let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.scan(bytes, &lines, display, origin, include_depth)
+            self.scan(bytes, &lines, &bind, display, origin, include_depth)
         }));
         if scanned.is_err() {
             self.error(
@@ -466,12 +523,19 @@ impl Loader<'_> {
                 "the zone file parser crashed on this file (a bug in the domain crate); please report it",
             );
         }
+        // Columns of this file's errors, in the file as written.
+        for (_, error) in &mut self.errors[before..] {
+            if error.file == display && error.column > 0 {
+                error.column = bind.column(error.line, error.column);
+            }
+        }
     }
 
     fn scan(
         &mut self,
         bytes: &[u8],
         lines: &Lines,
+        bind: &bind::Prepared,
         display: &Path,
         origin: &Name,
         include_depth: Option<usize>,
@@ -495,13 +559,16 @@ impl Loader<'_> {
         // last $TTL, else the last TTL given), but starting from the including file's state:
         // the scanner starts an included file from a made-up 3600, and so would a file with no
         // $TTL whose first record has no TTL, which is an error instead.
-        let dollar_ttls = dollar_ttls(bytes, lines);
+        // As BIND has it, an included file's $TTL and last TTL hold after it too: its end is
+        // one more place where the default is set.
+        let mut dollar_ttls = dollar_ttls(bytes, lines);
         let inherited = self.ttl;
-        let dollar_before =
-            |offset: usize| match dollar_ttls.partition_point(|(at, _)| *at < offset) {
-                0 => inherited.dollar,
-                n => dollar_ttls[n - 1].1,
-            };
+        let dollar_before = |dollar_ttls: &[(usize, Option<u32>)], offset: usize| match dollar_ttls
+            .partition_point(|(at, _)| *at < offset)
+        {
+            0 => inherited.dollar,
+            n => dollar_ttls[n - 1].1,
+        };
         'restart: while base < bytes.len() {
             let mut scanner = Zonefile::from(&bytes[base..]);
             scanner.set_origin(to_domain_name(origin));
@@ -525,7 +592,7 @@ impl Loader<'_> {
                             self.error(display, line, at + 1, EMPTY_LABEL);
                             continue;
                         }
-                        self.ttl.dollar = dollar_before(line_starts[line - 1]);
+                        self.ttl.dollar = dollar_before(&dollar_ttls, line_starts[line - 1]);
                         let ttl = if has_own_ttl(text) {
                             let ttl = record.ttl().as_secs();
                             self.ttl.last = Some(ttl);
@@ -549,16 +616,45 @@ impl Loader<'_> {
                     })) => {
                         let line = line_of_entry(next_entry, entry_offset);
                         next_entry += 1;
+                        if let Some(generate) = bind.generate_at(line) {
+                            self.ttl.dollar = dollar_before(&dollar_ttls, line_starts[line - 1]);
+                            let origin = scanner
+                                .origin()
+                                .map(|o| from_domain_name(&o))
+                                .unwrap_or_else(|_| origin.clone());
+                            failed |= !self.generate(generate, &origin, &file, line);
+                            continue;
+                        }
+                        // Problems with the include itself are placed on its path here.
+                        let text = lines.text(bytes, line - 1);
+                        let column = include_path_column(text);
                         let Some(depth) = include_depth else {
-                            self.error(display, line, 0, "$INCLUDE is not allowed here");
+                            self.error(display, line, column, "$INCLUDE is not allowed here");
                             continue;
                         };
                         if depth >= MAX_INCLUDE_DEPTH {
-                            self.error(display, line, 0, "$INCLUDE nested too deeply");
+                            self.error(display, line, column, "$INCLUDE nested too deeply");
                             continue;
                         }
-                        let relative = PathBuf::from(path.to_string());
-                        let target = self.root.join(&relative);
+                        let written = PathBuf::from(path.to_string());
+                        let root = self.includes.root.clone();
+                        let read = self.includes.resolve(&written).and_then(|target| {
+                            let what = "the include root (include_root)";
+                            Ok((self.read_inside(&root, what, &target)?, target))
+                        });
+                        let (included, target) = match read {
+                            Ok(read) => read,
+                            Err(message) => {
+                                let shown = written.display();
+                                self.error(
+                                    display,
+                                    line,
+                                    column,
+                                    format!("$INCLUDE {shown}: {message}"),
+                                );
+                                continue;
+                            }
+                        };
                         let inc_origin = match inc_origin {
                             Some(o) => from_domain_name(&o),
                             None => scanner
@@ -566,20 +662,11 @@ impl Loader<'_> {
                                 .map(|o| from_domain_name(&o))
                                 .unwrap_or_else(|_| origin.clone()),
                         };
-                        let before = self.errors.len();
-                        self.ttl.dollar = dollar_before(line_starts[line - 1]);
-                        let parent_ttl = self.ttl;
-                        self.load_file(&target, &target, &inc_origin, depth + 1);
-                        self.ttl = parent_ttl;
-                        for (_, err) in &mut self.errors[before..] {
-                            if err.line == 0 {
-                                err.message = format!(
-                                    "{} (included from {}:{line})",
-                                    err.message,
-                                    display.display()
-                                );
-                            }
-                        }
+                        let at = line_starts[line - 1];
+                        self.ttl.dollar = dollar_before(&dollar_ttls, at);
+                        self.parse(&included, &target, &inc_origin, Some(depth + 1));
+                        let after = dollar_ttls.partition_point(|(offset, _)| *offset <= at);
+                        dollar_ttls.insert(after, (at, self.ttl.dollar));
                     }
                     Err(err) => {
                         failed = true;
@@ -600,6 +687,69 @@ impl Loader<'_> {
             }
         }
         // Records of a file with errors are not used: the caller gets the errors only.
+    }
+
+    /// Reads the records a `$GENERATE` makes, as if written on its line. False when they do
+    /// not read (the error is reported).
+    fn generate(
+        &mut self,
+        generate: &bind::Generate,
+        origin: &Name,
+        file: &Arc<Path>,
+        line: usize,
+    ) -> bool {
+        let Some(ttl) = generate.ttl.or(self.ttl.dollar).or(self.ttl.last) else {
+            self.error(
+                file,
+                line,
+                1,
+                "$GENERATE: no TTL: none given and no $TTL or earlier record gives one",
+            );
+            return false;
+        };
+        if generate.ttl.is_some() {
+            self.ttl.last = Some(ttl);
+        }
+        let text = match generate.expand(ttl) {
+            Ok(text) => text,
+            Err(message) => {
+                self.error(file, line, 1, format!("$GENERATE: {message}"));
+                return false;
+            }
+        };
+        let mut scanner = Zonefile::from(&text[..]);
+        scanner.set_origin(to_domain_name(origin));
+        scanner.set_default_class(domain::base::iana::Class::IN);
+        loop {
+            self.entries += 1;
+            match scanner.next_entry() {
+                Ok(None) => return true,
+                Ok(Some(Entry::Record(record))) => {
+                    let ttl = record.ttl().as_secs();
+                    self.scanned(record, ttl, file, line);
+                }
+                Ok(Some(Entry::Include { .. })) => {
+                    self.error(file, line, 1, "$GENERATE: the data makes a directive");
+                    return false;
+                }
+                Err(err) => {
+                    let (mut generated, column, message) = split_position(&err.to_string());
+                    // A bad last field is reported at the start of the next line.
+                    if column == 1 && generated > 1 {
+                        generated -= 1;
+                    }
+                    let shown = text
+                        .split(|&b| b == b'\n')
+                        .nth(generated.saturating_sub(1))
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    let message =
+                        format!("$GENERATE: {} (in the record `{shown}`)", explain(&message));
+                    self.error(file, line, 1, message);
+                    return false;
+                }
+            }
+        }
     }
 
     /// Queues one scanned record for conversion.
@@ -638,6 +788,23 @@ fn from_domain_name(name: &DomainName<bytes::Bytes>) -> Name {
     out
 }
 
+/// The 1-based column of the path in an `$INCLUDE` line.
+fn include_path_column(text: &[u8]) -> usize {
+    let directive = text.iter().take_while(|b| !b.is_ascii_whitespace()).count();
+    let blanks = text[directive..]
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    directive + blanks + 1
+}
+
+/// Where each line of a file begins.
+fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1))
+        .collect()
+}
+
 /// The lines of a file: where each begins, and which hold any of the octets that quoting,
 /// escapes, comments and parentheses are made of (most lines of a large zone hold none, and
 /// are passed over by the checks that follow them).
@@ -648,9 +815,7 @@ struct Lines {
 
 impl Lines {
     fn new(bytes: &[u8]) -> Lines {
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1))
-            .collect();
+        let starts = line_starts(bytes);
         let mut special = vec![false; starts.len()];
         let quoting = memchr::memchr3_iter(b'"', b';', b'(', bytes);
         for at in quoting.chain(memchr::memchr2_iter(b')', b'\\', bytes)) {
@@ -1044,7 +1209,7 @@ mod tests {
     const HEAD: &str = "$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n";
 
     #[test]
-    fn included_files_take_the_default_ttl_of_the_including_file() {
+    fn included_files_share_the_default_ttl_with_the_including_file_as_bind_does() {
         let dir = tempfile::tempdir().unwrap();
         let main = dir.path().join("bots.example.net.zone");
         std::fs::write(
@@ -1053,7 +1218,8 @@ mod tests {
              $INCLUDE hosts.inc\nafter A 192.0.2.3\n$TTL 900\nlater A 192.0.2.4\n",
         )
         .unwrap();
-        // The include sets its own $TTL half-way; the including file's stays 300 after it.
+        // The include starts from the including file's $TTL and sets its own half-way, which
+        // holds after it too (named-compilezone 9.18 gives `after` a TTL of 60).
         std::fs::write(
             dir.path().join("hosts.inc"),
             "ns A 192.0.2.1\n$TTL 60\nwww A 192.0.2.2\n",
@@ -1064,14 +1230,15 @@ mod tests {
             record_lines: true,
             ..ZoneLimits::default()
         };
-        let loaded = load_zone(dir.path(), &main, &origin, limits).unwrap();
+        let includes = Includes::within(dir.path());
+        let loaded = load_zone(dir.path(), &includes, &main, &origin, limits).unwrap();
         let ttl = |name: &str| {
             let name = Name::from_str(name).unwrap();
             loaded.zone.rrset(&name, RecordType::A).unwrap().ttl
         };
         assert_eq!(ttl("ns.bots.example.net."), 300);
         assert_eq!(ttl("www.bots.example.net."), 60);
-        assert_eq!(ttl("after.bots.example.net."), 300);
+        assert_eq!(ttl("after.bots.example.net."), 60);
         assert_eq!(ttl("later.bots.example.net."), 900);
         // Records are placed on their own line, not on the directives before them.
         let soa = (origin.clone(), RecordType::SOA);

@@ -1,0 +1,818 @@
+//! What BIND reads in a zone file that `domain`'s scanner does not: TTLs with units (`1h`,
+//! `1w2d`) wherever a TTL goes (`$TTL`, a record's TTL, the SOA timers), `@` for the origin in
+//! record data (`www CNAME @`), and `$GENERATE`.
+//!
+//! [`prepare`] reads a file entry by entry (quotes, escapes, comments and parentheses as BIND's
+//! lexer has them) and rewrites it for the scanner: a TTL with units becomes its seconds, a
+//! `$GENERATE` line becomes `$INCLUDE` of a placeholder, so the scanner hands it back in order
+//! with the origin in force there, and the loader expands it (see [`Generate::expand`]). Lines
+//! stay where they were; columns that moved are given back by [`Prepared::column`].
+
+/// A `$GENERATE` directive, checked and ready to expand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generate {
+    /// First value of the iterator.
+    pub start: u32,
+    /// Last value (inclusive, as BIND has it).
+    pub stop: u32,
+    /// Step between values (at least 1).
+    pub step: u32,
+    /// Owner template.
+    pub lhs: Vec<u8>,
+    /// TTL given on the directive, in seconds.
+    pub ttl: Option<u32>,
+    /// Class given on the directive (only IN is loaded).
+    pub class: Option<Vec<u8>>,
+    /// Record type as written.
+    pub rtype: Vec<u8>,
+    /// Data template (a quoted one without its quotes).
+    pub rhs: Vec<u8>,
+}
+
+/// Most records one `$GENERATE` may make (BIND has no limit; this bounds memory on a typo such
+/// as `0-4000000000`).
+pub const MAX_GENERATED: u64 = 1 << 20;
+
+impl Generate {
+    /// The records it makes, one zone file line each (`owner [ttl] [class] type data`), for the
+    /// scanner to read with the origin in force at the directive. `ttl` is the TTL they take.
+    pub fn expand(&self, ttl: u32) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut value = u64::from(self.start);
+        while value <= u64::from(self.stop) {
+            let it = value as i64;
+            let owner_at = out.len();
+            substitute(&self.lhs, it, &mut out)?;
+            // An owner that begins with `$` is a name here, not a directive.
+            if out.get(owner_at) == Some(&b'$') {
+                out.insert(owner_at, b'\\');
+            }
+            out.extend_from_slice(format!(" {ttl} ").as_bytes());
+            if let Some(class) = &self.class {
+                out.extend_from_slice(class);
+                out.push(b' ');
+            }
+            out.extend_from_slice(&self.rtype);
+            out.push(b' ');
+            substitute(&self.rhs, it, &mut out)?;
+            out.push(b'\n');
+            value += u64::from(self.step);
+        }
+        Ok(out)
+    }
+}
+
+/// A file made ready for the scanner.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The rewritten text; None when nothing needed rewriting.
+    pub text: Option<Vec<u8>>,
+    /// `$GENERATE` directives by their 1-based line.
+    pub generates: Vec<(usize, Generate)>,
+    /// Problems found on the way, as (line, column, message).
+    pub errors: Vec<(usize, usize, String)>,
+    /// Rewrites that changed a line's length: (line, column in the new text after which
+    /// columns moved, by how much).
+    shifts: Vec<(usize, usize, isize)>,
+}
+
+impl Prepared {
+    /// The column in the file as written for `column` of `line` in the rewritten text.
+    pub fn column(&self, line: usize, column: usize) -> usize {
+        let moved: isize = self
+            .shifts
+            .iter()
+            .filter(|(l, after, _)| *l == line && column > *after)
+            .map(|(_, _, delta)| delta)
+            .sum();
+        (column as isize - moved).max(1) as usize
+    }
+
+    /// The `$GENERATE` of a line.
+    pub fn generate_at(&self, line: usize) -> Option<&Generate> {
+        self.generates
+            .binary_search_by_key(&line, |(l, _)| *l)
+            .ok()
+            .map(|at| &self.generates[at].1)
+    }
+}
+
+/// One token of a zone file: where it lies, and whether it was a quoted string (the offsets
+/// are then those of its content).
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    start: usize,
+    end: usize,
+    line: usize,
+    quoted: bool,
+}
+
+/// Reads every entry of `bytes` (ending in a line feed) and rewrites what the scanner cannot
+/// read. `line_starts` are the offsets where lines begin; `origin` is the origin the file
+/// starts with, in presentation form with its trailing dot.
+pub fn prepare(bytes: &[u8], line_starts: &[usize], origin: &str) -> Prepared {
+    let mut prepared = Prepared::default();
+    let mut origin = origin.to_string();
+    let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    let mut line = 1;
+    while at < bytes.len() {
+        let first_line = line;
+        let starts_blank = matches!(bytes[at], b' ' | b'\t' | b'\r');
+        let end;
+        (end, line) = entry_tokens(bytes, at, line, &mut tokens);
+        if let Some(first) = tokens.first() {
+            let word = &bytes[first.start..first.end];
+            if !starts_blank && !first.quoted && word.first() == Some(&b'$') {
+                if word.eq_ignore_ascii_case(b"$ORIGIN") {
+                    if let Some(name) = tokens.get(1) {
+                        origin = next_origin(&origin, &bytes[name.start..name.end]);
+                    }
+                }
+                directive(
+                    bytes,
+                    &tokens,
+                    first_line,
+                    (at, end),
+                    line_starts,
+                    &mut prepared,
+                    &mut edits,
+                );
+            } else {
+                let fields = &tokens[usize::from(!starts_blank)..];
+                let context = Context {
+                    bytes,
+                    line_starts,
+                    origin: &origin,
+                };
+                record(&context, fields, &mut prepared, &mut edits);
+            }
+        }
+        at = end;
+    }
+    if !edits.is_empty() {
+        prepared.text = Some(apply(bytes, &mut edits, line_starts, &mut prepared.shifts));
+    }
+    prepared
+}
+
+/// Tokens of the entry that begins at `at` (a line start), up to the line feed that ends it
+/// outside parentheses. Returns the offset after the entry and the line it ends on plus one.
+fn entry_tokens(
+    bytes: &[u8],
+    mut at: usize,
+    mut line: usize,
+    tokens: &mut Vec<Token>,
+) -> (usize, usize) {
+    tokens.clear();
+    let mut open = false;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\n' => {
+                at += 1;
+                line += 1;
+                if !open {
+                    break;
+                }
+            }
+            b' ' | b'\t' | b'\r' => at += 1,
+            b';' => {
+                at = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+            }
+            b'(' => (open, at) = (true, at + 1),
+            b')' => (open, at) = (false, at + 1),
+            b'"' => {
+                let start = at + 1;
+                let mut end = start;
+                while end < bytes.len() && !matches!(bytes[end], b'"' | b'\n') {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                let end = end.min(bytes.len());
+                tokens.push(Token {
+                    start,
+                    end,
+                    line,
+                    quoted: true,
+                });
+                at = if bytes.get(end) == Some(&b'"') {
+                    end + 1
+                } else {
+                    end
+                };
+            }
+            _ => {
+                let start = at;
+                while at < bytes.len()
+                    && !matches!(
+                        bytes[at],
+                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+                    )
+                {
+                    at += if bytes[at] == b'\\' && bytes.get(at + 1) != Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                let end = at.min(bytes.len());
+                tokens.push(Token {
+                    start,
+                    end,
+                    line,
+                    quoted: false,
+                });
+                at = end;
+            }
+        }
+    }
+    (at, line)
+}
+
+/// Whether a word is a class BIND knows (`IN`, `CH`, `HS`, `NONE`, `ANY`, `CLASSnnn`).
+pub fn is_class(word: &[u8]) -> bool {
+    [
+        &b"IN"[..],
+        b"CH",
+        b"CHAOS",
+        b"HS",
+        b"HESIOD",
+        b"CS",
+        b"NONE",
+        b"ANY",
+    ]
+    .iter()
+    .any(|c| word.eq_ignore_ascii_case(c))
+        || (word.len() > 5
+            && word[..5].eq_ignore_ascii_case(b"CLASS")
+            && word[5..].iter().all(u8::is_ascii_digit))
+}
+
+/// A TTL as BIND reads it: a number of seconds, or numbers each followed by a unit (`w`, `d`,
+/// `h`, `m`, `s`, any case) such as `1w2d3h`. None when it is not one; `Err` when it is one
+/// whose value does not fit in 32 bits.
+pub fn parse_ttl(word: &[u8]) -> Option<Result<u32, String>> {
+    if word.is_empty() || !word[0].is_ascii_digit() || word.len() > 63 {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut at = 0;
+    let mut units = false;
+    while at < word.len() {
+        let digits = word[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let mut number: u64 = 0;
+        for &d in &word[at..at + digits] {
+            number = number
+                .saturating_mul(10)
+                .saturating_add(u64::from(d - b'0'));
+        }
+        at += digits;
+        let unit: u64 = match word.get(at).map(u8::to_ascii_lowercase) {
+            Some(b'w') => 7 * 24 * 3600,
+            Some(b'd') => 24 * 3600,
+            Some(b'h') => 3600,
+            Some(b'm') => 60,
+            Some(b's') => 1,
+            // A plain number: the whole word, or (as BIND has it) a trailing one after units
+            // that added up to nothing so far.
+            None if !units || total == 0 => {
+                total = number;
+                break;
+            }
+            _ => return None,
+        };
+        units = true;
+        at += 1;
+        total = total.saturating_add(number.saturating_mul(unit));
+    }
+    Some(if total > u64::from(u32::MAX) {
+        Err(format!(
+            "TTL {} is out of range (at most 4294967295 seconds)",
+            String::from_utf8_lossy(word)
+        ))
+    } else {
+        Ok(total as u32)
+    })
+}
+
+/// The origin after `$ORIGIN name` where the origin was `current` (both with trailing dots).
+fn next_origin(current: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if name == "@" {
+        return current.to_string();
+    }
+    let absolute = name.ends_with('.') && !name.ends_with("\\.");
+    match (absolute, current) {
+        (true, _) => name.into_owned(),
+        (false, ".") => format!("{name}."),
+        (false, _) => format!("{name}.{current}"),
+    }
+}
+
+/// Types whose data holds domain names, where `@` stands for the origin as in an owner.
+fn holds_names(rtype: &[u8]) -> bool {
+    [
+        &b"NS"[..],
+        b"CNAME",
+        b"DNAME",
+        b"PTR",
+        b"MX",
+        b"SRV",
+        b"SOA",
+        b"KX",
+        b"AFSDB",
+        b"RT",
+        b"NAPTR",
+        b"RP",
+        b"MINFO",
+        b"MB",
+        b"MG",
+        b"MR",
+        b"NSEC",
+        b"SVCB",
+        b"HTTPS",
+        b"LP",
+        b"TALINK",
+        b"PX",
+    ]
+    .iter()
+    .any(|t| rtype.eq_ignore_ascii_case(t))
+}
+
+/// What a record's rewrites need to know besides its tokens.
+struct Context<'a> {
+    bytes: &'a [u8],
+    line_starts: &'a [usize],
+    /// The origin in force, with its trailing dot.
+    origin: &'a str,
+}
+
+/// The rewrites a record needs: the TTL among its first two fields, the SOA timers, `@` in
+/// data that holds names. `tokens` starts after the owner.
+fn record(
+    context: &Context,
+    tokens: &[Token],
+    prepared: &mut Prepared,
+    edits: &mut Vec<(usize, usize, Vec<u8>)>,
+) {
+    let (bytes, line_starts) = (context.bytes, context.line_starts);
+    let mut index = 0;
+    for _ in 0..2 {
+        let Some(token) = tokens.get(index) else {
+            return;
+        };
+        let word = &bytes[token.start..token.end];
+        if token.quoted {
+            return;
+        }
+        if is_class(word) {
+            index += 1;
+            continue;
+        }
+        match parse_ttl(word) {
+            Some(ttl) => {
+                rewrite(word, token, ttl, line_starts, prepared, edits);
+                index += 1;
+            }
+            None => break,
+        }
+    }
+    let Some(rtype) = tokens.get(index) else {
+        return;
+    };
+    let type_word = &bytes[rtype.start..rtype.end];
+    if holds_names(type_word) {
+        for token in &tokens[index + 1..] {
+            if !token.quoted && &bytes[token.start..token.end] == b"@" {
+                edits.push((token.start, token.end, context.origin.as_bytes().to_vec()));
+            }
+        }
+    }
+    if type_word.eq_ignore_ascii_case(b"SOA") {
+        // MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM: the four timers take units.
+        for token in tokens.iter().skip(index + 4).take(4) {
+            let word = &bytes[token.start..token.end];
+            if let (false, Some(ttl)) = (token.quoted, parse_ttl(word)) {
+                rewrite(word, token, ttl, line_starts, prepared, edits);
+            }
+        }
+    }
+}
+
+/// Queues the rewrite of a TTL word into seconds, or notes why it cannot be one.
+fn rewrite(
+    word: &[u8],
+    token: &Token,
+    ttl: Result<u32, String>,
+    line_starts: &[usize],
+    prepared: &mut Prepared,
+    edits: &mut Vec<(usize, usize, Vec<u8>)>,
+) {
+    match ttl {
+        Ok(_) if word.iter().all(u8::is_ascii_digit) => {}
+        Ok(seconds) => edits.push((token.start, token.end, seconds.to_string().into_bytes())),
+        Err(message) => {
+            let column = token.start - line_starts[token.line - 1] + 1;
+            prepared.errors.push((token.line, column, message));
+        }
+    }
+}
+
+/// `$TTL` gets its units rewritten; `$GENERATE` is read and replaced by a placeholder.
+fn directive(
+    bytes: &[u8],
+    tokens: &[Token],
+    line: usize,
+    (start, end): (usize, usize),
+    line_starts: &[usize],
+    prepared: &mut Prepared,
+    edits: &mut Vec<(usize, usize, Vec<u8>)>,
+) {
+    let word = &bytes[tokens[0].start..tokens[0].end];
+    let column = |token: &Token| token.start - line_starts[token.line - 1] + 1;
+    if word.eq_ignore_ascii_case(b"$TTL") {
+        if let Some(value) = tokens.get(1) {
+            let text = &bytes[value.start..value.end];
+            match parse_ttl(text) {
+                Some(ttl) => rewrite(text, value, ttl, line_starts, prepared, edits),
+                None => prepared.errors.push((
+                    value.line,
+                    column(value),
+                    format!(
+                        "$TTL {}: expected a TTL (seconds, or units such as 1h, 1d, 1w2d)",
+                        String::from_utf8_lossy(text)
+                    ),
+                )),
+            }
+        }
+        return;
+    }
+    if !word.eq_ignore_ascii_case(b"$GENERATE") {
+        return;
+    }
+    match read_generate(bytes, tokens) {
+        Ok(generate) => prepared.generates.push((line, generate)),
+        Err((token, message)) => {
+            let token = tokens.get(token).unwrap_or(&tokens[0]);
+            prepared
+                .errors
+                .push((token.line, column(token), format!("$GENERATE: {message}")));
+        }
+    }
+    // The scanner sees an $INCLUDE in its place (handed back to the loader in order), and
+    // empty lines for any further lines the directive took.
+    let mut placeholder = b"$INCLUDE generate".to_vec();
+    let lines = bytes[start..end].iter().filter(|&&b| b == b'\n').count();
+    placeholder.extend(std::iter::repeat_n(b'\n', lines));
+    edits.push((start, end, placeholder));
+}
+
+/// Reads `$GENERATE range lhs [ttl] [class] type rhs`. An error names the token at fault.
+fn read_generate(bytes: &[u8], tokens: &[Token]) -> Result<Generate, (usize, String)> {
+    let text = |i: usize| tokens.get(i).map(|t| &bytes[t.start..t.end]);
+    let range = text(1).ok_or((0, "expected a range such as 1-10".to_string()))?;
+    let (start, stop, step) = read_range(range).ok_or_else(|| {
+        (
+            1,
+            format!(
+                "invalid range '{}': expected START-STOP or START-STOP/STEP, STOP not below START, STEP above 0",
+                String::from_utf8_lossy(range)
+            ),
+        )
+    })?;
+    let count = (u64::from(stop) - u64::from(start)) / u64::from(step) + 1;
+    if count > MAX_GENERATED {
+        return Err((
+            1,
+            format!("the range makes {count} records, more than {MAX_GENERATED}"),
+        ));
+    }
+    let lhs = text(2).ok_or((0, "expected an owner after the range".to_string()))?;
+    let mut index = 3;
+    let mut ttl = None;
+    let mut class = None;
+    for _ in 0..2 {
+        let Some(word) = text(index) else { break };
+        match parse_ttl(word) {
+            Some(value) if ttl.is_none() => ttl = Some(value.map_err(|m| (index, m))?),
+            _ if class.is_none() && is_class(word) => class = Some(word.to_vec()),
+            _ => break,
+        }
+        index += 1;
+    }
+    let rtype = text(index).ok_or((0, "expected a record type".to_string()))?;
+    let rhs = text(index + 1).ok_or((index, "expected the record data".to_string()))?;
+    if tokens.len() > index + 2 {
+        return Err((
+            index + 2,
+            "extra input text (quote the record data when it has spaces)".to_string(),
+        ));
+    }
+    let generate = Generate {
+        start,
+        stop,
+        step,
+        lhs: lhs.to_vec(),
+        ttl,
+        class,
+        rtype: rtype.to_vec(),
+        rhs: rhs.to_vec(),
+    };
+    // Check both templates once, so a bad modifier is an error at its token.
+    let mut scratch = Vec::new();
+    substitute(&generate.lhs, i64::from(start), &mut scratch).map_err(|m| (2, m))?;
+    substitute(&generate.rhs, i64::from(start), &mut scratch).map_err(|m| (index + 1, m))?;
+    Ok(generate)
+}
+
+/// `START-STOP[/STEP]`.
+fn read_range(range: &[u8]) -> Option<(u32, u32, u32)> {
+    let text = std::str::from_utf8(range).ok()?;
+    let (bounds, step) = match text.split_once('/') {
+        Some((bounds, step)) => (bounds, step.parse().ok()?),
+        None => (text, 1),
+    };
+    let (start, stop) = bounds.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(start) || !digits(stop) {
+        return None;
+    }
+    let (start, stop): (u32, u32) = (start.parse().ok()?, stop.parse().ok()?);
+    (stop >= start && step > 0).then_some((start, stop, step))
+}
+
+/// Writes `template` with BIND's substitutions for the iterator value `it`: `$` is the value,
+/// `${offset[,width[,base]]}` shifts, pads and formats it (`d`, `o`, `x`, `X`, and `n`/`N` for
+/// nibbles, lowest first, dot-separated), `$$` is a literal `$`, and a backslash keeps the
+/// character after it as it is (so `\$` reaches the parser, which reads it as `$`).
+pub fn substitute(template: &[u8], it: i64, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut at = 0;
+    while at < template.len() {
+        match template[at] {
+            b'\\' => {
+                out.extend_from_slice(&template[at..(at + 2).min(template.len())]);
+                at += 2;
+            }
+            b'$' if template.get(at + 1) == Some(&b'$') => {
+                out.push(b'$');
+                at += 2;
+            }
+            b'$' => {
+                at += 1;
+                let (mut offset, mut width, mut base) = (0i64, 0usize, b'd');
+                if template.get(at) == Some(&b'{') {
+                    let close = template[at..]
+                        .iter()
+                        .position(|&b| b == b'}')
+                        .ok_or("a '${' modifier without its closing '}'")?;
+                    let inner = std::str::from_utf8(&template[at + 1..at + close])
+                        .map_err(|_| "a bad ${...} modifier")?;
+                    (offset, width, base) = read_modifier(inner)?;
+                    at += close + 1;
+                }
+                let value = it + offset;
+                if value < 0 && matches!(base, b'o' | b'x' | b'X' | b'n' | b'N') {
+                    return Err(format!("the value {value} is negative for this format"));
+                }
+                let text = match base {
+                    b'd' => format!("{value:0width$}"),
+                    b'o' => format!("{value:0width$o}"),
+                    b'x' => format!("{value:0width$x}"),
+                    b'X' => format!("{value:0width$X}"),
+                    _ => nibbles(value as u64, width, base == b'N'),
+                };
+                out.extend_from_slice(text.as_bytes());
+            }
+            b => {
+                out.push(b);
+                at += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `offset[,width[,base]]` of a `${...}` modifier.
+fn read_modifier(inner: &str) -> Result<(i64, usize, u8), String> {
+    let bad = || {
+        format!("bad modifier '${{{inner}}}': expected ${{offset[,width[,base]]}}, base one of d o x X n N")
+    };
+    let mut parts = inner.split(',');
+    let offset = parts
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(bad)?;
+    let width = match parts.next() {
+        Some(p) => p.trim().parse::<usize>().map_err(|_| bad())?,
+        None => 0,
+    };
+    let base = match parts.next() {
+        Some(p) if p.len() == 1 && "doxXnN".contains(p) => p.as_bytes()[0],
+        Some(_) => return Err(bad()),
+        None => b'd',
+    };
+    if parts.next().is_some() || width > 255 {
+        return Err(bad());
+    }
+    Ok((offset, width, base))
+}
+
+/// BIND's nibble format: hex digits lowest first, separated by dots, padded to `width`
+/// characters (dots included).
+fn nibbles(mut value: u64, mut width: usize, upper: bool) -> String {
+    let digits = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    loop {
+        out.push(digits[(value & 0xf) as usize] as char);
+        value >>= 4;
+        width = width.saturating_sub(1);
+        if width > 0 || value != 0 {
+            out.push('.');
+            width = width.saturating_sub(1);
+        }
+        if value == 0 && width == 0 {
+            return out;
+        }
+    }
+}
+
+/// The text with every edit made; `shifts` gets where columns moved.
+fn apply(
+    bytes: &[u8],
+    edits: &mut [(usize, usize, Vec<u8>)],
+    line_starts: &[usize],
+    shifts: &mut Vec<(usize, usize, isize)>,
+) -> Vec<u8> {
+    edits.sort_by_key(|(start, _, _)| *start);
+    let mut out = Vec::with_capacity(bytes.len() + edits.len() * 8);
+    let mut at = 0;
+    let mut line_delta: (usize, isize) = (0, 0);
+    for (start, end, replacement) in edits.iter() {
+        out.extend_from_slice(&bytes[at..*start]);
+        let line = line_starts.partition_point(|s| *s <= *start);
+        if line_delta.0 != line {
+            line_delta = (line, 0);
+        }
+        let new_end_column =
+            (*start as isize + line_delta.1) as usize - line_starts[line - 1] + replacement.len();
+        let delta = replacement.len() as isize - (*end - *start) as isize;
+        if delta != 0 && !replacement.contains(&b'\n') {
+            shifts.push((line, new_end_column, delta));
+            line_delta.1 += delta;
+        }
+        out.extend_from_slice(replacement);
+        at = *end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starts(bytes: &[u8]) -> Vec<usize> {
+        std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1))
+            .collect()
+    }
+
+    fn prepared(text: &str) -> (String, Prepared) {
+        let bytes = text.as_bytes();
+        let p = prepare(bytes, &starts(bytes), "z.net.");
+        let out = p.text.clone().unwrap_or_else(|| bytes.to_vec());
+        (String::from_utf8(out).unwrap(), p)
+    }
+
+    #[test]
+    fn ttls_read_as_bind_reads_them() {
+        let cases: &[(&str, Option<u32>)] = &[
+            ("3600", Some(3600)),
+            ("1h", Some(3600)),
+            ("1H", Some(3600)),
+            (
+                "1w2d3h4m5s",
+                Some(7 * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5),
+            ),
+            ("2h1d", Some(86400 + 7200)),
+            ("15M", Some(900)),
+            ("0h30", Some(30)),
+            ("1h30", None),
+            ("1x", None),
+            ("h", None),
+            ("", None),
+            ("IN", None),
+        ];
+        for (text, want) in cases {
+            let got = parse_ttl(text.as_bytes()).and_then(Result::ok);
+            assert_eq!(got, *want, "case {text:?}");
+        }
+        assert!(parse_ttl(b"4294967296").unwrap().is_err(), "over 32 bits");
+        assert!(parse_ttl(b"1000000w").unwrap().is_err());
+    }
+
+    #[test]
+    fn units_are_rewritten_where_a_ttl_goes_and_nowhere_else() {
+        let (text, p) = prepared(
+            "$TTL 1d\n@ 1h IN SOA ns h 1 2h 15m 1w 1D\nwww IN 5m A 192.0.2.1\n\
+             1h A 192.0.2.2\nt TXT 1h\n@ SOA ( ns h 1\n 1h 2 3 4 )\n",
+        );
+        assert_eq!(
+            text,
+            "$TTL 86400\n@ 3600 IN SOA ns h 1 7200 900 604800 86400\nwww IN 300 A 192.0.2.1\n\
+             1h A 192.0.2.2\nt TXT 1h\n@ SOA ( ns h 1\n 3600 2 3 4 )\n"
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        // `www IN 5m A ...`: the data after the TTL moved one column left of where it was.
+        assert_eq!(p.column(3, 12), 11);
+        assert_eq!(p.column(3, 5), 5, "before the TTL nothing moved");
+    }
+
+    #[test]
+    fn at_in_data_is_the_origin_in_force() {
+        let (text, _) = prepared(
+            "www CNAME @\n@ MX 10 @\nt TXT @\n$ORIGIN sub\nx CNAME @\n$ORIGIN other.\ny NS @\n",
+        );
+        assert_eq!(
+            text,
+            "www CNAME z.net.\n@ MX 10 z.net.\nt TXT @\n$ORIGIN sub\nx CNAME sub.z.net.\n\
+             $ORIGIN other.\ny NS other.\n"
+        );
+    }
+
+    #[test]
+    fn comments_quotes_and_escapes_are_not_ttls() {
+        let source = "a TXT \"1h\" ; 1h\nb ( ; 1h\n 1h A 192.0.2.1 )\n";
+        let (text, _) = prepared(source);
+        assert_eq!(text, "a TXT \"1h\" ; 1h\nb ( ; 1h\n 3600 A 192.0.2.1 )\n");
+    }
+
+    #[test]
+    fn generate_reads_bind_syntax() {
+        let (text, p) = prepared(
+            "$GENERATE 1-3/2 h$ A 10.0.0.$\n$generate 10-12 ${0,3,n} 1h IN PTR x-${-5,4,x}.\n",
+        );
+        assert_eq!(text, "$INCLUDE generate\n$INCLUDE generate\n");
+        let first = p.generate_at(1).unwrap();
+        assert_eq!(
+            String::from_utf8(first.expand(60).unwrap()).unwrap(),
+            "h1 60 A 10.0.0.1\nh3 60 A 10.0.0.3\n"
+        );
+        let second = p.generate_at(2).unwrap();
+        assert_eq!(second.ttl, Some(3600));
+        assert_eq!(
+            String::from_utf8(second.expand(3600).unwrap()).unwrap(),
+            "a.0 3600 IN PTR x-0005.\nb.0 3600 IN PTR x-0006.\nc.0 3600 IN PTR x-0007.\n"
+        );
+    }
+
+    #[test]
+    fn generate_substitutions_match_bind() {
+        let cases: &[(&str, i64, &str)] = &[
+            ("h$", 7, "h7"),
+            ("$$x", 1, "$x"),
+            ("\\$x$", 3, "\\$x3"),
+            ("r${1,2}", 0, "r01"),
+            ("s${-1}", 1, "s0"),
+            ("${0,0,o}", 8, "10"),
+            ("${0,4,X}", 255, "00FF"),
+            ("${0,2,N}", 1, "1."),
+            ("${0,0,n}", 0x123, "3.2.1"),
+            ("${0,7,n}", 0x12, "2.1.0.0"),
+        ];
+        for (template, it, want) in cases {
+            let mut out = Vec::new();
+            substitute(template.as_bytes(), *it, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), *want, "case {template}");
+        }
+        for bad in ["${1", "${a}", "${0,2,q}", "${0,2,d,1}"] {
+            assert!(
+                substitute(bad.as_bytes(), 0, &mut Vec::new()).is_err(),
+                "case {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn generate_errors_name_the_token() {
+        for (line, column, needle) in [
+            ("$GENERATE 5-3 r$ A 10.0.0.$\n", 11, "invalid range"),
+            ("$GENERATE 0-2/0 r$ A 10.0.0.$\n", 11, "invalid range"),
+            ("$GENERATE 1-2 m$ MX 10 mx$\n", 24, "extra input"),
+            ("$GENERATE 1-2 m${1 A 10.0.0.1\n", 15, "closing"),
+        ] {
+            let (_, p) = prepared(line);
+            assert_eq!(p.errors.len(), 1, "{line}: {:?}", p.errors);
+            let (l, c, message) = &p.errors[0];
+            assert_eq!((*l, *c), (1, column), "{line}: {message}");
+            assert!(message.contains(needle), "{line}: {message}");
+        }
+    }
+}
