@@ -108,9 +108,10 @@ struct Token {
 }
 
 /// Reads every entry of `bytes` (ending in a line feed) and rewrites what the scanner cannot
-/// read. `line_starts` are the offsets where lines begin; `origin` is the origin the file
-/// starts with, in presentation form with its trailing dot.
-pub fn prepare(bytes: &[u8], line_starts: &[usize], origin: &str) -> Prepared {
+/// read. `line_starts` are the offsets where lines begin, `special` says which lines hold a
+/// quote, comment, parenthesis or escape (the others are read by a quicker path: most lines of
+/// a large zone); `origin` is the origin the file starts with, with its trailing dot.
+pub fn prepare(bytes: &[u8], line_starts: &[usize], special: &[bool], origin: &str) -> Prepared {
     let mut prepared = Prepared::default();
     let mut origin = origin.to_string();
     let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
@@ -121,7 +122,17 @@ pub fn prepare(bytes: &[u8], line_starts: &[usize], origin: &str) -> Prepared {
         let first_line = line;
         let starts_blank = matches!(bytes[at], b' ' | b'\t' | b'\r');
         let end;
-        (end, line) = entry_tokens(bytes, at, line, &mut tokens);
+        if special[line - 1] {
+            (end, line) = entry_tokens(bytes, at, line, &mut tokens);
+        } else {
+            end = line_starts.get(line).copied().unwrap_or(bytes.len());
+            // Owner, TTL, class and type; the data only where it may need a rewrite.
+            plain_tokens(bytes, (at, end), line, &mut tokens, 4);
+            if needs_data(bytes, &tokens, starts_blank, &bytes[at..end]) {
+                plain_tokens(bytes, (at, end), line, &mut tokens, usize::MAX);
+            }
+            line += 1;
+        }
         if let Some(first) = tokens.first() {
             let word = &bytes[first.start..first.end];
             if !starts_blank && !first.quoted && word.first() == Some(&b'$') {
@@ -155,6 +166,59 @@ pub fn prepare(bytes: &[u8], line_starts: &[usize], origin: &str) -> Prepared {
         prepared.text = Some(apply(bytes, &mut edits, line_starts, &mut prepared.shifts));
     }
     prepared
+}
+
+/// The first `most` tokens of a line with no quote, comment, parenthesis or escape.
+fn plain_tokens(
+    bytes: &[u8],
+    (start, end): (usize, usize),
+    line: usize,
+    tokens: &mut Vec<Token>,
+    most: usize,
+) {
+    tokens.clear();
+    let mut at = start;
+    while at < end && tokens.len() < most {
+        while at < end && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let from = at;
+        while at < end && !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at > from {
+            tokens.push(Token {
+                start: from,
+                end: at,
+                line,
+                quoted: false,
+            });
+        }
+    }
+}
+
+/// Whether an entry read up to its type needs its data read too: a directive, an SOA (timers),
+/// or a record of a type whose data holds names, with an `@` on its line.
+fn needs_data(bytes: &[u8], tokens: &[Token], starts_blank: bool, line: &[u8]) -> bool {
+    let word = |t: &Token| &bytes[t.start..t.end];
+    let Some(first) = tokens.first() else {
+        return false;
+    };
+    if !starts_blank && word(first).first() == Some(&b'$') {
+        return true;
+    }
+    let mut fields = tokens[usize::from(!starts_blank)..].iter().map(word);
+    let mut field = fields.next();
+    for _ in 0..2 {
+        match field {
+            Some(w) if is_class(w) || parse_ttl(w).is_some() => field = fields.next(),
+            _ => break,
+        }
+    }
+    // Fewer than four tokens read: the type may not have been reached; read the rest.
+    field.is_none_or(|rtype| {
+        rtype.eq_ignore_ascii_case(b"SOA") || holds_names(rtype) && memchr::memchr(b'@', line).is_some()
+    })
 }
 
 /// Tokens of the entry that begins at `at` (a line start), up to the line feed that ends it
@@ -686,7 +750,21 @@ mod tests {
 
     fn prepared(text: &str) -> (String, Prepared) {
         let bytes = text.as_bytes();
-        let p = prepare(bytes, &starts(bytes), "z.net.");
+        let starts = starts(bytes);
+        let special = vec![true; starts.len()];
+        let p = prepare(bytes, &starts, &special, "z.net.");
+        // The quick path for plain lines reads the same.
+        let plain: Vec<bool> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| {
+                let end = starts.get(i + 1).copied().unwrap_or(bytes.len());
+                bytes[at..end].iter().any(|b| b"\";()\\".contains(b))
+            })
+            .collect();
+        let quick = prepare(bytes, &starts, &plain, "z.net.");
+        assert_eq!(quick.text, p.text, "quick path");
+        assert_eq!(quick.errors, p.errors, "quick path");
         let out = p.text.clone().unwrap_or_else(|| bytes.to_vec());
         (String::from_utf8(out).unwrap(), p)
     }

@@ -491,10 +491,15 @@ impl Loader<'_> {
             &prepared[..]
         };
         // BIND's syntax beyond the scanner's (TTL units, $GENERATE) is rewritten first.
-        let starts = line_starts(bytes);
-        let bind = bind::prepare(bytes, &starts, &present_name(origin));
-        let bytes = bind.text.as_deref().unwrap_or(bytes);
-        let lines = Lines::new(bytes);
+        let mut lines = Lines::new(bytes);
+        let bind = bind::prepare(bytes, &lines.starts, &lines.special, &present_name(origin));
+        let bytes = match &bind.text {
+            Some(text) => {
+                lines = Lines::new(text);
+                text
+            }
+            None => bytes,
+        };
         // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
         // accepts nested parentheses: both are checked here first, with their position.
         let mut unbalanced = check_balance(bytes, &lines);
