@@ -43,8 +43,49 @@ pub enum Command {
     ///
     /// Exit codes: 0 shown, 2 the file does not load (every error with file:line:column).
     Show(ShowArgs),
+    /// Write a first expected-records zone file from what a server serves (by zone transfer,
+    /// or name by name with --names), and name the server in dns-audit.toml.
+    ///
+    /// Exit codes: 0 written, 2 nothing written (the file exists without --force, the server
+    /// refused or could not answer, bad flags).
+    Import(ImportArgs),
     /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
     Demo(DemoArgs),
+}
+
+/// `import` flags.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The zone to import.
+    #[arg(value_name = "ZONE")]
+    pub zone: String,
+    /// The authoritative server to read it from.
+    #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
+    pub server: Nameserver,
+    /// Names to ask for one by one when the server refuses a transfer (one per line).
+    #[arg(long, value_name = "FILE")]
+    pub names: Option<PathBuf>,
+    /// The expected-records directory to write into.
+    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    pub expected: PathBuf,
+    /// Replace an existing zone file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ImportArgs {
+    /// The plain config `import` takes.
+    pub fn config(&self) -> Result<dns_audit::import::ImportConfig, String> {
+        let zone =
+            parse_zone_name(&self.zone).ok_or_else(|| format!("bad zone name {:?}", self.zone))?;
+        Ok(dns_audit::import::ImportConfig {
+            zone,
+            server: self.server.clone(),
+            names: self.names.clone(),
+            expected: self.expected.clone(),
+            force: self.force,
+        })
+    }
 }
 
 /// `show` flags.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod escape;
 pub mod git;
 pub mod history;
+pub mod import;
 pub mod lint;
 pub mod lock;
 pub mod model;

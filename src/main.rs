@@ -12,7 +12,7 @@ use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::{Report, EXIT_USAGE};
 
 use crate::cli::{
-    CheckArgs, Cli, Command, DemoArgs, LintArgs, LintFormatArg, RecentArgs, ShowArgs,
+    CheckArgs, Cli, Command, DemoArgs, ImportArgs, LintArgs, LintFormatArg, RecentArgs, ShowArgs,
 };
 
 /// Exit code: another check holds the run lock (nothing was audited).
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Recent(args) => run_recent(&cli, args, &runtime),
         Command::Lint(args) => run_lint(&cli, args),
         Command::Show(args) => run_show(args),
+        Command::Import(args) => run_import(args, &runtime),
         Command::Demo(args) => run_demo(&cli, args, &runtime),
     };
     match result {
@@ -220,6 +221,27 @@ fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
 fn run_show(args: &ShowArgs) -> Result<i32, String> {
     let loaded = dns_audit::show::load(&args.config()?).map_err(|e| e.to_string())?;
     print!("{}", render::zone::listing(&loaded.zone));
+    Ok(0)
+}
+
+fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+    let config = args.config()?;
+    let imported = runtime
+        .block_on(dns_audit::import::import(&config))
+        .map_err(|e| e.to_string())?;
+    if let Some(why) = &imported.transfer_failure {
+        eprintln!(
+            "dns-audit: the zone transfer failed ({why}); read by queries instead: names not in --names are not in the file"
+        );
+    }
+    println!(
+        "wrote {} ({} records, by {} from {})",
+        imported.zone_file.display(),
+        imported.records,
+        imported.method,
+        config.server.addr
+    );
+    println!("{}", imported.config_note);
     Ok(0)
 }
 

@@ -217,7 +217,8 @@ fn needs_data(bytes: &[u8], tokens: &[Token], starts_blank: bool, line: &[u8]) -
     }
     // Fewer than four tokens read: the type may not have been reached; read the rest.
     field.is_none_or(|rtype| {
-        rtype.eq_ignore_ascii_case(b"SOA") || holds_names(rtype) && memchr::memchr(b'@', line).is_some()
+        rtype.eq_ignore_ascii_case(b"SOA")
+            || holds_names(rtype) && memchr::memchr(b'@', line).is_some()
     })
 }
 

@@ -1,0 +1,309 @@
+//! The `import` job: a first expected-records from what a server serves, as `octodns-dump` and
+//! DNSControl's `get-zones` onboard users. The zone is read by transfer (TSIG as for `check`),
+//! or, where transfers are refused, name by name from a list; it is written as one canonical
+//! zone file (stable, so a re-import is a clean git diff), checked by loading it back, and the
+//! config is told which server it came from. Nothing existing is overwritten without `force`.
+
+use std::path::{Path, PathBuf};
+
+use hickory_proto::rr::{Name, RecordType};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::model::{canonical_name, present_name, Rdata, Zone};
+use crate::observe::Nameserver;
+use crate::transport::Server;
+use crate::zonefile::{load_zone_bytes, ZoneLimits};
+
+/// What to import.
+#[derive(Clone, Debug)]
+pub struct ImportConfig {
+    /// The zone.
+    pub zone: Name,
+    /// The server to read it from.
+    pub server: Nameserver,
+    /// A file of names (one per line, relative to the zone or absolute) to ask for one by one
+    /// when the server refuses a transfer.
+    pub names: Option<PathBuf>,
+    /// The expected-records directory to write into (created if missing).
+    pub expected: PathBuf,
+    /// Replace an existing zone file.
+    pub force: bool,
+}
+
+/// What an import wrote.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// The zone file written.
+    pub zone_file: PathBuf,
+    /// Records in it.
+    pub records: usize,
+    /// How the zone was read: "zone transfer" or "queries for N names".
+    pub method: String,
+    /// Why the transfer was not used, when it was not.
+    pub transfer_failure: Option<String>,
+    /// What was done to the config (written, extended, or left as it was and why).
+    pub config_note: String,
+}
+
+/// Types asked for each listed name when the zone cannot be transferred.
+const QUERY_TYPES: [RecordType; 11] = [
+    RecordType::SOA,
+    RecordType::NS,
+    RecordType::A,
+    RecordType::AAAA,
+    RecordType::CNAME,
+    RecordType::MX,
+    RecordType::TXT,
+    RecordType::SRV,
+    RecordType::CAA,
+    RecordType::PTR,
+    RecordType::DS,
+];
+
+/// Reads the zone from the server and writes `<zone>.zone` (and the config) into `expected`.
+pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
+    let origin = canonical_name(&config.zone);
+    let file_name = if origin.is_root() {
+        "root.zone".to_string()
+    } else {
+        format!("{}zone", present_name(&origin))
+    };
+    let zone_file = config.expected.join(&file_name);
+    if zone_file.exists() && !config.force {
+        return Err(Error::Usage(format!(
+            "{} exists: pass --force to replace it",
+            zone_file.display()
+        )));
+    }
+    let settings = if config.expected.is_dir() {
+        Config::load(&config.expected)?
+    } else {
+        Config::default()
+    };
+    let zone_settings = settings.zone(&origin);
+    let server = Server::new(config.server.addr, settings.query);
+    let transfer = server
+        .transfer(
+            &origin,
+            settings.query.transfer_timeout,
+            zone_settings.tsig.as_ref(),
+        )
+        .await;
+    let (zone, method, transfer_failure) = match transfer {
+        Ok(records) => (
+            from_records(&origin, &records),
+            "zone transfer".to_string(),
+            None,
+        ),
+        Err(failure) => {
+            let Some(names) = &config.names else {
+                return Err(Error::Usage(format!(
+                    "the zone transfer from {} failed ({failure}): allow transfers to this host, or give --names FILE to read the listed names by queries",
+                    config.server.addr
+                )));
+            };
+            let names = read_names(names, &origin)?;
+            let zone = by_queries(&server, &origin, &names).await?;
+            let method = format!("queries for {} names", names.len());
+            (zone, method, Some(failure.to_string()))
+        }
+    };
+    if zone.rrset(&origin, RecordType::SOA).is_none() {
+        return Err(Error::Usage(format!(
+            "{} served no SOA for {}: it is not authoritative for the zone",
+            config.server.addr,
+            present_name(&origin)
+        )));
+    }
+    let header = format!(
+        "{} as served by {} ({}), imported by dns-audit.\nReview it, then commit: from now on this file is what the servers must serve.",
+        present_name(&origin),
+        config.server.addr,
+        method
+    );
+    let text = crate::render::zone::zone_file(&zone, &header);
+    // What was written must read back as exactly what was served.
+    let limits = ZoneLimits {
+        max_records: usize::MAX,
+        max_bytes: u64::MAX,
+        record_lines: false,
+    };
+    let again = load_zone_bytes(Path::new(&file_name), text.as_bytes(), &origin, limits)
+        .map_err(Error::Zone)?;
+    if crate::render::zone::listing(&again.zone) != crate::render::zone::listing(&zone) {
+        return Err(Error::Usage(
+            "the written zone file does not read back as the served zone; please report it".into(),
+        ));
+    }
+    std::fs::create_dir_all(&config.expected).map_err(|source| Error::Io {
+        path: config.expected.clone(),
+        source,
+    })?;
+    write_atomically(&zone_file, text.as_bytes())?;
+    let config_note = name_the_server(&config.expected, &origin, config.server.addr)?;
+    Ok(Imported {
+        zone_file,
+        records: zone.record_count(),
+        method,
+        transfer_failure,
+        config_note,
+    })
+}
+
+/// The zone from a transfer's records (the closing SOA is the opening one again).
+fn from_records(origin: &Name, records: &[hickory_proto::rr::Record]) -> Zone {
+    let mut zone = Zone::new(origin);
+    for record in records {
+        let owner = canonical_name(&record.name);
+        if !origin.zone_of(&owner) {
+            continue;
+        }
+        if let Some(rdata) = Rdata::from_hickory(&record.data) {
+            zone.insert(&owner, record.record_type(), record.ttl, rdata);
+        }
+    }
+    zone
+}
+
+/// The names of a `--names` file: one per line, `#` or `;` comments, relative to the zone
+/// unless they end with a dot; the apex is always asked.
+fn read_names(path: &Path, origin: &Name) -> Result<Vec<Name>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut names = vec![origin.clone()];
+    for (index, line) in text.lines().enumerate() {
+        let word = line.split(['#', ';']).next().unwrap_or_default().trim();
+        if word.is_empty() {
+            continue;
+        }
+        let name = if word == "@" {
+            Ok(origin.clone())
+        } else if word.ends_with('.') {
+            Name::from_ascii(word)
+        } else {
+            Name::from_ascii(word).and_then(|n| n.append_domain(origin))
+        };
+        let name = name.map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            line: index + 1,
+            column: 1,
+            message: format!("bad name {word:?}: {e}"),
+        })?;
+        let name = canonical_name(&name);
+        if !origin.zone_of(&name) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                line: index + 1,
+                column: 1,
+                message: format!("{word} is outside the zone {}", present_name(origin)),
+            });
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The zone from authoritative answers for every type of [`QUERY_TYPES`] at every name. A
+/// name or type the server cannot answer stops the import: a partial zone would be taken for
+/// the truth.
+async fn by_queries(server: &Server, origin: &Name, names: &[Name]) -> Result<Zone, Error> {
+    let mut zone = Zone::new(origin);
+    for name in names {
+        for rtype in QUERY_TYPES {
+            let answer = server.query(name, rtype).await.map_err(|failure| {
+                Error::Usage(format!(
+                    "{} {rtype}: {failure}: nothing was written",
+                    present_name(name)
+                ))
+            })?;
+            if !answer.metadata.authoritative {
+                return Err(Error::Usage(format!(
+                    "{} answered {} {rtype} without authority: it does not serve the zone",
+                    server.addr(),
+                    present_name(name)
+                )));
+            }
+            for record in &answer.answers {
+                let owner = canonical_name(&record.name);
+                if owner != *name || record.record_type() != rtype {
+                    continue;
+                }
+                if let Some(rdata) = Rdata::from_hickory(&record.data) {
+                    zone.insert(&owner, rtype, record.ttl, rdata);
+                }
+            }
+        }
+    }
+    Ok(zone)
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it: a reader never sees half a
+/// file, and a failed write leaves the old one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(io)?;
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Names the server in the config: a new config is written; an existing one gains a table for
+/// the zone only if it has none (appended, nothing of it changed).
+fn name_the_server(
+    expected: &Path,
+    origin: &Name,
+    addr: std::net::SocketAddr,
+) -> Result<String, Error> {
+    let path = expected.join(crate::config::CONFIG_FILE);
+    let zone = present_name(origin);
+    let table = format!("[zones.\"{zone}\"]\nnameservers = [\"{addr}\"]\n");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    let Some(text) = existing else {
+        let text = format!(
+            "# dns-audit configuration (keys: see the README). Written by `dns-audit import`.\n\n{table}"
+        );
+        write_atomically(&path, text.as_bytes())?;
+        return Ok(format!("wrote {}", path.display()));
+    };
+    let parsed: toml::Value = toml::from_str(&text).map_err(|e| Error::Config {
+        path: path.clone(),
+        line: 0,
+        column: 0,
+        message: e.message().to_string(),
+    })?;
+    let has_table = parsed
+        .get("zones")
+        .and_then(|zones| zones.as_table())
+        .is_some_and(|zones| {
+            zones
+                .keys()
+                .any(|k| crate::config::parse_zone_name(k).as_ref() == Some(origin))
+        });
+    if has_table {
+        return Ok(format!(
+            "left {} as it was: it has a table for {zone} (check its nameservers)",
+            path.display()
+        ));
+    }
+    let mut text = text;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&table);
+    write_atomically(&path, text.as_bytes())?;
+    Ok(format!("added [zones.\"{zone}\"] to {}", path.display()))
+}

@@ -1,0 +1,131 @@
+//! `dns-audit import` against a real NSD on 127.0.0.1: the round trip is the test. What is
+//! imported loads back as the served zone, and `check` against the same server is clean.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+async fn import(dir: &Path, server: std::net::SocketAddr, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "import".to_string(),
+        ORIGIN.to_string(),
+        "--server".to_string(),
+        format!("ns1={server}"),
+        "--expected".to_string(),
+        dir.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let out = run(args).await;
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn show(target: &str, expected: &Path) -> String {
+    let out = run(vec![
+        "show".into(),
+        target.into(),
+        "--expected".into(),
+        expected.display().to_string(),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
+    // A zone written the way people write them: units, relative names (NSD 4.6 has no
+    // $GENERATE, so none here).
+    let served = format!("{ZONE}long 1h IN TXT \"v=spf1 -all\"\ndhcp-7 2d IN A 198.51.100.7\n");
+    let Some(nsd) = Nsd::start(ORIGIN, &served, "") else {
+        return;
+    };
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("expected-records");
+    let (code, stdout, stderr) = import(&dir, nsd.addr, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("by zone transfer"), "{stdout}");
+
+    // show of the imported file equals the served zone as dns-audit reads the served file.
+    let served_dir = expected_dir(&served, "");
+    let want = show(ORIGIN, served_dir.path()).await;
+    assert_eq!(show(ORIGIN, &dir).await, want);
+
+    // The config names the server; check against it (no --nameserver) is clean.
+    let config = std::fs::read_to_string(dir.join("dns-audit.toml")).unwrap();
+    assert!(config.contains(&nsd.addr.to_string()), "{config}");
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    assert!(findings(&json).is_empty(), "{json:#}");
+
+    // Never overwritten without --force; with it, the same zone gives the same bytes.
+    let zone_file = dir.join(format!("{ORIGIN}zone"));
+    let before = std::fs::read(&zone_file).unwrap();
+    let (code, _, stderr) = import(&dir, nsd.addr, &[]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    let (code, _, stderr) = import(&dir, nsd.addr, &["--force"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read(&zone_file).unwrap(),
+        before,
+        "a re-import is a clean diff"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("dns-audit.toml")).unwrap(),
+        config
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_transfer_needs_names_and_says_so() {
+    let Some(nsd) = Nsd::start_with(ORIGIN, ZONE, "", "", "") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = import(dir.path(), nsd.addr, &[]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--names"), "{stderr}");
+    assert!(!dir.path().join(format!("{ORIGIN}zone")).exists());
+
+    // Every name of the fleet, by queries: the result is the served zone.
+    let served_dir = expected_dir(ZONE, "");
+    let listing = show(ORIGIN, served_dir.path()).await;
+    let names: std::collections::BTreeSet<&str> = listing
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    let names_file = dir.path().join("names.txt");
+    std::fs::write(
+        &names_file,
+        names.into_iter().collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let names_arg = names_file.display().to_string();
+    let (code, stdout, stderr) = import(dir.path(), nsd.addr, &["--names", &names_arg]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("zone transfer failed"),
+        "said, not silent: {stderr}"
+    );
+    assert!(stdout.contains("by queries for"), "{stdout}");
+    assert_eq!(show(ORIGIN, dir.path()).await, listing);
+}
