@@ -221,10 +221,37 @@ impl Zone {
         }
     }
 
-    /// Adds one record; returns false when the same record was already there.
+    /// Adds one record (the set keeps the lowest TTL, as RFC 2181 reads an answer whose
+    /// records disagree); returns false when the same record was already there.
     pub fn insert(&mut self, owner: &Name, rtype: RecordType, ttl: u32, rdata: Rdata) -> bool {
+        self.add(owner, rtype, ttl, rdata, false)
+    }
+
+    /// Adds one record read from a zone file: the set keeps the TTL of its first record, as BIND
+    /// loads it ("TTL set to prior TTL"). RRSIGs, one set here but one per covered type in BIND
+    /// (each with its RRset's TTL), keep the lowest as on the wire. Returns false when the
+    /// record was already there.
+    pub fn insert_written(
+        &mut self,
+        owner: &Name,
+        rtype: RecordType,
+        ttl: u32,
+        rdata: Rdata,
+    ) -> bool {
+        self.add(owner, rtype, ttl, rdata, rtype != RecordType::RRSIG)
+    }
+
+    fn add(
+        &mut self,
+        owner: &Name,
+        rtype: RecordType,
+        ttl: u32,
+        rdata: Rdata,
+        first: bool,
+    ) -> bool {
         let sets = self.names.entry(Owner::new(owner)).or_default();
         match sets.get_mut(&rtype) {
+            Some(set) if first => set.rdatas.insert(rdata),
             Some(set) => set.insert(ttl, rdata),
             None => {
                 sets.insert(rtype, RrSet::single(ttl, rdata));

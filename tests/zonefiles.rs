@@ -275,3 +275,48 @@ async fn show_takes_a_zone_name_or_a_file_and_says_what_it_needs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--origin"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_origins_and_rrset_ttls_follow_bind_across_includes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inc.db"),
+        "b A 192.0.2.3\n$ORIGIN sub.z.example.\nc A 192.0.2.4\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{HEAD}a A 192.0.2.2\n$INCLUDE inc.db\n  A 192.0.2.5\nd 600 A 192.0.2.6\nd 60 A 192.0.2.7\ne A 192.0.2.8\n"
+    );
+    let (code, stdout, stderr) = show_in(dir.path(), &text, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    // named-checkzone -D 9.18: the blank owner after the include is the including file's last
+    // owner; the include's $ORIGIN ends with it; an RRset keeps its first TTL.
+    assert_eq!(
+        stdout,
+        [
+            "a.z.example.\t300\tIN\tA\t192.0.2.2",
+            "a.z.example.\t300\tIN\tA\t192.0.2.5",
+            "b.z.example.\t300\tIN\tA\t192.0.2.3",
+            "d.z.example.\t600\tIN\tA\t192.0.2.6",
+            "d.z.example.\t600\tIN\tA\t192.0.2.7",
+            "e.z.example.\t300\tIN\tA\t192.0.2.8",
+            "c.sub.z.example.\t300\tIN\tA\t192.0.2.4",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_mistake_is_one_error() {
+    for (body, place) in [
+        // A stray quote swallows the ')' after it: BIND says "unbalanced quotes", once.
+        ("b IN TXT ( \"x\"\n  bad\" )\nc A 192.0.2.3\n", ":7:6:"),
+        // A bad timer in a multi-line SOA: the records after it are not errors.
+        ("@ IN SOA ns h ( 1\n  2x 3 4 5 )\na A 192.0.2.1\n", ":7:5:"),
+        ("a 1h30 A 192.0.2.1\nb A 192.0.2.2\n", ":6:"),
+    ] {
+        let (code, _, stderr) = show(body).await;
+        assert_eq!(code, 2, "{body}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{body}: {stderr}");
+        assert!(stderr.contains(place), "{body}: {stderr}");
+    }
+}

@@ -217,7 +217,8 @@ fn needs_data(bytes: &[u8], tokens: &[Token], starts_blank: bool, line: &[u8]) -
     }
     // Fewer than four tokens read: the type may not have been reached; read the rest.
     field.is_none_or(|rtype| {
-        rtype.eq_ignore_ascii_case(b"SOA")
+        generic_type(rtype).is_some()
+            || rtype.eq_ignore_ascii_case(b"SOA")
             || holds_names(rtype) && memchr::memchr(b'@', line).is_some()
     })
 }
@@ -456,6 +457,18 @@ fn record(
             }
         }
     }
+    if let Some(code) = generic_type(type_word) {
+        let data = &tokens[index + 1..];
+        match generic_data(bytes, code, data) {
+            Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
+            Err(message) => {
+                let at = data.first().unwrap_or(rtype);
+                let column = at.start - line_starts[at.line - 1] + 1;
+                prepared.errors.push((at.line, column, message));
+            }
+        }
+        return;
+    }
     if type_word.eq_ignore_ascii_case(b"SOA") {
         // MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM: the four timers take units.
         for token in tokens.iter().skip(index + 4).take(4) {
@@ -465,6 +478,165 @@ fn record(
             }
         }
     }
+}
+
+/// Types BIND reads in their own presentation that the scanner does not know: they reach it in
+/// RFC 3597 form (`TYPE99 \# 4 03616263`), which means the same records.
+fn generic_type(word: &[u8]) -> Option<u16> {
+    [
+        (&b"SPF"[..], 99),
+        (b"KEY", 25),
+        (b"NSAP", 22),
+        (b"EUI48", 108),
+        (b"EUI64", 109),
+    ]
+    .iter()
+    .find(|(name, _)| word.eq_ignore_ascii_case(name))
+    .map(|(_, code)| *code)
+}
+
+/// The wire form of the data of a [`generic_type`] as BIND reads its presentation.
+fn generic_data(bytes: &[u8], code: u16, data: &[Token]) -> Result<Vec<u8>, String> {
+    let text = |t: &Token| &bytes[t.start..t.end];
+    let mut wire = Vec::new();
+    match code {
+        // SPF: character-strings, as TXT.
+        99 => {
+            for token in data {
+                let string = unescape(text(token))?;
+                if string.len() > 255 {
+                    return Err("a character-string over 255 octets".into());
+                }
+                wire.push(string.len() as u8);
+                wire.extend_from_slice(&string);
+            }
+            if data.is_empty() {
+                return Err("SPF needs at least one character-string".into());
+            }
+        }
+        // KEY: flags, protocol, algorithm, then the key in base64 (as DNSKEY).
+        25 => {
+            let number = |i: usize, max: u32| -> Result<u32, String> {
+                let t = data
+                    .get(i)
+                    .ok_or("KEY needs flags, protocol, algorithm and a key")?;
+                std::str::from_utf8(text(t))
+                    .ok()
+                    .and_then(|w| w.parse::<u32>().ok())
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| {
+                        format!("KEY: bad number {:?}", String::from_utf8_lossy(text(t)))
+                    })
+            };
+            wire.extend_from_slice(&(number(0, 0xffff)? as u16).to_be_bytes());
+            wire.push(number(1, 0xff)? as u8);
+            wire.push(number(2, 0xff)? as u8);
+            let key: Vec<u8> = data[3..].iter().flat_map(|t| text(t).to_vec()).collect();
+            let key = data_encoding::BASE64
+                .decode(&key)
+                .map_err(|e| format!("KEY: the key is not base64: {e}"))?;
+            wire.extend_from_slice(&key);
+        }
+        // NSAP: 0x and hex digits, dots allowed anywhere after the 0x.
+        22 => {
+            let [token] = data else {
+                return Err("NSAP needs one 0x… value".into());
+            };
+            let word = text(token);
+            let hex: Vec<u8> = match word.get(..2) {
+                Some(b"0x" | b"0X") => word[2..].iter().copied().filter(|&b| b != b'.').collect(),
+                _ => return Err("NSAP: expected a value starting with 0x".into()),
+            };
+            wire = decode_hex(&hex)
+                .filter(|w| !w.is_empty())
+                .ok_or("NSAP: expected an even number of hex digits")?;
+        }
+        // EUI48 / EUI64: exactly 6 or 8 groups of two hex digits joined by '-' (RFC 7043).
+        _ => {
+            let groups = if code == 108 { 6 } else { 8 };
+            let [token] = data else {
+                return Err(format!(
+                    "expected one address of {groups} groups such as 00-00-5e-00-53-2a"
+                ));
+            };
+            let parts: Vec<&[u8]> = text(token).split(|&b| b == b'-').collect();
+            if parts.len() != groups || parts.iter().any(|p| p.len() != 2) {
+                return Err(format!(
+                    "expected {groups} groups of two hex digits joined by '-' (RFC 7043)"
+                ));
+            }
+            wire = decode_hex(&parts.concat()).ok_or("expected hex digits")?;
+        }
+    }
+    Ok(wire)
+}
+
+/// The edit that puts a record's type and data in RFC 3597 form, keeping its lines (and any
+/// '(' it opened, whose ')' comes after).
+fn generic_edit(
+    bytes: &[u8],
+    code: u16,
+    rtype: &Token,
+    data: &[Token],
+    wire: &[u8],
+) -> (usize, usize, Vec<u8>) {
+    let end = data
+        .last()
+        .map_or(rtype.end, |t| if t.quoted { t.end + 1 } else { t.end });
+    let region = &bytes[rtype.start..end.min(bytes.len())];
+    let mut out = format!("TYPE{code} \\# {}", wire.len());
+    if !wire.is_empty() {
+        out.push(' ');
+        for b in wire {
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    let opened = region.iter().filter(|&&b| b == b'(').count();
+    let closed = region.iter().filter(|&&b| b == b')').count();
+    if opened > closed {
+        out.push_str(" (");
+    }
+    let mut out = out.into_bytes();
+    out.extend(region.iter().filter(|&&b| b == b'\n'));
+    (rtype.start, end.min(bytes.len()), out)
+}
+
+/// A character-string's octets: `\X` is X, `\DDD` the octet DDD.
+fn unescape(text: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    while at < text.len() {
+        if text[at] != b'\\' {
+            out.push(text[at]);
+            at += 1;
+            continue;
+        }
+        let digits = text
+            .get(at + 1..at + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
+        match (digits, text.get(at + 1)) {
+            (Some(d), _) => {
+                let value = d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+                out.push(u8::try_from(value).map_err(|_| format!("escape \\{value} is over 255"))?);
+                at += 4;
+            }
+            (None, Some(&b)) => {
+                out.push(b);
+                at += 2;
+            }
+            (None, None) => return Err("a lone backslash at the end".into()),
+        }
+    }
+    Ok(out)
+}
+
+fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
 }
 
 /// Queues the rewrite of a TTL word into seconds, or notes why it cannot be one.
@@ -824,6 +996,24 @@ mod tests {
             "www CNAME z.net.\n@ MX 10 z.net.\nt TXT @\n$ORIGIN sub\nx CNAME sub.z.net.\n\
              $ORIGIN other.\ny NS other.\n"
         );
+    }
+
+    #[test]
+    fn types_the_scanner_lacks_reach_it_in_rfc3597_form() {
+        let (text, p) = prepared(
+            "a SPF \"v=spf1 -all\" x\\059\nb KEY 256 3 8 ( AQID\n BA== ) ; c\n\
+             c NSAP 0x47.0005\nd EUI48 00-00-5e-00-53-2a\ne 60 IN EUI64 00-00-5e-ef-10-00-00-2a\n",
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            text,
+            "a TYPE99 \\# 15 0b763d73706631202d616c6c02783b\nb TYPE25 \\# 8 0100030801020304 (\n ) ; c\n\
+             c TYPE22 \\# 3 470005\nd TYPE108 \\# 6 00005e00532a\ne 60 IN TYPE109 \\# 8 00005eef1000002a\n"
+        );
+        for bad in ["d EUI48 0-00-5e-00-53-2a\n", "d EUI64 00-00-5e-00-53-2a\n", "c NSAP 47.0005\n"] {
+            let (_, p) = prepared(bad);
+            assert_eq!(p.errors.len(), 1, "{bad}");
+        }
     }
 
     #[test]

@@ -400,7 +400,7 @@ impl Builder {
                 .entry((owner.clone(), rtype, rdata.clone()))
                 .or_insert(line);
         }
-        if !self.zone.insert(&owner, rtype, record.ttl, rdata) {
+        if !self.zone.insert_written(&owner, rtype, record.ttl, rdata) {
             let place = Location {
                 file: record.file.to_path_buf(),
                 line,
@@ -884,6 +884,8 @@ fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
                 quote_at.1,
                 "unterminated quoted string: expected '\"' before the end of the line".to_string(),
             ));
+            // The string swallowed the rest of the line, its ')' too: one mistake, one error.
+            open = None;
         } else if quoted {
             open_at_the_end = Some(quote_at);
         }
