@@ -48,14 +48,28 @@ fn config_message(path: &std::path::Path, line: usize, column: usize, message: &
 
 struct ZoneErrors<'a>(&'a [ZoneError]);
 
+/// Errors shown per file on a terminal; the rest are counted (`lint --format json` keeps all).
+pub const SHOWN_PER_FILE: usize = 50;
+
 impl fmt::Display for ZoneErrors<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, err) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
+        let mut lines = Vec::new();
+        let mut at = 0;
+        while at < self.0.len() {
+            let file = &self.0[at].file;
+            let same = self.0[at..].iter().take_while(|e| &e.file == file).count();
+            for err in &self.0[at..at + same.min(SHOWN_PER_FILE)] {
+                lines.push(err.to_string());
             }
-            write!(f, "{err}")?;
+            if same > SHOWN_PER_FILE {
+                let more = same - SHOWN_PER_FILE;
+                let file = crate::escape::terminal(&file.display().to_string());
+                lines.push(format!(
+                    "{file}: and {more} more errors in this file ({same} in all)"
+                ));
+            }
+            at += same;
         }
-        Ok(())
+        write!(f, "{}", lines.join("\n"))
     }
 }

@@ -237,3 +237,42 @@ async fn zones_over_the_limits_are_refused_before_loading() {
     assert_eq!(code, Some(2));
     assert!(err.contains("max_zone_bytes"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thousands_of_errors_are_counted_not_all_printed() {
+    let mut body = Vec::new();
+    for i in 0..5000 {
+        body.extend_from_slice(format!("h{i} IN A 192.0.2.300\n").as_bytes());
+    }
+    let dir = zone_dir(&body);
+    let (code, err) = check_plan(dir.path()).await;
+    assert_eq!(code, Some(2));
+    assert_eq!(err.lines().count(), 51, "{err}");
+    assert!(err.contains(":55:"), "{err}");
+    assert!(
+        err.contains("and 4950 more errors in this file (5000 in all)"),
+        "{err}"
+    );
+    // The last error is still found (the scanner reads on in windows after an error).
+    let out = run(vec![
+        "lint".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 5000);
+    assert_eq!(findings[4999]["line"], 5005);
+    let out = run(vec![
+        "lint".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+    ])
+    .await;
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(human.lines().count(), 52, "{human}");
+    assert!(human.contains("and 4950 more [parse] findings"), "{human}");
+}

@@ -8,7 +8,16 @@ use crate::lint::{Level, LintFinding, LintReport};
 /// One line per finding (`file:line: error[check]: message`), then a summary.
 pub fn human(report: &LintReport, colour: bool) -> String {
     let mut out = String::new();
+    // Per file, at most SHOWN_PER_FILE findings of each check on a terminal; the rest counted.
+    let mut shown: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut hidden: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
     for f in &report.findings {
+        let count = shown.entry((f.file.as_str(), f.check)).or_default();
+        *count += 1;
+        if *count > crate::error::SHOWN_PER_FILE {
+            *hidden.entry((f.file.as_str(), f.check)).or_default() += 1;
+            continue;
+        }
         let (code, word) = match f.level {
             Level::Error => ("1;31", "error"),
             Level::Warning => ("33", "warning"),
@@ -37,6 +46,13 @@ pub fn human(report: &LintReport, colour: bool) -> String {
             let _ = write!(out, " [waived: {}]", crate::escape::terminal(reason));
         }
         out.push('\n');
+    }
+    for ((file, check), more) in hidden {
+        let file = crate::escape::terminal(file);
+        let _ = writeln!(
+            out,
+            "{file}: and {more} more [{check}] findings in this file (--format json lists all)"
+        );
     }
     let base = report.base.as_deref().map_or_else(
         || "no base".to_string(),

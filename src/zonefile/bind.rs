@@ -1010,7 +1010,11 @@ mod tests {
             "a TYPE99 \\# 15 0b763d73706631202d616c6c02783b\nb TYPE25 \\# 8 0100030801020304 (\n ) ; c\n\
              c TYPE22 \\# 3 470005\nd TYPE108 \\# 6 00005e00532a\ne 60 IN TYPE109 \\# 8 00005eef1000002a\n"
         );
-        for bad in ["d EUI48 0-00-5e-00-53-2a\n", "d EUI64 00-00-5e-00-53-2a\n", "c NSAP 47.0005\n"] {
+        for bad in [
+            "d EUI48 0-00-5e-00-53-2a\n",
+            "d EUI64 00-00-5e-00-53-2a\n",
+            "c NSAP 47.0005\n",
+        ] {
             let (_, p) = prepared(bad);
             assert_eq!(p.errors.len(), 1, "{bad}");
         }

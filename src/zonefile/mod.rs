@@ -268,6 +268,9 @@ const BATCHES_IN_FLIGHT: usize = 16;
 
 const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// Entries given to the scanner at a time once a file has an error.
+const ERROR_WINDOW: usize = 256;
+
 /// A record as the scanner read it: owner and data in uncompressed wire form.
 struct Scanned {
     owner: DomainName<Vec<u8>>,
@@ -575,15 +578,28 @@ impl Loader<'_> {
             n => dollar_ttls[n - 1].1,
         };
         'restart: while base < bytes.len() {
-            let mut scanner = Zonefile::from(&bytes[base..]);
-            scanner.set_origin(to_domain_name(origin));
-            scanner.set_default_class(domain::base::iana::Class::IN);
             let base_line = line_of(line_starts, base) - 1;
             let mut next_entry = entry_lines.partition_point(|&line| line <= base_line);
+            // The scanner copies what it is given: after an error (when only further errors
+            // are wanted) it gets the file a window of entries at a time, or a file with an
+            // error on every line would be copied once per line (184,000 bad records: 8.4 s).
+            let end = match failed {
+                true => entry_lines
+                    .get(next_entry + ERROR_WINDOW)
+                    .map_or(bytes.len(), |line| line_starts[line - 1]),
+                false => bytes.len(),
+            };
+            let mut scanner = Zonefile::from(&bytes[base..end]);
+            scanner.set_origin(to_domain_name(origin));
+            scanner.set_default_class(domain::base::iana::Class::IN);
             loop {
                 let entry_offset = base + scanner.current_offset();
                 self.entries += 1;
                 match scanner.next_entry() {
+                    Ok(None) if end < bytes.len() => {
+                        base = end;
+                        continue 'restart;
+                    }
                     Ok(None) => break 'restart,
                     Ok(Some(Entry::Record(record))) => {
                         if failed {
