@@ -215,6 +215,9 @@ pub fn compare_zone(
             };
             note(diff);
         }
+        if let Some(failure) = &view.transfer_failure {
+            server_findings.push(blind_spot(zone, &label, failure, view.method));
+        }
         if view.stats.rate_limited() {
             let mut finding = server_finding(
                 zone,
@@ -427,6 +430,26 @@ fn lagging(
     finding.expected = vec![newest.serial.to_string()];
     finding.seen = vec![serial.to_string()];
     finding.since = crate::report::timestamp(newest.since);
+    finding
+}
+
+/// A zone transfer that failed. Read by queries instead, the server's names nobody expected
+/// (a typo'd new host) cannot be seen: a warning said even under `--quiet`, until the transfer
+/// is allowed or `axfr = "never"` says the user accepts it. A transfer over
+/// `max_zone_records` leaves the audit incomplete (a failure), and so does any failed transfer
+/// under `axfr = "always"` (its queries were not sent).
+fn blind_spot(zone: &Zone, server: &str, failure: &Failure, method: Method) -> Finding {
+    let why = match method {
+        Method::Queries => format!(
+            "zone transfer failed ({failure}); read by queries instead, which cannot see names that are not in expected-records (a typo'd new host). Allow transfers to this host, or set axfr = \"never\" to accept that"
+        ),
+        Method::Transfer => format!("zone transfer failed ({failure}) and axfr = \"always\": nothing was compared"),
+    };
+    let mut finding = server_finding(zone, Kind::TransferFailed, server, why);
+    let incomplete = matches!(failure, Failure::TooLarge(_)) || method == Method::Transfer;
+    if !incomplete {
+        finding.severity = Severity::Warning;
+    }
     finding
 }
 

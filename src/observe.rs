@@ -305,6 +305,8 @@ pub async fn observe_server(
                 return view;
             }
             Err(failure) if axfr == AxfrMode::Always => {
+                // Read by transfer only, and the transfer failed: nothing is known.
+                view.method = Method::Transfer;
                 view.answers = vec![Observed::Failed(failure.clone()); plan.len()];
                 view.transfer_failure = Some(failure);
                 view.stats = wire.stats();

@@ -59,6 +59,9 @@ pub enum Kind {
     RateLimited,
     /// A server the base branch's config does not allow was not asked (CI safety).
     NotAllowed,
+    /// A zone transfer failed: the server was read by queries, which cannot see names nobody
+    /// expected (a blind spot, said even under `--quiet`).
+    TransferFailed,
 }
 
 impl Kind {
@@ -77,6 +80,7 @@ impl Kind {
             Kind::QueryFailed => "query failed",
             Kind::SignatureExpiring => "signature expiring",
             Kind::RateLimited => "rate limited",
+            Kind::TransferFailed => "blind spot",
             Kind::NotAllowed => "not allowed",
         }
     }

@@ -49,6 +49,8 @@ pub enum Failure {
     Network(String),
     /// The answer did not parse or was not an answer to our question.
     Malformed(String),
+    /// A zone transfer brought more records than `max_zone_records` and was stopped.
+    TooLarge(usize),
 }
 
 impl std::fmt::Display for Failure {
@@ -60,6 +62,10 @@ impl std::fmt::Display for Failure {
             Failure::NotAuthoritative => f.write_str("answer without AA (lame)"),
             Failure::Network(e) => write!(f, "network error: {}", crate::escape::terminal(e)),
             Failure::Malformed(e) => write!(f, "malformed answer: {}", crate::escape::terminal(e)),
+            Failure::TooLarge(max) => write!(
+                f,
+                "zone transfer of over {max} records (max_zone_records): stopped"
+            ),
         }
     }
 }
@@ -622,9 +628,7 @@ async fn read_transfer(
         }
         records.extend(message.answers);
         if records.len() > max_records.saturating_add(2) {
-            return Err(Failure::Malformed(format!(
-                "zone transfer of over {max_records} records (max_zone_records): stopped"
-            )));
+            return Err(Failure::TooLarge(max_records));
         }
         let closed =
             records.len() > 1 && records.last().map(|r| r.record_type()) == Some(RecordType::SOA);

@@ -481,6 +481,20 @@ async fn a_transfer_over_the_record_limit_is_stopped_not_read() {
         "{server:#}"
     );
     assert!(drift(&json).is_empty(), "{json:#}");
+
+    // With the default axfr = "auto" the audit goes on by queries, but it cannot see the 300
+    // names nobody expected: incomplete (exit 3), not CLEAN.
+    let config = "timeout_ms = 300\nretries = 1\naxfr = \"auto\"\nmax_zone_records = 11\n";
+    let dir = expected_dir(ZONE, config);
+    let (code, json) = check_json(dir.path(), &[("ns1", ns1.addr())]).await;
+    assert_eq!(code, 3, "{json:#}");
+    let blind: Vec<_> = findings(&json)
+        .into_iter()
+        .filter(|f| f["kind"] == "transfer_failed")
+        .collect();
+    assert_eq!(blind.len(), 1, "{json:#}");
+    assert_eq!(blind[0]["severity"], "failure");
+    assert!(drift(&json).is_empty(), "{json:#}");
 }
 
 #[test]

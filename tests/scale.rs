@@ -144,10 +144,51 @@ async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
         .unwrap();
     assert!(why.contains("REFUSED") || why.contains("NOTAUTH"), "{why}");
 
+    // The fallback is a blind spot, said in JSON, on the terminal and under --quiet.
+    let blind: Vec<_> = findings(&json)
+        .into_iter()
+        .filter(|f| f["kind"] == "transfer_failed")
+        .collect();
+    assert_eq!(blind.len(), 1, "{json:#}");
+    assert_eq!(blind[0]["severity"], "warning");
+    for quiet in [false, true] {
+        let mut args = vec![
+            "check".to_string(),
+            "--expected".into(),
+            dir.path().display().to_string(),
+            "--nameserver".into(),
+            format!("ns1={}", nsd.addr),
+        ];
+        if quiet {
+            args.push("--quiet".into());
+        }
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("blind spot: zone transfer failed"),
+            "quiet {quiet}: {text}"
+        );
+        assert!(
+            text.contains("cannot see names that are not in expected-records"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("bots.example.net."),
+            "the zone is named: {text}"
+        );
+    }
+
     let dir = dir_with("bots.example.net.", DELEGATING, TRANSFER);
     let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
     assert_eq!(code, 3, "{json:#}");
     assert!(drift(&json).is_empty());
+
+    // Said once and accepted: axfr = "never" asks no transfer and says nothing of it.
+    let dir = dir_with("bots.example.net.", DELEGATING, QUERIES);
+    let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert!(findings(&json).is_empty(), "{json:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -43,7 +43,13 @@ impl Style {
 /// Renders the whole report.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
-    if style.quiet && report.verdict == Verdict::Clean {
+    // A blind spot is said even when all else is well, under --quiet too.
+    let blind = |f: &Finding| f.kind == Kind::TransferFailed;
+    let has_blind_spot = report
+        .zones
+        .iter()
+        .any(|z| z.server_findings.iter().any(blind));
+    if style.quiet && report.verdict == Verdict::Clean && !has_blind_spot {
         return out;
     }
     let started = report
@@ -51,8 +57,16 @@ pub fn render(report: &Report, style: Style) -> String {
         .parse::<jiff::Timestamp>()
         .ok()
         .map(|t| t.as_second());
+    let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning || blind(f);
     for zone in &report.zones {
-        if !style.quiet {
+        // Under --quiet a zone keeps its header when it has something to say: a cron mail about
+        // several zones names each.
+        let says_something = zone.server_findings.iter().any(|f| shown(&f))
+            || zone
+                .hosts
+                .iter()
+                .any(|h| h.findings.iter().any(|f| shown(&f)));
+        if !style.quiet || says_something {
             let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
             let serial = zone
                 .expected_serial
@@ -77,7 +91,6 @@ pub fn render(report: &Report, style: Style) -> String {
             .max()
             .unwrap_or(4)
             .max(4);
-        let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning;
         for finding in zone.server_findings.iter().filter(shown) {
             let who = finding.servers.join(", ");
             let _ = writeln!(
