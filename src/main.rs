@@ -44,11 +44,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// `check`, and its metrics when it could not audit (exit 2 or 4): a run that audits writes
+/// its own.
 fn run_check(
     cli: &Cli,
     args: &CheckArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<i32, String> {
+    let result = audit(cli, args, runtime);
+    let failed = match &result {
+        Err(_) => Some(EXIT_USAGE),
+        Ok(code) if *code == EXIT_LOCKED => Some(EXIT_LOCKED),
+        Ok(_) => None,
+    };
+    if let (Some(code), Some(path)) = (failed, &args.metrics_file) {
+        let now = jiff::Timestamp::now().as_second();
+        let text = render::prometheus::render_failed_run(code, now);
+        if let Err(e) = render::prometheus::write_atomically(path, &text) {
+            eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
+        }
+    }
+    result
+}
+
+fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
     let config = args.config()?;
     let mut expected = load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
     if let Some(mode) = config.axfr {

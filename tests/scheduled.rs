@@ -340,3 +340,75 @@ fn whole(text: &str) -> bool {
             .last()
             .is_some_and(|l| l.starts_with("dns_audit_last_run_timestamp_seconds "))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_readable_by_node_exporter_and_written_when_nothing_could_be_audited() {
+    use std::os::unix::fs::PermissionsExt;
+    let cron = Cron::new("");
+    let server = serve(ZONE).await;
+    let file = cron.state.with_file_name("dns_audit.prom");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let metrics = vec!["--metrics-file".to_string(), file.display().to_string()];
+    let out = cron.check(server.addr(), &metrics).await;
+    assert_eq!(out.status.code(), Some(0));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "node_exporter runs as its own user");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        metric(&text, "dns_audit_run_success"),
+        ["dns_audit_run_success 1"]
+    );
+    // Read as another user, as node_exporter does (tests run as root in CI).
+    let runuser = std::path::Path::new("/usr/sbin/runuser");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if runuser.exists() && is_root {
+        // The directory must be searchable by that user too, as /var/lib/node_exporter is.
+        for dir in file.ancestors().skip(1).take(3) {
+            let mut perms = std::fs::metadata(dir).unwrap().permissions();
+            perms.set_mode(perms.mode() | 0o755);
+            std::fs::set_permissions(dir, perms).unwrap();
+        }
+        let read = std::process::Command::new(runuser)
+            .args(["-u", "nobody", "--", "cat"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(read.status.success(), "{read:?}");
+        assert_eq!(String::from_utf8_lossy(&read.stdout), text);
+    }
+
+    // A mode the operator chose is kept.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = cron.check(server.addr(), &metrics).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+
+    // A broken zone file audits nothing (exit 2), and the metrics say so at once.
+    std::fs::write(
+        cron.expected.join("bots.example.net.zone"),
+        "@ IN SOA broken\n",
+    )
+    .unwrap();
+    let out = cron.check(server.addr(), &metrics).await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        metric(&text, "dns_audit_run_success"),
+        ["dns_audit_run_success 0"]
+    );
+    assert_eq!(
+        metric(&text, "dns_audit_exit_code"),
+        ["dns_audit_exit_code 2"]
+    );
+    assert!(whole(&text), "{text}");
+    assert!(
+        metric(&text, "dns_audit_findings").is_empty(),
+        "no stale findings: {text}"
+    );
+}

@@ -126,6 +126,12 @@ pub fn render(report: &Report, now: i64) -> String {
         )],
     );
     metric(
+        "dns_audit_run_success",
+        "1 when the last run audited (whatever it found), 0 when it could not (bad zone file or config, another run holding the lock).",
+        "gauge",
+        vec![(String::new(), "1".into())],
+    );
+    metric(
         "dns_audit_last_run_timestamp_seconds",
         "When the last run started, seconds since 1970.",
         "gauge",
@@ -134,16 +140,36 @@ pub fn render(report: &Report, now: i64) -> String {
     out
 }
 
+/// The metrics of a run that audited nothing (exit 2: a broken zone file or config; exit 4:
+/// another run holds the lock), so an alert fires on the next scrape instead of the old
+/// metrics standing for 30 minutes. `now` is seconds since 1970.
+pub fn render_failed_run(exit_code: i32, now: i64) -> String {
+    format!(
+        "# HELP dns_audit_run_success 1 when the last run audited (whatever it found), 0 when it could not (bad zone file or config, another run holding the lock).\n\
+         # TYPE dns_audit_run_success gauge\ndns_audit_run_success 0\n\
+         # HELP dns_audit_exit_code Exit code of the last run (0 clean, 1 drift, 2 bad input, 3 incomplete, 4 locked).\n\
+         # TYPE dns_audit_exit_code gauge\ndns_audit_exit_code {exit_code}\n\
+         # HELP dns_audit_last_run_timestamp_seconds When the last run started, seconds since 1970.\n\
+         # TYPE dns_audit_last_run_timestamp_seconds gauge\ndns_audit_last_run_timestamp_seconds {now}\n"
+    )
+}
+
 /// Writes `text` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed over the target, so a reader never sees half a file.
+/// renamed over the target, so a reader never sees half a file. The file keeps the mode of the
+/// one it replaces, else gets 0644: node_exporter runs as its own user and must read it (a
+/// temporary file is 0600, and its mode would survive the rename).
 pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(text.as_bytes())?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
