@@ -50,6 +50,7 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
         source,
     })?;
     let mut files: Vec<(Name, PathBuf)> = Vec::new();
+    let mut all_zones: Vec<Name> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -57,11 +58,13 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
         })?;
         let path = entry.path();
         if let Some(origin) = zone_name_for_file(&path) {
+            all_zones.push(origin.clone());
             if only.is_empty() || only.contains(&origin) {
                 files.push((origin, path));
             }
         }
     }
+    config.check_zone_tables(&all_zones, dir)?;
     files.sort();
     for wanted in only {
         if !files.iter().any(|(origin, _)| origin == wanted) {

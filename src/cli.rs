@@ -218,7 +218,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
     /// POST an alert to this webhook when a zone's state changes (repeatable; adds to the config's).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_notify)]
     pub notify: Vec<String>,
     /// Alert message shape [default: the config's, else json].
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -238,7 +238,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_record: bool,
     /// Forget history older than this (30d, 12w, …) after recording [default: keep everything].
-    #[arg(long, value_name = "AGE", value_parser = parse_keep)]
+    #[arg(long, value_name = "AGE", value_parser = parse_keep, conflicts_with = "no_record")]
     pub keep: Option<i64>,
     /// Print the queries the audit would send (NAME TYPE per line, dnsperf's format) and exit.
     #[arg(long)]
@@ -333,6 +333,10 @@ pub enum ColourChoice {
 
 fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
     text.parse()
+}
+
+fn parse_notify(text: &str) -> Result<String, String> {
+    dns_audit::config::check_notify_target(text).map(|()| text.to_string())
 }
 
 fn parse_keep(text: &str) -> Result<i64, String> {

@@ -225,6 +225,8 @@ pub struct Config {
     pub waivers: Vec<crate::lint::Waiver>,
     defaults: ZoneSettings,
     zones: BTreeMap<Name, ZoneSettings>,
+    /// Where each `[zones."…"]` table is written (file, line, column).
+    zone_tables: BTreeMap<Name, (PathBuf, usize, usize)>,
 }
 
 impl Default for Config {
@@ -252,6 +254,7 @@ impl Default for Config {
                 include_server_root: None,
             },
             zones: BTreeMap::new(),
+            zone_tables: BTreeMap::new(),
         }
     }
 }
@@ -277,18 +280,28 @@ impl Config {
             config_error(path, line, column, e.message())
         })?;
         let mut config = Config::default();
+        let at_key = |key: &str, message: String| {
+            let (line, column) = key_place(text, key);
+            config_error(path, line, column, message)
+        };
         if let Some(ms) = raw.timeout_ms {
             if ms == 0 {
-                return Err(config_error(path, 0, 0, "timeout_ms must be above 0"));
+                return Err(at_key("timeout_ms", "timeout_ms must be above 0".into()));
             }
             config.query.timeout = Duration::from_millis(ms);
         }
         if let Some(retries) = raw.retries {
-            config.query.retries = retries.min(10);
+            if retries > MAX_RETRIES {
+                return Err(at_key(
+                    "retries",
+                    format!("retries = {retries} is over {MAX_RETRIES}: with exponential backoff more tries would take hours"),
+                ));
+            }
+            config.query.retries = retries;
         }
         if let Some(concurrency) = raw.concurrency {
             if concurrency == 0 {
-                return Err(config_error(path, 0, 0, "concurrency must be above 0"));
+                return Err(at_key("concurrency", "concurrency must be above 0".into()));
             }
             config.query.concurrency = concurrency;
         }
@@ -300,6 +313,12 @@ impl Config {
         }
         config.state = raw.state.clone();
         config.notify = raw.notify.clone().unwrap_or_default();
+        for target in &config.notify {
+            if let Err(why) = check_notify_target(target) {
+                let (line, column) = find_line(text, target);
+                return Err(config_error(path, line, column, why));
+            }
+        }
         if let Some(format) = raw.notify_format {
             config.notify_format = format;
         }
@@ -354,9 +373,43 @@ impl Config {
                 config_error(path, line, column, format!("bad zone name {zone:?}"))
             })?;
             let resolved = resolve(path, text, &config.defaults, settings)?;
+            let (line, column) = find_line(text, zone);
+            config
+                .zone_tables
+                .insert(name.clone(), (path.to_path_buf(), line, column));
             config.zones.insert(name, resolved);
         }
         Ok(config)
+    }
+
+    /// An error for a `[zones."…"]` table that names none of `zones` (the zones that have a
+    /// zone file): its settings would be dropped without a word. It says which zone it may mean.
+    pub fn check_zone_tables(&self, zones: &[Name], dir: &Path) -> Result<(), Error> {
+        for (name, (path, line, column)) in &self.zone_tables {
+            if zones.contains(name) {
+                continue;
+            }
+            let shown = crate::model::present_name(name);
+            let near = zones
+                .iter()
+                .map(|z| crate::model::present_name(z))
+                .min_by_key(|z| edit_distance(z, &shown))
+                .filter(|z| edit_distance(z, &shown) <= 3)
+                .map(|z| format!(": did you mean {z}?"))
+                .unwrap_or_default();
+            return Err(config_error(
+                path,
+                *line,
+                *column,
+                format!(
+                    "[zones.\"{}\"] names a zone with no zone file in {} (expected {}zone), so its settings would be used nowhere{near}",
+                    shown.trim_end_matches('.'),
+                    dir.display(),
+                    shown
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The settings for zone `origin`.
@@ -618,6 +671,62 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Line and column of the first occurrence of a value, for errors found after parsing.
+/// The most further tries after a timeout.
+const MAX_RETRIES: u32 = 10;
+
+/// Why an alert target cannot be used: only http(s) URLs and `env:VAR` are.
+pub fn check_notify_target(target: &str) -> Result<(), String> {
+    if let Some(var) = target.strip_prefix("env:") {
+        return if var.is_empty() {
+            Err("notify target \"env:\" names no environment variable".into())
+        } else {
+            Ok(())
+        };
+    }
+    let rest = target
+        .strip_prefix("https://")
+        .or_else(|| target.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
+        _ => Err(format!(
+            "notify target {target:?} is not an http(s) URL or env:VARIABLE: alerts could never be delivered"
+        )),
+    }
+}
+
+/// Levenshtein distance (for "did you mean").
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// Line and column of a top-level `key = …` (not of the word inside a comment or a value).
+fn key_place(text: &str, key: &str) -> (usize, usize) {
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                return (index + 1, line.len() - trimmed.len() + 1);
+            }
+        }
+    }
+    (0, 0)
+}
+
 fn find_line(text: &str, needle: &str) -> (usize, usize) {
     text.find(needle)
         .map(|offset| line_column(text, offset))

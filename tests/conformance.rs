@@ -276,3 +276,63 @@ async fn thousands_of_errors_are_counted_not_all_printed() {
     assert_eq!(human.lines().count(), 52, "{human}");
     assert!(human.contains("and 4950 more [parse] findings"), "{human}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_config_says_what_it_cannot_use_with_its_place() {
+    let dir = zone_dir(b"");
+    let config = dir.path().join("dns-audit.toml");
+    for (text, place, needle) in [
+        (
+            "timeout_ms = 300\n[zones.\"bots.example.nett\"]\nnameservers = [\"192.0.2.53\"]\n",
+            "dns-audit.toml:2:9:",
+            "did you mean bots.example.net.?",
+        ),
+        (
+            "# retries = 3\nretries = 200\n",
+            "dns-audit.toml:2:1:",
+            "retries = 200 is over 10",
+        ),
+        (
+            "timeout_ms = 300\n  concurrency = 0\n",
+            "dns-audit.toml:2:3:",
+            "concurrency must be above 0",
+        ),
+        (
+            "notify = [\"not-a-url\"]\n",
+            "dns-audit.toml:1:12:",
+            "not an http(s) URL",
+        ),
+        (
+            "notify = [\"ftp://example.net/hook\"]\n",
+            "dns-audit.toml:1:",
+            "not an http(s) URL",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let (code, err) = check_plan(dir.path()).await;
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert!(err.contains(place), "{text}: {err}");
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+    std::fs::write(&config, "").unwrap();
+    let expected = dir.path().display().to_string();
+    for flags in [
+        vec!["--notify", "not-a-url"],
+        vec!["--no-record", "--keep", "30d"],
+    ] {
+        let mut args = vec![
+            "check".to_string(),
+            "--plan".into(),
+            "--expected".into(),
+            expected.clone(),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(flags[flags.len() - 2]) || err.contains("cannot be used"),
+            "{flags:?}: {err}"
+        );
+    }
+}

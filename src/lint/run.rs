@@ -46,6 +46,8 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         .filter(|path| zone_name_for_file(path).is_some())
         .collect();
     files.sort();
+    let zones: Vec<_> = files.iter().filter_map(|p| zone_name_for_file(p)).collect();
+    settings_file.check_zone_tables(&zones, dir)?;
     let settings = LintSettings {
         mass_change_share: settings_file.mass_change_share,
         allow_mass_change: config.allow_mass_change,
