@@ -392,7 +392,7 @@ impl Config {
             let shown = crate::model::present_name(name);
             let near = zones
                 .iter()
-                .map(|z| crate::model::present_name(z))
+                .map(crate::model::present_name)
                 .min_by_key(|z| edit_distance(z, &shown))
                 .filter(|z| edit_distance(z, &shown) <= 3)
                 .map(|z| format!(": did you mean {z}?"))
