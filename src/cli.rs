@@ -66,7 +66,12 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub names: Option<PathBuf>,
     /// The expected-records directory to write into.
-    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "expected-records",
+        env = "DNS_AUDIT_EXPECTED"
+    )]
     pub expected: PathBuf,
     /// Replace an existing zone file.
     #[arg(long)]
@@ -95,7 +100,12 @@ pub struct ShowArgs {
     #[arg(value_name = "ZONEFILE|ZONE")]
     pub target: String,
     /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "expected-records",
+        env = "DNS_AUDIT_EXPECTED"
+    )]
     pub expected: PathBuf,
     /// The zone's name, when the file is not named `<zone>.zone`.
     #[arg(long, value_name = "NAME")]
@@ -128,7 +138,12 @@ impl ShowArgs {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "expected-records",
+        env = "DNS_AUDIT_EXPECTED"
+    )]
     pub expected: PathBuf,
     /// Compare with the merge base of this revision and HEAD (e.g. origin/main).
     #[arg(long, value_name = "REV")]
@@ -193,13 +208,18 @@ impl RecentArgs {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(long, value_name = "DIR", default_value = "expected-records")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "expected-records",
+        env = "DNS_AUDIT_EXPECTED"
+    )]
     pub expected: PathBuf,
     /// Ask this server instead of the config's or the NS records' (repeatable).
     #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
     pub nameserver: Vec<Nameserver>,
     /// The history store [default: the config's `state`, else $XDG_STATE_HOME/dns-audit/history.sqlite].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "DNS_AUDIT_STATE")]
     pub state: Option<PathBuf>,
 }
 

@@ -158,14 +158,31 @@ fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
 }
 
 impl History {
-    /// Opens (creating when missing) the store at `path`. A file that is not a dns-audit store,
-    /// or is damaged, is reported and never written to.
+    /// Opens (creating when missing, its directory too) the store at `path`. A file that is not
+    /// a dns-audit store, or is damaged, is reported and never written to.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
+        History::open_in(path, true)
+    }
+
+    /// Opens the store at `path`, creating the file when missing; its directory is created only
+    /// when `create_dir` (the default place), so a mistyped `--state` is an error, not a fresh
+    /// store that hides the history.
+    pub fn open_in(path: &Path, create_dir: bool) -> Result<History, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
-                path: dir.into(),
-                source,
-            })?;
+            if create_dir {
+                std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
+                    path: dir.into(),
+                    source,
+                })?;
+            } else if !dir.is_dir() {
+                return Err(HistoryError::Io {
+                    path: dir.into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such directory (the store's directory is created only for the default place)",
+                    ),
+                });
+            }
         }
         let err = sqlite(path);
         let conn = Connection::open_with_flags(
@@ -206,6 +223,53 @@ impl History {
             retry_busy(|| history.migrate())?;
         }
         Ok(history)
+    }
+
+    /// Opens an existing store to read only: no file, directory, journal or lock is created
+    /// (on-call may read a store it cannot write). None when there is no file.
+    pub fn open_read_only(path: &Path) -> Result<Option<History>, HistoryError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let err = sqlite(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
+        let mut history = History {
+            path: path.into(),
+            conn,
+        };
+        retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
+        let version: i64 = history
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        if !(1..=SCHEMA_VERSION).contains(&version) {
+            return Err(HistoryError::Foreign {
+                path: path.into(),
+                why: format!(
+                    "schema {version}: not one this dns-audit reads (1 to {SCHEMA_VERSION})"
+                ),
+            });
+        }
+        Ok(Some(history))
+    }
+
+    /// The runs the store holds and when the first one started.
+    pub fn summary(&self) -> Result<(u64, Option<i64>), HistoryError> {
+        self.conn
+            .query_row("SELECT count(*), min(started_at) FROM runs", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .map_err(sqlite(&self.path))
+    }
+
+    /// Where the store is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Fails unless the file is empty or a dns-audit store in good health; reads only.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use dns_audit::check::{check, load_expected};
-use dns_audit::history::History;
+use dns_audit::history::{History, HistoryError};
 use dns_audit::lock::{lock_path, RunLock};
 use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::{Report, EXIT_USAGE};
@@ -95,27 +95,51 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
         .collect();
     let mut history = None;
     let mut _lock = None;
+    let mut unrecorded: Option<String> = None;
     if args.no_record {
         if !targets.is_empty() {
             eprintln!("dns-audit: alerts need the history store (it remembers what was sent); none sent with --no-record");
         }
     } else {
-        let path = history_path(&args.source.state, &expected.config)?;
-        let lock = lock_path(&path);
-        match RunLock::acquire(&lock, args.wait).map_err(|e| format!("{}: {e}", lock.display()))? {
-            Some(held) => _lock = Some(held),
-            None => {
-                eprintln!(
-                    "dns-audit: another check is still running (lock {}); not starting a second one",
-                    lock.display()
-                );
-                return Ok(EXIT_LOCKED);
+        let (path, explicit) = history_path(&args.source.state, &expected.config)?;
+        // The store is opened (and checked to be ours) before the lock is taken beside it:
+        // nothing is written next to a file that is not a dns-audit store. A store that cannot
+        // be used never hides the audit: the run goes on unrecorded and says so.
+        match History::open_in(&path, !explicit) {
+            Ok(store) => {
+                let lock = lock_path(&path);
+                match RunLock::acquire(&lock, args.wait)
+                    .map_err(|e| format!("{}: {e}", lock.display()))?
+                {
+                    Some(held) => _lock = Some(held),
+                    None => {
+                        eprintln!(
+                            "dns-audit: another check is still running (lock {}); not starting a second one",
+                            lock.display()
+                        );
+                        return Ok(EXIT_LOCKED);
+                    }
+                }
+                history = Some(store);
+            }
+            Err(e @ HistoryError::Io { .. }) if explicit => {
+                return Err(format!(
+                    "{e} (give --state a file in an existing directory)"
+                ))
+            }
+            Err(e) => {
+                unrecorded = Some(format!(
+                    "{e}. Move the file aside (a new store is made in its place) or run with --no-record"
+                ));
             }
         }
-        history = Some(History::open(&path).map_err(|e| e.to_string())?);
     }
-    let (report, not_recorded) =
+    let (mut report, not_recorded) =
         runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
+    if let Some(e) = not_recorded {
+        unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
+    }
+    report.not_recorded = unrecorded.clone();
     let started = report
         .started_at
         .parse::<jiff::Timestamp>()
@@ -133,8 +157,11 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
             eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
         }
     }
-    if let Some(e) = not_recorded {
-        eprintln!("dns-audit: this run was not recorded: {e}");
+    if let Some(why) = &unrecorded {
+        eprintln!("dns-audit: this run was not recorded: {why}");
+        if !targets.is_empty() {
+            eprintln!("dns-audit: alerts not sent: they need the history store (it remembers what was sent)");
+        }
     }
     if let Some(history) = history.as_mut() {
         if !targets.is_empty() {
@@ -172,11 +199,14 @@ fn run_recent(
     })?;
     let zones = args.zones()?;
     let expected = load_expected(&args.source.expected, &zones).map_err(|e| e.to_string())?;
-    let path = history_path(&args.source.state, &expected.config)?;
-    let mut history = History::open(&path).map_err(|e| e.to_string())?;
-    let drift = if args.offline {
-        None
+    let (path, explicit) = history_path(&args.source.state, &expected.config)?;
+    // --offline only reads: the store is opened read-only (no file, lock or journal made), so
+    // on-call can read the service user's store; a missing one is said, not created.
+    let (history, drift) = if args.offline {
+        let history = History::open_read_only(&path).map_err(|e| e.to_string())?;
+        (history, None)
     } else {
+        let mut history = History::open_in(&path, !explicit).map_err(|e| e.to_string())?;
         let (report, not_recorded) = runtime.block_on(check(
             &expected,
             &args.source.nameserver,
@@ -185,7 +215,24 @@ fn run_recent(
         if let Some(e) = not_recorded {
             eprintln!("dns-audit: this check was not recorded: {e}");
         }
-        Some(report)
+        (Some(history), Some(report))
+    };
+    let store = match &history {
+        Some(history) => {
+            let (runs, first_run) = history.summary().map_err(|e| e.to_string())?;
+            dns_audit::recent::Store {
+                path: path.display().to_string(),
+                exists: true,
+                runs,
+                first_run,
+            }
+        }
+        None => dns_audit::recent::Store {
+            path: path.display().to_string(),
+            exists: false,
+            runs: 0,
+            first_run: None,
+        },
     };
     let repo = match dns_audit::git::Repo::find(&args.source.expected) {
         Ok(repo) => Some(repo),
@@ -199,8 +246,9 @@ fn run_recent(
         now,
         host: args.host.clone(),
     };
-    let mut recent = dns_audit::recent::gather(&expected, Some(&history), repo.as_ref(), &query)?;
+    let mut recent = dns_audit::recent::gather(&expected, history.as_ref(), repo.as_ref(), &query)?;
     recent.drift = drift;
+    recent.store = Some(store);
     match args.format.format() {
         Format::Json => println!(
             "{}",
@@ -308,14 +356,17 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
     Ok(0)
 }
 
-/// The history store: `--state`, else the config's `state`, else the platform default.
+/// The history store: `--state` (or DNS_AUDIT_STATE), else the config's `state`, else the
+/// platform default; and whether it was named (then its directory must exist).
 fn history_path(
     flag: &Option<std::path::PathBuf>,
     config: &dns_audit::config::Config,
-) -> Result<std::path::PathBuf, String> {
-    flag.clone()
-        .or_else(|| config.state.clone())
-        .or_else(dns_audit::history::default_path)
+) -> Result<(std::path::PathBuf, bool), String> {
+    if let Some(path) = flag.clone().or_else(|| config.state.clone()) {
+        return Ok((path, true));
+    }
+    dns_audit::history::default_path()
+        .map(|path| (path, false))
         .ok_or_else(|| {
             "no place for the history store: set --state, `state` in the config, or HOME".into()
         })

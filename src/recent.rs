@@ -98,6 +98,46 @@ pub struct Recent {
     pub last_commit: Option<(String, String, i64)>,
     /// A fresh check, unless offline.
     pub drift: Option<Report>,
+    /// The history store read.
+    pub store: Option<Store>,
+}
+
+/// The history store `recent` read: live changes are only as good as what it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Store {
+    /// Where it is.
+    pub path: String,
+    /// Whether there is one there.
+    pub exists: bool,
+    /// Runs it holds.
+    pub runs: u64,
+    /// When the first of them started.
+    pub first_run: Option<i64>,
+}
+
+impl Store {
+    /// One line for people: which store, how much it holds, and what that means.
+    pub fn describe(&self, now: i64) -> String {
+        let path = crate::escape::terminal(&self.path);
+        if !self.exists {
+            return format!(
+                "history: no store at {path}: live changes cannot be shown (point --state, DNS_AUDIT_STATE or `state` in dns-audit.toml at the store cron's checks write)"
+            );
+        }
+        let first = self.first_run.map_or_else(String::new, |t| {
+            let when = jiff::Timestamp::from_second(t)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            format!(" since {when} ({})", ago(now, t))
+        });
+        match self.runs {
+            0 | 1 => format!(
+                "history: {path} holds {} run{first}: live changes cannot be shown yet (a change needs an earlier run to differ from); is this the store cron writes?",
+                self.runs
+            ),
+            runs => format!("history: {path}, {runs} runs{first}"),
+        }
+    }
 }
 
 /// Reads history and git and joins them. Errors of git (no repository) leave commits empty.
@@ -330,6 +370,7 @@ pub fn build(
         commits,
         last_commit: None,
         drift: None,
+        store: None,
     }
 }
 
@@ -456,6 +497,9 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
                 ""
             }
         );
+        if let Some(store) = &recent.store {
+            let _ = writeln!(out, "{}", store.describe(now));
+        }
         return out;
     }
     let _ = writeln!(out, "Since {since} ({last_run})");
@@ -549,6 +593,9 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
             );
             out.push_str(&text);
         }
+    }
+    if let Some(store) = &recent.store {
+        let _ = writeln!(out, "\n{}", store.describe(now));
     }
     out
 }

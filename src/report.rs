@@ -242,6 +242,10 @@ pub struct Report {
     pub summary: Summary,
     /// Per zone.
     pub zones: Vec<ZoneReport>,
+    /// Why this run is not in the history store, and what to do (absent when it is, or when
+    /// `--no-record` said not to record it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_recorded: Option<String>,
 }
 
 impl Report {
@@ -288,6 +292,7 @@ impl Report {
             exit_code,
             summary,
             zones,
+            not_recorded: None,
         }
     }
 }

@@ -71,7 +71,11 @@ impl Fleet {
         std::fs::create_dir_all(repo.join("expected-records")).unwrap();
         std::fs::write(repo.join("expected-records/dns-audit.toml"), FAST).unwrap();
         let fleet = Fleet {
-            state: dir.path().join("state/history.sqlite"),
+            // A named store's directory must exist (only the default one is created).
+            state: {
+                std::fs::create_dir_all(dir.path().join("state")).unwrap();
+                dir.path().join("state/history.sqlite")
+            },
             repo,
             _dir: dir,
         };
@@ -226,10 +230,19 @@ async fn undeployed_and_reverted_changes_are_told_apart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nothing_recent_is_said_in_one_line() {
     let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
     let (code, _, human) = fleet.recent(&["--since", "30m"]).await;
     assert_eq!(code, 0);
-    assert_eq!(human.lines().count(), 1, "{human}");
+    // One line, and the store it read: a store that holds a single run cannot show changes.
+    assert_eq!(human.lines().count(), 2, "{human}");
     assert!(human.starts_with("Nothing changed since"), "{human}");
+    let store = human.lines().nth(1).unwrap();
+    assert!(store.starts_with("history: "), "{human}");
+    assert!(store.contains("holds 1 run since"), "{human}");
+    assert!(
+        store.contains("live changes cannot be shown yet"),
+        "{human}"
+    );
 }
 
 /// A stable fleet stores one row per run and no change rows.
@@ -336,10 +349,10 @@ async fn a_killed_run_leaves_a_valid_store() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
     let fleet = Fleet::new();
-    std::fs::create_dir_all(fleet.state.parent().unwrap()).unwrap();
     let junk = b"this is not a database, and it is someone's file\n".repeat(100);
     std::fs::write(&fleet.state, &junk).unwrap();
-    assert_eq!(fleet.observe(BASE).await, 2);
+    // The audit stands: its own exit code (clean), not 2, and the run is said to be unrecorded.
+    assert_eq!(fleet.observe(BASE).await, 0);
     assert_eq!(
         std::fs::read(&fleet.state).unwrap(),
         junk,
@@ -351,7 +364,7 @@ async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
     conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);").unwrap();
     drop(conn);
     let before = std::fs::read(&foreign).unwrap();
-    let server = serve(BASE).await;
+    let server = serve(&format!("{BASE}bh17 IN A 203.0.113.18\n")).await;
     let out = run(vec![
         "check".into(),
         "--expected".into(),
@@ -360,11 +373,151 @@ async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
         foreign.display().to_string(),
         "--nameserver".into(),
         format!("ns1={}", server.addr()),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the drift is reported, not hidden"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this run was not recorded"), "{err}");
+    assert!(err.contains("not a dns-audit history store"), "{err}");
+    assert!(err.contains("--no-record"), "says what to do: {err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = json["not_recorded"].as_str().unwrap_or_default();
+    assert!(why.contains("not a dns-audit history store"), "{json:#}");
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+    let beside: Vec<_> = std::fs::read_dir(foreign.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("other.sqlite") && n != "other.sqlite")
+        .collect();
+    assert!(
+        beside.is_empty(),
+        "nothing written beside a file not ours: {beside:?}"
+    );
+
+    // recent cannot tell a story from it: exit 2, file untouched.
+    let out = run(vec![
+        "recent".into(),
+        "--offline".into(),
+        "--expected".into(),
+        fleet.expected().display().to_string(),
+        "--state".into(),
+        foreign.display().to_string(),
     ])
     .await;
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a dns-audit history store"), "{err}");
     assert_eq!(std::fs::read(&foreign).unwrap(), before);
     let _ = Path::new("");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stores_are_found_where_named_and_read_only_reading_writes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let fleet = Fleet::new();
+    // A mistyped --state directory is an error, not a fresh store that hides the history.
+    let typo = fleet
+        .state
+        .parent()
+        .unwrap()
+        .join("no-such-dir/history.sqlite");
+    let server = serve(BASE).await;
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        fleet.expected().display().to_string(),
+        "--state".into(),
+        typo.display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", server.addr()),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
+    assert!(!typo.parent().unwrap().exists());
+
+    // recent --offline on a store that is not there says so and creates nothing.
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0);
+    assert!(human.contains("history: no store at"), "{human}");
+    assert_eq!(json["store"]["exists"], false);
+    assert!(!fleet.state.exists(), "--offline created a store");
+
+    // The store named in dns-audit.toml (or DNS_AUDIT_STATE) is the one every command uses.
+    assert_eq!(fleet.observe(BASE).await, 0);
+    assert_eq!(fleet.observe(BASE).await, 0);
+    let config = fleet.expected().join("dns-audit.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("state = {:?}\n{text}", fleet.state.display().to_string()),
+    )
+    .unwrap();
+    let out = run(vec![
+        "recent".into(),
+        "--offline".into(),
+        "--expected".into(),
+        fleet.expected().display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["store"]["runs"], 2, "{json:#}");
+    // DNS_AUDIT_STATE names it too (over the config's), for cron and on-call alike.
+    let other = fleet.state.with_file_name("from-env.sqlite");
+    let out = Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+        .args(["check", "--quiet", "--expected"])
+        .arg(fleet.expected())
+        .arg("--nameserver")
+        .arg(format!("ns1={}", server.addr()))
+        .env("DNS_AUDIT_STATE", &other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(other.exists(), "DNS_AUDIT_STATE was not used");
+
+    // On-call may read the service user's store without write access: read-only, no lock.
+    let runuser = Path::new("/usr/sbin/runuser");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if runuser.exists() && is_root {
+        for dir in fleet.state.ancestors().skip(1) {
+            if dir.as_os_str().len() <= 1 {
+                break;
+            }
+            let mut perms = std::fs::metadata(dir).unwrap().permissions();
+            perms.set_mode(perms.mode() | 0o755);
+            std::fs::set_permissions(dir, perms).unwrap();
+        }
+        let before: Vec<_> = std::fs::read_dir(fleet.state.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let out = Command::new(runuser)
+            .args(["-u", "nobody", "--"])
+            .arg(env!("CARGO_BIN_EXE_dns-audit"))
+            .args(["recent", "--offline", "--expected"])
+            .arg(fleet.expected())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("2 runs"),
+            "{out:?}"
+        );
+        let after: Vec<_> = std::fs::read_dir(fleet.state.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after, "a reader wrote beside the store");
+    }
 }

@@ -115,7 +115,11 @@ impl Cron {
         std::fs::write(expected.join("bots.example.net.zone"), ZONE).unwrap();
         std::fs::write(expected.join("dns-audit.toml"), format!("{FAST}{config}")).unwrap();
         Cron {
-            state: dir.path().join("state/history.sqlite"),
+            // A named store's directory must exist (only the default one is created).
+            state: {
+                std::fs::create_dir_all(dir.path().join("state")).unwrap();
+                dir.path().join("state/history.sqlite")
+            },
             expected,
             _dir: dir,
         }

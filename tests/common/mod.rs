@@ -85,6 +85,8 @@ pub async fn run(args: Vec<String>) -> Output {
             .args(&args)
             .env("NO_COLOR", "1")
             .env("XDG_STATE_HOME", state.path())
+            .env_remove("DNS_AUDIT_STATE")
+            .env_remove("DNS_AUDIT_EXPECTED")
             .stdin(Stdio::null())
             .output()
             .unwrap()
