@@ -33,6 +33,9 @@ pub enum Command {
     /// could not be asked, and no drift was seen on the rest).
     Check(CheckArgs),
     /// What changed lately: live changes no commit explains (on top), commits, drift now.
+    ///
+    /// Exit codes: 1 a live change no commit explains, or drift now; else as check (0 clean,
+    /// 3 incomplete); 2 bad usage, config, zone file or history store.
     Recent(RecentArgs),
     /// Validate the zone files and flag changes that look like typos (pre-deploy, in CI).
     ///
@@ -380,9 +383,14 @@ impl Cli {
         let colour = match self.color {
             ColourChoice::Always => true,
             ColourChoice::Never => false,
+            // As the conventions have it (anstyle-query reads them): NO_COLOR wins, then
+            // CLICOLOR_FORCE, then CLICOLOR=0; else only on a terminal whose TERM is not dumb.
             ColourChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                !anstyle_query::no_color()
+                    && (anstyle_query::clicolor_force()
+                        || (anstyle_query::clicolor() != Some(false)
+                            && std::io::stdout().is_terminal()
+                            && anstyle_query::term_supports_color()))
             }
         };
         Style { colour, quiet }

@@ -604,3 +604,55 @@ async fn queries_are_non_recursive_with_a_1232_octet_buffer_and_stay_in_the_zone
         assert_eq!(edns.flags().dnssec_ok, dnssec, "{question}");
     }
 }
+
+/// Colour follows the conventions: NO_COLOR, CLICOLOR_FORCE, CLICOLOR, and TERM=dumb.
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_follows_no_color_clicolor_and_term() {
+    let server = serve(&with("bh17 IN A 203.0.113.18\n")).await;
+    let dir = expected_dir(ZONE, FAST);
+    let check = format!(
+        "{} check --no-record --expected {} --nameserver ns1={}",
+        env!("CARGO_BIN_EXE_dns-audit"),
+        dir.path().display(),
+        server.addr()
+    );
+    let coloured = |envs: &'static [(&'static str, &'static str)], pty: bool| {
+        let check = check.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut command = if pty {
+                    // `script` gives the program a terminal, as an engineer's shell does.
+                    let mut c = std::process::Command::new("script");
+                    c.args(["-qec", &check, "/dev/null"]);
+                    c
+                } else {
+                    let mut parts = check.split(' ');
+                    let mut c = std::process::Command::new(parts.next().unwrap());
+                    c.args(parts);
+                    c
+                };
+                command
+                    .env_remove("NO_COLOR")
+                    .env_remove("CLICOLOR")
+                    .env_remove("CLICOLOR_FORCE")
+                    .env("TERM", "xterm-256color")
+                    .envs(envs.iter().copied())
+                    .stdin(std::process::Stdio::null());
+                let out = command.output().unwrap();
+                assert_eq!(out.status.code(), Some(1), "{out:?}");
+                String::from_utf8_lossy(&out.stdout).contains("\x1b[")
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(!coloured(&[], false).await, "no colour into a pipe");
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")], false).await);
+    assert!(!coloured(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false).await);
+    if std::path::Path::new("/usr/bin/script").exists() {
+        assert!(coloured(&[], true).await, "colour on a terminal");
+        assert!(!coloured(&[("TERM", "dumb")], true).await, "TERM=dumb");
+        assert!(!coloured(&[("CLICOLOR", "0")], true).await, "CLICOLOR=0");
+        assert!(!coloured(&[("NO_COLOR", "1")], true).await, "NO_COLOR");
+    }
+}
