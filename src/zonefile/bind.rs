@@ -218,6 +218,7 @@ fn needs_data(bytes: &[u8], tokens: &[Token], starts_blank: bool, line: &[u8]) -
     // Fewer than four tokens read: the type may not have been reached; read the rest.
     field.is_none_or(|rtype| {
         generic_type(rtype).is_some()
+            || svcb_type(rtype).is_some()
             || rtype.eq_ignore_ascii_case(b"SOA")
             || holds_names(rtype) && memchr::memchr(b'@', line).is_some()
     })
@@ -450,6 +451,19 @@ fn record(
         return;
     };
     let type_word = &bytes[rtype.start..rtype.end];
+    if let Some(code) = svcb_type(type_word) {
+        let data = &tokens[index + 1..];
+        let fields = svcb_fields(bytes, data);
+        match super::svcb::wire(&fields, context.origin) {
+            Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
+            Err(message) => {
+                let at = data.first().unwrap_or(rtype);
+                let column = at.start - line_starts[at.line - 1] + 1;
+                prepared.errors.push((at.line, column, message));
+            }
+        }
+        return;
+    }
     if holds_names(type_word) {
         for token in &tokens[index + 1..] {
             if !token.quoted && &bytes[token.start..token.end] == b"@" {
@@ -493,6 +507,33 @@ fn generic_type(word: &[u8]) -> Option<u16> {
     .iter()
     .find(|(name, _)| word.eq_ignore_ascii_case(name))
     .map(|(_, code)| *code)
+}
+
+/// SVCB (64) and HTTPS (65): read by [`super::svcb`].
+fn svcb_type(word: &[u8]) -> Option<u16> {
+    match word {
+        w if w.eq_ignore_ascii_case(b"SVCB") => Some(64),
+        w if w.eq_ignore_ascii_case(b"HTTPS") => Some(65),
+        _ => None,
+    }
+}
+
+/// The fields of SVCB data, a quoted value joined to its `key=` (`alpn="h2,h3"`).
+fn svcb_fields(bytes: &[u8], data: &[Token]) -> Vec<Vec<u8>> {
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    let mut previous: Option<&Token> = None;
+    for token in data {
+        let text = &bytes[token.start..token.end];
+        let joins = token.quoted
+            && previous
+                .is_some_and(|p| !p.quoted && p.end + 1 == token.start && bytes[p.end - 1] == b'=');
+        match fields.last_mut() {
+            Some(last) if joins => last.extend_from_slice(text),
+            _ => fields.push(text.to_vec()),
+        }
+        previous = Some(token);
+    }
+    fields
 }
 
 /// The wire form of the data of a [`generic_type`] as BIND reads its presentation.

@@ -19,6 +19,7 @@ use hickory_proto::rr::{Name, RecordType};
 use crate::model::{canonical_name, present_name, Rdata, Zone};
 
 mod bind;
+mod svcb;
 
 /// Bounds on what a zone file may hold before it is refused.
 #[derive(Clone, Copy, Debug)]
