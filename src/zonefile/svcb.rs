@@ -159,28 +159,28 @@ fn value_wire(key: u16, name: &str, value: Option<Vec<u8>>) -> Result<Vec<u8>, S
 /// A comma-separated value list (RFC 9460 appendix A.1): `\,` is a comma inside an item; an
 /// empty item (a leading, trailing or doubled comma) is an error.
 fn value_list(value: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
-    let mut items = vec![Vec::new()];
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    let mut item = Vec::new();
     let mut at = 0;
     while at < value.len() {
         match value[at] {
             b'\\' if at + 1 < value.len() => {
-                items.last_mut().map(|i| i.push(value[at + 1]));
+                item.push(value[at + 1]);
                 at += 2;
             }
             b',' => {
-                items.push(Vec::new());
+                items.push(std::mem::take(&mut item));
                 at += 1;
             }
             b => {
-                items.last_mut().map(|i| i.push(b));
+                item.push(b);
                 at += 1;
             }
         }
     }
+    items.push(item);
     if items.iter().any(Vec::is_empty) {
-        return Err(format!(
-            "SVCB {name}: an empty item in the list (a stray comma?)"
-        ));
+        return Err(format!("SVCB {name}: an empty item in the list (a stray comma?)"));
     }
     Ok(items)
 }
