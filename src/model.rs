@@ -52,6 +52,16 @@ impl Rdata {
         Rdata::from_hickory(&rdata).ok_or_else(|| format!("{rtype} record data does not encode"))
     }
 
+    /// NSEC3 data whose hash algorithm hickory-proto does not decode (it knows SHA-1 only), kept
+    /// as written: NSEC3 holds no domain names, so its wire form is already canonical. None for
+    /// anything else, or for data too short to be NSEC3.
+    pub fn nsec3_as_written(rtype: RecordType, wire: &[u8]) -> Option<Rdata> {
+        let salt = usize::from(*wire.get(4)?);
+        let hash = usize::from(*wire.get(5 + salt)?);
+        let well_formed = wire.len() >= 6 + salt + hash && wire[0] != 1;
+        (rtype == RecordType::NSEC3 && well_formed).then(|| Rdata(wire.into()))
+    }
+
     /// The canonical wire bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.0

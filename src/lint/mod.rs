@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
 use crate::diff::{diff_zones, relative, Op, RecordChange};
-use crate::model::{host_of, present_name, Zone};
+use crate::model::{host_of, present_name, Rdata, Zone};
 use crate::zonefile::{LoadedZone, ZoneError};
 
 /// Schema tag of `lint --format json`.
@@ -341,6 +341,7 @@ impl Lint<'_> {
                 }
             }
         }
+        self.dnssec_validity();
         let apex = zone.get(origin);
         for (rtype, check) in [
             (RecordType::SOA, "no-apex-soa"),
@@ -379,6 +380,125 @@ impl Lint<'_> {
                 resembles: None,
                 waived: None,
             });
+        }
+    }
+
+    /// What named-checkzone refuses in DNSSEC and delegation data: a DS at the apex (it belongs
+    /// in the parent), CDS/CDNSKEY that match no DNSKEY of the zone (the parent would install
+    /// a DS for a key that does not sign: the zone goes bogus), an NSEC3 whose SHA-1 next hash
+    /// is not 20 octets, an NS target below a DNAME (its address can never be looked up).
+    fn dnssec_validity(&mut self) {
+        let zone = self.zone;
+        let origin = &zone.origin;
+        let apex = zone.get(origin);
+        let shown = present_name(origin);
+        if apex.is_some_and(|sets| sets.contains_key(&RecordType::DS)) {
+            let line = self.line(origin, RecordType::DS);
+            let message = "a DS record at the zone apex: DS belongs in the parent zone (BIND refuses to load it)".to_string();
+            self.push(
+                Level::Error,
+                "ds-at-apex",
+                &shown,
+                "DS",
+                line,
+                message,
+                None,
+            );
+        }
+        let keys: Vec<&Rdata> = apex
+            .and_then(|sets| sets.get(&RecordType::DNSKEY))
+            .map(|set| set.rdatas.iter().collect())
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            for rtype in [RecordType::CDS, RecordType::CDNSKEY] {
+                let Some(set) = apex.and_then(|sets| sets.get(&rtype)) else {
+                    continue;
+                };
+                for rdata in &set.rdatas {
+                    if !child_key_matches(rtype, rdata.bytes(), &keys) {
+                        let line = self.line(origin, rtype);
+                        let message = format!(
+                            "{rtype} {} matches no DNSKEY of the zone: the parent would publish a DS for a key that signs nothing, and validating resolvers would reject the zone (BIND refuses to load it)",
+                            rdata.present(rtype)
+                        );
+                        self.push(
+                            Level::Error,
+                            "cds-without-dnskey",
+                            &shown,
+                            &rtype.to_string(),
+                            line,
+                            message,
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        for (name, sets) in zone.iter() {
+            if let Some(set) = sets.get(&RecordType::NSEC3) {
+                let label = name.iter().next().unwrap_or_default();
+                let base32hex =
+                    |b: &u8| b.is_ascii_digit() || matches!(b.to_ascii_lowercase(), b'a'..=b'v');
+                if label.is_empty() || !label.iter().all(base32hex) {
+                    let line = self.line(name, RecordType::NSEC3);
+                    let message = "an NSEC3 owner's first label is a hash in base32hex without padding (BIND refuses to load it)".to_string();
+                    self.push(
+                        Level::Error,
+                        "nsec3-owner",
+                        &present_name(name),
+                        "NSEC3",
+                        line,
+                        message,
+                        None,
+                    );
+                }
+                for rdata in &set.rdatas {
+                    if let Some(length) = sha1_nsec3_hash_length(rdata.bytes()).filter(|l| *l != 20)
+                    {
+                        let line = self.line(name, RecordType::NSEC3);
+                        let message = format!("NSEC3 next hashed owner of {length} octets: SHA-1 gives 20 (BIND refuses to load it)");
+                        self.push(
+                            Level::Error,
+                            "nsec3-hash-length",
+                            &present_name(name),
+                            "NSEC3",
+                            line,
+                            message,
+                            None,
+                        );
+                    }
+                }
+            }
+            let Some(ns) = sets.get(&RecordType::NS) else {
+                continue;
+            };
+            for rdata in &ns.rdatas {
+                let Some(target) = rdata
+                    .to_hickory(RecordType::NS)
+                    .as_ref()
+                    .and_then(target_of)
+                else {
+                    continue;
+                };
+                let target = crate::model::canonical_name(&target);
+                if let Some(dname) = below_dname(zone, &target) {
+                    let line = self.line(name, RecordType::NS);
+                    let message = format!(
+                        "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
+                        present_name(&target),
+                        present_name(&dname)
+                    );
+                    self.push(
+                        Level::Error,
+                        "ns-below-dname",
+                        &present_name(name),
+                        "NS",
+                        line,
+                        message,
+                        None,
+                    );
+                }
+            }
         }
     }
 
@@ -644,6 +764,65 @@ fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
     }
     let written = Name::from_labels(labels[..labels.len() - n].iter().copied()).ok()?;
     Some(present_name(&written).trim_end_matches('.').to_string())
+}
+
+/// Whether a CDS (key tag and algorithm) or CDNSKEY (the key itself) stands for one of `keys`,
+/// or is the delete record (RFC 8078: `0 0 0 00`, `0 3 0 AA==`).
+fn child_key_matches(rtype: RecordType, data: &[u8], keys: &[&Rdata]) -> bool {
+    match rtype {
+        RecordType::CDS => {
+            if data.len() >= 4 && data[..4] == [0, 0, 0, 0] {
+                return true;
+            }
+            let (Some(tag), Some(&algorithm)) = (data.get(..2), data.get(2)) else {
+                return false;
+            };
+            let tag = u16::from_be_bytes([tag[0], tag[1]]);
+            keys.iter()
+                .any(|key| key.bytes().get(3) == Some(&algorithm) && key_tag(key.bytes()) == tag)
+        }
+        _ => data == [0, 0, 3, 0, 0] || keys.iter().any(|key| key.bytes() == data),
+    }
+}
+
+/// RFC 4034 appendix B key tag of DNSKEY data.
+fn key_tag(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for (i, &b) in data.iter().enumerate() {
+        sum += if i % 2 == 0 {
+            u32::from(b) << 8
+        } else {
+            u32::from(b)
+        };
+    }
+    sum += (sum >> 16) & 0xffff;
+    (sum & 0xffff) as u16
+}
+
+/// The next-hashed-owner length of NSEC3 data whose hash algorithm is SHA-1 (1).
+fn sha1_nsec3_hash_length(data: &[u8]) -> Option<usize> {
+    if data.first() != Some(&1) {
+        return None;
+    }
+    let salt = usize::from(*data.get(4)?);
+    data.get(5 + salt).map(|l| usize::from(*l))
+}
+
+/// The DNAME owner above `target` (strictly) inside the zone, if any.
+fn below_dname(zone: &Zone, target: &Name) -> Option<Name> {
+    if !zone.origin.zone_of(target) || *target == zone.origin {
+        return None;
+    }
+    let mut parent = target.base_name();
+    loop {
+        if zone.rrset(&parent, RecordType::DNAME).is_some() {
+            return Some(parent);
+        }
+        if parent == zone.origin || !zone.origin.zone_of(&parent) {
+            return None;
+        }
+        parent = parent.base_name();
+    }
 }
 
 /// An NS target inside the zone (glue below a delegation included) with no A or AAAA record.
@@ -1041,6 +1220,68 @@ mod tests {
         assert!(lint(&bumped("pnael.bh18 A 203.0.113.18\n"))
             .iter()
             .any(|(c, _)| *c == "near-miss-name"));
+    }
+
+    #[test]
+    fn dnssec_and_dname_data_bind_refuses_are_errors() {
+        let checks = |text: &str| -> Vec<&'static str> {
+            lint_zone(&load(text), "z.net.zone", None, &LintSettings::default(), 1)
+                .into_iter()
+                .map(|f| f.check)
+                .collect()
+        };
+        let head = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+        let key = "@ DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n";
+        assert!(checks(&format!("{head}@ DS 1 13 2 {}\n", "ab".repeat(32))).contains(&"ds-at-apex"));
+        let apex = Name::from_ascii("z.net.").unwrap();
+        let loaded = load(&format!("{head}{key}"));
+        let tag = key_tag(
+            loaded
+                .zone
+                .rrset(&apex, RecordType::DNSKEY)
+                .unwrap()
+                .rdatas
+                .iter()
+                .next()
+                .unwrap()
+                .bytes(),
+        );
+        let good = format!(
+            "{head}{key}@ CDS {tag} 13 2 {}\n@ CDS 0 0 0 00\n",
+            "ab".repeat(32)
+        );
+        assert!(
+            !checks(&good).contains(&"cds-without-dnskey"),
+            "{:?}",
+            checks(&good)
+        );
+        let bad = format!("{head}{key}@ CDS {} 13 2 {}\n", tag ^ 1, "ab".repeat(32));
+        assert!(checks(&bad).contains(&"cds-without-dnskey"));
+        let bad = format!("{head}{key}@ CDS {tag} 8 2 {}\n", "ab".repeat(32));
+        assert!(
+            checks(&bad).contains(&"cds-without-dnskey"),
+            "another algorithm"
+        );
+        let bad = format!("{head}{key}@ CDNSKEY 257 3 13 AAAA\n");
+        assert!(checks(&bad).contains(&"cds-without-dnskey"));
+        let unsigned = format!("{head}@ CDS 0 0 0 00\n@ CDNSKEY 0 3 0 AA==\n");
+        assert!(!checks(&unsigned).contains(&"cds-without-dnskey"));
+        let nsec3 = |owner: &str| format!("{head}{owner} NSEC3 1 0 0 - {} A\n", "0".repeat(32));
+        assert!(!checks(&nsec3("CPNMU0")).contains(&"nsec3-owner"));
+        assert!(
+            checks(&nsec3("CPNMU\\061\\061")).contains(&"nsec3-owner"),
+            "padding"
+        );
+        assert!(
+            checks(&nsec3("www")).contains(&"nsec3-owner"),
+            "not base32hex"
+        );
+        let dname = "$TTL 300\n@ SOA ns.other. h 1 2 3 4 5\n@ NS ns.sub\nsub DNAME other.net.\nns.sub A 192.0.2.1\n";
+        assert!(
+            checks(dname).contains(&"ns-below-dname"),
+            "{:?}",
+            checks(dname)
+        );
     }
 
     #[test]

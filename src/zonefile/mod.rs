@@ -379,7 +379,10 @@ impl Builder {
             Err(_) if has_empty_label(record.rtype, wire) => {
                 return self.error(&record, 0, format!("{} data: {EMPTY_LABEL}", record.rtype))
             }
-            Err(message) => return self.error(&record, 0, message),
+            Err(message) => match Rdata::nsec3_as_written(record.rtype, wire) {
+                Some(rdata) => rdata,
+                None => return self.error(&record, 0, message),
+            },
         };
         self.records += 1;
         if self.records > self.limits.max_records {

@@ -180,7 +180,9 @@ fn value_list(value: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
     }
     items.push(item);
     if items.iter().any(Vec::is_empty) {
-        return Err(format!("SVCB {name}: an empty item in the list (a stray comma?)"));
+        return Err(format!(
+            "SVCB {name}: an empty item in the list (a stray comma?)"
+        ));
     }
     Ok(items)
 }
