@@ -1,5 +1,6 @@
 //! The `check` job: load expected records, observe every server of every zone, compare, judge.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -195,7 +196,11 @@ pub async fn check(
         };
         let mut report = compare_zone(zone, settings, &plan, &views, now, &serials);
         if let Some(history) = history.as_deref() {
-            annotate_since(history, &mut report, started.as_second());
+            let addresses: HashMap<&str, String> = views
+                .iter()
+                .map(|v| (v.server.label.as_str(), v.server.addr.to_string()))
+                .collect();
+            annotate_since(history, &mut report, &addresses, started.as_second());
         }
         for server in refused {
             let mut finding = no_servers(
@@ -248,7 +253,13 @@ const SINCE_LOOKUPS: usize = 1000;
 
 /// Fills in since when the servers of each finding about data have served what it reports:
 /// the earliest time one of them started to (a state no earlier run saw is new now).
-fn annotate_since(history: &History, report: &mut ZoneReport, now: i64) {
+/// `addresses` gives each server name of the report its address, which the history is keyed by.
+fn annotate_since(
+    history: &History,
+    report: &mut ZoneReport,
+    addresses: &HashMap<&str, String>,
+    now: i64,
+) {
     let about_data = |kind: Kind| {
         matches!(
             kind,
@@ -268,9 +279,10 @@ fn annotate_since(history: &History, report: &mut ZoneReport, now: i64) {
                 states
                     .iter()
                     .find(|s| {
-                        s.server == *server
-                            && s.present == present
-                            && (!present || s.values == finding.seen)
+                        // Rows of an older store are keyed by name until this run moves them.
+                        let same = addresses.get(server.as_str()) == Some(&s.address)
+                            || s.address == *server;
+                        same && s.present == present && (!present || s.values == finding.seen)
                     })
                     .map_or(now, |s| s.since)
             })

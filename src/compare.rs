@@ -63,7 +63,14 @@ impl Newest {
             .collect();
         let since = leaders
             .iter()
-            .map(|view| match earlier.get(&view.server.label) {
+            .map(|view| {
+                // By address; an older store's rows are keyed by name until this run moves them.
+                let key = view.server.addr.to_string();
+                earlier
+                    .get(&key)
+                    .or_else(|| earlier.get(&view.server.label))
+            })
+            .map(|known| match known {
                 Some((serial, since)) if *serial == newest => *since,
                 _ => now,
             })
@@ -665,7 +672,11 @@ mod tests {
         ServerView {
             server: Nameserver {
                 label: label.into(),
-                addr: "127.0.0.1:53".parse().unwrap(),
+                // ns1 at 127.0.0.1:5301, ns2 at :5302, …: the history knows servers by address.
+                addr: std::net::SocketAddr::from((
+                    [127, 0, 0, 1],
+                    5300 + u16::from(label.as_bytes()[label.len() - 1].wrapping_sub(b'0') % 10),
+                )),
             },
             serial,
             soa: Observed::Present(soa),
@@ -792,14 +803,15 @@ mod tests {
         let bh17 = |report: &ZoneReport| report.hosts[0].findings[0].severity;
 
         // ns1 has served serial 8 for ten minutes: propagating.
-        let recent = SerialHistory::from([("ns1".to_string(), (8, now - 600))]);
+        let recent = SerialHistory::from([("127.0.0.1:5301".to_string(), (8, now - 600))]);
         let report = report_at(&recent);
         assert_eq!(serial_of(&report).severity, Severity::Warning);
-        assert!(serial_of(&report).why.contains("first seen 10 min ago"));
+        let why = serial_of(&report).why;
+        assert!(why.contains("first seen 10 min ago"), "{why}");
         assert_eq!(bh17(&report), Severity::Warning);
 
         // For two hours, past the default hour of grace: ns2 is stuck, and its data is drift.
-        let stuck = SerialHistory::from([("ns1".to_string(), (8, now - 7_200))]);
+        let stuck = SerialHistory::from([("127.0.0.1:5301".to_string(), (8, now - 7_200))]);
         let report = report_at(&stuck);
         assert_eq!(serial_of(&report).severity, Severity::Drift);
         assert!(
@@ -810,7 +822,7 @@ mod tests {
         assert_eq!(bh17(&report), Severity::Drift);
 
         // A history where ns1 had another serial says nothing about serial 8: it is new now.
-        let other = SerialHistory::from([("ns1".to_string(), (6, now - 7_200))]);
+        let other = SerialHistory::from([("127.0.0.1:5301".to_string(), (6, now - 7_200))]);
         assert_eq!(serial_of(&report_at(&other)).severity, Severity::Warning);
     }
 

@@ -73,14 +73,15 @@ pub async fn run() -> Result<DemoRun, String> {
     let mut history =
         History::open(&work.path().join("history.sqlite")).map_err(|e| e.to_string())?;
     // The run from before the incident: bh18 deployed, everything as committed.
-    let (servers, running) = serve_pair(&served).await?;
+    let (servers, running) = serve_pair(&served, None).await?;
     let (_, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
     stop(running).await;
     if let Some(e) = not_recorded {
         return Err(format!("history: {e}"));
     }
-    // The incident.
-    let (servers, running) = serve_pair(&incident).await?;
+    // The incident, on the same servers (the history knows servers by address).
+    let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+    let (servers, running) = serve_pair(&incident, Some(&addresses)).await?;
     let (report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
     stop(running).await;
     if let Some(e) = not_recorded {
@@ -105,12 +106,20 @@ pub async fn run() -> Result<DemoRun, String> {
     })
 }
 
-async fn serve_pair(zone: &Zone) -> Result<(Vec<Nameserver>, Vec<AuthServer>), String> {
+/// Two servers of `zone` on loopback: on `addresses` when given, else on free ports.
+async fn serve_pair(
+    zone: &Zone,
+    addresses: Option<&[SocketAddr]>,
+) -> Result<(Vec<Nameserver>, Vec<AuthServer>), String> {
     let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
     let mut servers = Vec::new();
     let mut running = Vec::new();
-    for label in ["ns1", "ns2"] {
-        let server = AuthServer::start(loopback, std::slice::from_ref(zone))
+    for (i, label) in ["ns1", "ns2"].into_iter().enumerate() {
+        let bind = addresses
+            .and_then(|a| a.get(i))
+            .copied()
+            .unwrap_or(loopback);
+        let server = AuthServer::start(bind, std::slice::from_ref(zone))
             .await
             .map_err(|e| format!("cannot start {label} on 127.0.0.1: {e}"))?;
         servers.push(Nameserver {

@@ -17,10 +17,37 @@ use hickory_proto::rr::RecordType;
 use crate::model::{presence_only, present_name, RrSet};
 use crate::observe::{Method, Observed, Probe, ServerView};
 
+/// Moves the rows an older store keeps under a server's name (label NULL) to its address, the
+/// first time a run sees that name for that address and the address has no rows of its own.
+fn adopt_rows_keyed_by_name(
+    tx: &rusqlite::Transaction<'_>,
+    zone: &str,
+    label: &str,
+    address: &str,
+) -> rusqlite::Result<()> {
+    if label == address {
+        return Ok(());
+    }
+    for table in ["rrsets", "serials"] {
+        let owned: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE zone = ?1 AND server = ?2)"),
+            params![zone, address],
+            |r| r.get(0),
+        )?;
+        if !owned {
+            tx.execute(
+                &format!("UPDATE {table} SET server = ?3, label = ?2 WHERE zone = ?1 AND server = ?2 AND label IS NULL"),
+                params![zone, label, address],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// `PRAGMA application_id` of a dns-audit store ("dnsa").
 const APPLICATION_ID: i64 = 0x646e_7361;
 /// Schema version this build writes; older ones are migrated forward.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Errors of the history store.
 #[derive(Debug, thiserror::Error)]
@@ -105,8 +132,10 @@ pub struct ZoneObservations<'a, 'z> {
 /// What one server serves for one RRset, as last recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedState {
-    /// Server label.
+    /// Server label (the name it was last recorded under).
     pub server: String,
+    /// Server address: what the history is keyed by.
+    pub address: String,
     /// Whether the RRset is served.
     pub present: bool,
     /// Its values.
@@ -361,6 +390,18 @@ impl History {
             )
             .map_err(&err)?;
         }
+        if version < 3 {
+            // Servers are keyed by address, their display name kept beside: naming a server
+            // on the command line where the config has the bare address keeps its history.
+            // Rows of older stores (keyed by name, label NULL) move to the address on the
+            // first run that sees that name again.
+            tx.execute_batch(
+                "ALTER TABLE rrsets ADD COLUMN label TEXT;
+                 ALTER TABLE serials ADD COLUMN label TEXT;
+                 PRAGMA user_version = 3;",
+            )
+            .map_err(&err)?;
+        }
         tx.commit().map_err(&err)
     }
 
@@ -405,15 +446,25 @@ impl History {
                 let Ok(serial) = view.serial else {
                     continue;
                 };
-                let server = view.server.label.as_str();
+                let address = view.server.addr.to_string();
+                let server = address.as_str();
+                let label = view.server.label.as_str();
+                adopt_rows_keyed_by_name(&tx, &zone.zone, label, server).map_err(&err)?;
                 tx.execute(
-                    "INSERT INTO serials (zone, server, serial, since) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO serials (zone, server, serial, since, label) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (zone, server) DO UPDATE
                      SET serial = excluded.serial, since = excluded.since
                      WHERE serial != excluded.serial",
-                    params![zone.zone, server, serial, run.started_at],
+                    params![zone.zone, server, serial, run.started_at, label],
                 )
                 .map_err(&err)?;
+                for table in ["serials", "rrsets"] {
+                    tx.execute(
+                        &format!("UPDATE {table} SET label = ?3 WHERE zone = ?1 AND server = ?2 AND label IS NOT ?3"),
+                        params![zone.zone, server, label],
+                    )
+                    .map_err(&err)?;
+                }
                 let mut current: HashMap<(String, String), (i64, i64)> = HashMap::new();
                 {
                     let mut stmt = tx
@@ -450,6 +501,7 @@ impl History {
                     time: run.started_at,
                     zone: &zone.zone,
                     server,
+                    label,
                     baseline: current.is_empty(),
                 };
                 let mut visited: HashSet<(String, String)> = HashSet::new();
@@ -482,7 +534,7 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT c.at, s.zone, s.server, s.name, s.rtype, c.present, c.vals, c.before
+                "SELECT c.at, s.zone, coalesce(s.label, s.server), s.name, s.rtype, c.present, c.vals, c.before
                  FROM changes c JOIN rrsets s ON s.id = c.rrset
                  WHERE c.at >= ?1 AND c.baseline = 0 ORDER BY c.at DESC, s.zone, s.name, s.rtype, s.server",
             )
@@ -517,7 +569,7 @@ impl History {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT s.server, c.present, c.vals, c.at FROM rrsets s
+                "SELECT coalesce(s.label, s.server), c.present, c.vals, c.at, s.server FROM rrsets s
                  JOIN changes c ON c.id = (SELECT max(id) FROM changes WHERE rrset = s.id)
                  WHERE s.zone = ?1 AND s.name = ?2 AND s.rtype = ?3 ORDER BY s.server",
             )
@@ -527,6 +579,7 @@ impl History {
                 let vals: String = r.get(2)?;
                 Ok(ServedState {
                     server: r.get(0)?,
+                    address: r.get(4)?,
                     present: r.get::<_, i64>(1)? != 0,
                     values: serde_json::from_str(&vals).unwrap_or_default(),
                     since: r.get(3)?,
@@ -541,7 +594,9 @@ impl History {
         let err = sqlite(&self.path);
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT DISTINCT server FROM rrsets WHERE zone = ?1 ORDER BY server")
+            .prepare_cached(
+                "SELECT DISTINCT coalesce(label, server) AS shown FROM rrsets WHERE zone = ?1 ORDER BY shown",
+            )
             .map_err(&err)?;
         let rows = stmt.query_map(params![zone], |r| r.get(0)).map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(&err)
@@ -584,7 +639,7 @@ impl History {
         })
     }
 
-    /// The serial each server of `zone` served at the last run, and since when.
+    /// The serial each server of `zone` (by address) served at the last run, and since when.
     pub fn serials(&self, zone: &str) -> Result<crate::compare::SerialHistory, HistoryError> {
         let err = sqlite(&self.path);
         let mut stmt = self
@@ -693,7 +748,9 @@ struct Place<'a> {
     run: i64,
     time: i64,
     zone: &'a str,
+    /// The server's address (the key) and name.
     server: &'a str,
+    label: &'a str,
     baseline: bool,
 }
 
@@ -718,9 +775,9 @@ fn write_state(
         }
         None => {
             tx.prepare_cached(
-                "INSERT INTO rrsets (zone, server, name, rtype, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO rrsets (zone, server, name, rtype, hash, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![at.zone, at.server, name, type_name, hash])?;
+            .execute(params![at.zone, at.server, name, type_name, hash, at.label])?;
             tx.last_insert_rowid()
         }
     };

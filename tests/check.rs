@@ -434,8 +434,9 @@ async fn the_history_keeps_since_when_each_server_serves_its_serial() {
     .await;
     assert_eq!(code, 0);
     let first = serials();
-    assert_eq!(first["ns1"].0, 2026112402);
-    assert_eq!(first["ns2"].0, 2026112401);
+    let (ns1_key, ns2_key) = (ns1.addr().to_string(), old.addr().to_string());
+    assert_eq!(first[&ns1_key].0, 2026112402, "keyed by address");
+    assert_eq!(first[&ns2_key].0, 2026112401);
 
     // Unchanged serials keep the time they were first seen.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -447,8 +448,11 @@ async fn the_history_keeps_since_when_each_server_serves_its_serial() {
     .await;
     assert_eq!(serials(), first);
 
-    // ns2 catches up: its serial and its time change, ns1's stay.
-    let caught_up = serve(&new).await;
+    // ns2 catches up (the same server, loaded anew): its serial and its time change, ns1's
+    // stay.
+    let ns2_addr = old.addr();
+    old.stop().await;
+    let caught_up = serve_at(ns2_addr, &new).await;
     check_recorded(
         dir.path(),
         &store,
@@ -456,9 +460,19 @@ async fn the_history_keeps_since_when_each_server_serves_its_serial() {
     )
     .await;
     let now = serials();
-    assert_eq!(now["ns1"], first["ns1"]);
-    assert_eq!(now["ns2"].0, 2026112402);
-    assert!(now["ns2"].1 > first["ns2"].1, "{now:?} {first:?}");
+    assert_eq!(now[&ns1_key], first[&ns1_key]);
+    assert_eq!(now[&ns2_key].0, 2026112402);
+    assert!(now[&ns2_key].1 > first[&ns2_key].1, "{now:?} {first:?}");
+
+    // Named differently on the command line (the bare address, as a config may list it), the
+    // same server keeps its history: it is known by address.
+    check_recorded(
+        dir.path(),
+        &store,
+        &[(&ns1_key, ns1.addr()), ("ns2", caught_up.addr())],
+    )
+    .await;
+    assert_eq!(serials()[&ns1_key], first[&ns1_key]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -505,7 +519,7 @@ fn a_store_of_the_first_schema_is_brought_forward_with_its_data() {
     // Make it a schema-1 store, as the first release wrote it, holding one run.
     let conn = rusqlite::Connection::open(&store).unwrap();
     conn.execute_batch(
-        "DROP TABLE serials; PRAGMA user_version = 1;
+        "DROP TABLE serials; ALTER TABLE rrsets DROP COLUMN label; PRAGMA user_version = 1;
          INSERT INTO runs (started_at, duration_ms, servers, verdict, drift, failures)
          VALUES (1700000000, 5, 2, 'clean', 0, 0);",
     )
@@ -553,6 +567,34 @@ async fn a_finding_says_since_when_it_has_been_served() {
     let (_, second) = check_recorded(dir.path(), &store, &servers).await;
     assert_eq!(drift(&second)[0]["since"], seen_first);
     assert_ne!(second["started_at"], first["started_at"]);
+
+    // The same server under another name (the bare address, as a config lists it): the store
+    // knows it by address, so the drift is still as old as it is.
+    let bare = ns1.addr().to_string();
+    let (_, renamed) = check_recorded(dir.path(), &store, &[(&bare, ns1.addr())]).await;
+    assert_eq!(drift(&renamed)[0]["since"], seen_first, "{renamed:#}");
+
+    // A store of the previous schema kept servers by name: its rows move to the address the
+    // first time that name is seen again, and nothing is lost.
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    conn.execute_batch(
+        "UPDATE rrsets SET server = 'ns1', label = NULL; UPDATE serials SET server = 'ns1', label = NULL;
+         ALTER TABLE rrsets DROP COLUMN label; ALTER TABLE serials DROP COLUMN label;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let (_, migrated) = check_recorded(dir.path(), &store, &servers).await;
+    assert_eq!(drift(&migrated)[0]["since"], seen_first, "{migrated:#}");
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let keys: Vec<String> = conn
+        .prepare("SELECT DISTINCT server FROM rrsets")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys, [bare], "rows keyed by address");
 
     // Without a history nothing tells.
     let (_, unrecorded) = check_json(dir.path(), &servers).await;

@@ -28,6 +28,8 @@ struct Fleet {
     _dir: tempfile::TempDir,
     repo: PathBuf,
     state: PathBuf,
+    /// Where the fleet's one server answers, run after run.
+    server: std::net::SocketAddr,
 }
 
 impl Fleet {
@@ -77,6 +79,7 @@ impl Fleet {
                 dir.path().join("state/history.sqlite")
             },
             repo,
+            server: std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
             _dir: dir,
         };
         fleet.git(&["init", "-q", "-b", "main"], 0);
@@ -86,7 +89,7 @@ impl Fleet {
 
     /// One check run against a server serving `live`, recorded in the fleet's store.
     async fn observe(&self, live: &str) -> i32 {
-        let server = serve(live).await;
+        let server = serve_at(self.server, live).await;
         let out = run(vec![
             "check".into(),
             "--expected".into(),
@@ -98,6 +101,7 @@ impl Fleet {
             "--quiet".into(),
         ])
         .await;
+        server.stop().await;
         out.status.code().unwrap_or(-1)
     }
 

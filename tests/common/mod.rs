@@ -61,6 +61,19 @@ pub async fn serve(text: &str) -> AuthServer {
         .unwrap()
 }
 
+/// Starts an in-process authoritative server for `text` at `addr` (a server that keeps its
+/// address between runs, as real ones do: the history knows servers by address).
+pub async fn serve_at(addr: SocketAddr, text: &str) -> AuthServer {
+    for _ in 0..50 {
+        match AuthServer::start(addr, &[zone(text)]).await {
+            Ok(server) => return server,
+            // The previous server on this port may still be letting go of it.
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    panic!("cannot serve on {addr}");
+}
+
 /// A temporary expected-records directory holding `bots.example.net.zone` and a config.
 pub fn expected_dir(zone_text: &str, config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
