@@ -117,22 +117,22 @@ pub fn prepare(bytes: &[u8], line_starts: &[usize], special: &[bool], origin: &s
     let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut tokens = Vec::new();
     let mut at = 0;
-    let mut line = 1;
     while at < bytes.len() {
+        // Entries begin at line starts; the line is found from the offset, never carried.
+        let line = line_starts.partition_point(|start| *start <= at);
         let first_line = line;
         let starts_blank = matches!(bytes[at], b' ' | b'\t' | b'\r');
-        let end;
-        if special[line - 1] {
-            (end, line) = entry_tokens(bytes, at, line, &mut tokens);
+        let end = if special[line - 1] {
+            entry_tokens(bytes, at, line, &mut tokens)
         } else {
-            end = line_starts.get(line).copied().unwrap_or(bytes.len());
+            let end = line_starts.get(line).copied().unwrap_or(bytes.len());
             // Owner, TTL, class and type; the data only where it may need a rewrite.
             plain_tokens(bytes, (at, end), line, &mut tokens, 4);
             if needs_data(bytes, &tokens, starts_blank, &bytes[at..end]) {
                 plain_tokens(bytes, (at, end), line, &mut tokens, usize::MAX);
             }
-            line += 1;
-        }
+            end
+        };
         if let Some(first) = tokens.first() {
             let word = &bytes[first.start..first.end];
             if !starts_blank && !first.quoted && word.first() == Some(&b'$') {
@@ -224,14 +224,9 @@ fn needs_data(bytes: &[u8], tokens: &[Token], starts_blank: bool, line: &[u8]) -
     })
 }
 
-/// Tokens of the entry that begins at `at` (a line start), up to the line feed that ends it
-/// outside parentheses. Returns the offset after the entry and the line it ends on plus one.
-fn entry_tokens(
-    bytes: &[u8],
-    mut at: usize,
-    mut line: usize,
-    tokens: &mut Vec<Token>,
-) -> (usize, usize) {
+/// Tokens of the entry that begins at `at` (a line start, on `line`), up to the line feed that
+/// ends it outside parentheses. Returns the offset after the entry.
+fn entry_tokens(bytes: &[u8], mut at: usize, mut line: usize, tokens: &mut Vec<Token>) -> usize {
     tokens.clear();
     let mut open = false;
     while at < bytes.len() {
@@ -253,7 +248,12 @@ fn entry_tokens(
                 let start = at + 1;
                 let mut end = start;
                 while end < bytes.len() && !matches!(bytes[end], b'"' | b'\n') {
-                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                    // An escape never swallows a line end: lines are counted here.
+                    end += if bytes[end] == b'\\' && bytes.get(end + 1) != Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
                 }
                 let end = end.min(bytes.len());
                 tokens.push(Token {
@@ -293,7 +293,7 @@ fn entry_tokens(
             }
         }
     }
-    (at, line)
+    at
 }
 
 /// Whether a word is a class BIND knows (`IN`, `CH`, `HS`, `NONE`, `ANY`, `CLASSnnn`).
