@@ -214,20 +214,11 @@ impl History {
             }
         }
         let err = sqlite(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )
-        .map_err(&err)?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
         // Look before touching anything: a foreign database must not even get a new journal mode.
-        let mut history = History {
-            path: path.into(),
-            conn,
-        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+        let history = History::identified(path, flags)?;
         // Switching the journal mode and some lock upgrades report "busy" at once, without
         // waiting; two runs that start together retry here instead of failing.
-        retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
         retry_busy(|| {
             let mode: String = history
                 .conn
@@ -244,14 +235,32 @@ impl History {
                 .pragma_update(None, "synchronous", "NORMAL")
                 .map_err(&err)
         })?;
-        let version: i64 = history
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(&err)?;
-        if version != SCHEMA_VERSION {
+        let mut history = history;
+        if history.version()? != SCHEMA_VERSION {
             retry_busy(|| history.migrate())?;
         }
         Ok(history)
+    }
+
+    /// Opens `path` with `flags` and checks, reading only, that it is empty or a dns-audit
+    /// store in good health.
+    fn identified(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
+        let err = sqlite(path);
+        let conn = Connection::open_with_flags(path, flags).map_err(&err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
+        let mut history = History {
+            path: path.into(),
+            conn,
+        };
+        retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
+        Ok(history)
+    }
+
+    /// The schema version the file holds.
+    fn version(&self) -> Result<i64, HistoryError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite(&self.path))
     }
 
     /// Opens an existing store to read only: no file, directory, journal or lock is created
@@ -260,22 +269,9 @@ impl History {
         if !path.exists() {
             return Ok(None);
         }
-        let err = sqlite(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
-        let mut history = History {
-            path: path.into(),
-            conn,
-        };
-        retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
-        let version: i64 = history
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(&err)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let history = History::identified(path, flags)?;
+        let version = history.version()?;
         if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(HistoryError::Foreign {
                 path: path.into(),

@@ -246,16 +246,7 @@ fn entry_tokens(bytes: &[u8], mut at: usize, mut line: usize, tokens: &mut Vec<T
             b')' => (open, at) = (false, at + 1),
             b'"' => {
                 let start = at + 1;
-                let mut end = start;
-                while end < bytes.len() && !matches!(bytes[end], b'"' | b'\n') {
-                    // An escape never swallows a line end: lines are counted here.
-                    end += if bytes[end] == b'\\' && bytes.get(end + 1) != Some(&b'\n') {
-                        2
-                    } else {
-                        1
-                    };
-                }
-                let end = end.min(bytes.len());
+                let end = scan_until(bytes, start, |b| matches!(b, b'"' | b'\n'));
                 tokens.push(Token {
                     start,
                     end,
@@ -270,19 +261,9 @@ fn entry_tokens(bytes: &[u8], mut at: usize, mut line: usize, tokens: &mut Vec<T
             }
             _ => {
                 let start = at;
-                while at < bytes.len()
-                    && !matches!(
-                        bytes[at],
-                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
-                    )
-                {
-                    at += if bytes[at] == b'\\' && bytes.get(at + 1) != Some(&b'\n') {
-                        2
-                    } else {
-                        1
-                    };
-                }
-                let end = at.min(bytes.len());
+                let end = scan_until(bytes, start, |b| {
+                    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"')
+                });
                 tokens.push(Token {
                     start,
                     end,
@@ -294,6 +275,19 @@ fn entry_tokens(bytes: &[u8], mut at: usize, mut line: usize, tokens: &mut Vec<T
         }
     }
     at
+}
+
+/// The offset of the first octet from `at` that `stops` at, stepping over escapes (`\X`), which
+/// never swallow a line end: lines are counted by the caller.
+fn scan_until(bytes: &[u8], mut at: usize, stops: impl Fn(u8) -> bool) -> usize {
+    while at < bytes.len() && !stops(bytes[at]) {
+        at += if bytes[at] == b'\\' && bytes.get(at + 1) != Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+    }
+    at.min(bytes.len())
 }
 
 /// Whether a word is a class BIND knows (`IN`, `CH`, `HS`, `NONE`, `ANY`, `CLASSnnn`).
@@ -643,7 +637,7 @@ fn generic_edit(
 }
 
 /// A character-string's octets: `\X` is X, `\DDD` the octet DDD.
-fn unescape(text: &[u8]) -> Result<Vec<u8>, String> {
+pub(super) fn unescape(text: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(text.len());
     let mut at = 0;
     while at < text.len() {

@@ -5,6 +5,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::bind::unescape;
+
 /// Parameter keys by name (RFC 9460 and its registry).
 const KEYS: [(&str, u16); 9] = [
     ("mandatory", 0),
@@ -185,36 +187,6 @@ fn value_list(value: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
         ));
     }
     Ok(items)
-}
-
-/// Zone file escapes: `\DDD` is the octet, `\X` is X.
-fn unescape(text: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut at = 0;
-    while at < text.len() {
-        if text[at] != b'\\' {
-            out.push(text[at]);
-            at += 1;
-            continue;
-        }
-        let digits = text
-            .get(at + 1..at + 4)
-            .filter(|d| d.iter().all(u8::is_ascii_digit));
-        match (digits, text.get(at + 1)) {
-            (Some(d), _) => {
-                let value = d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-                out.push(u8::try_from(value).map_err(|_| format!("escape \\{value} is over 255"))?);
-                at += 4;
-            }
-            (None, Some(&b)) => {
-                // `\,` is a plain comma here; `\\,` reaches the value-list level as `\,`.
-                out.push(b);
-                at += 2;
-            }
-            (None, None) => return Err("a lone backslash at the end".into()),
-        }
-    }
-    Ok(out)
 }
 
 /// The uncompressed wire form of a name as written (`.`, absolute, relative, `@`).
