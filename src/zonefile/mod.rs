@@ -1,9 +1,11 @@
 //! Loading expected records from RFC 1035 zone files.
 //!
-//! Parsing is done by NLnet Labs' `domain` crate (`zonefile` feature), which handles TXT records
-//! inside parentheses, rejects trailing garbage and reports line:column; its records are then
-//! converted into the comparison model of [`crate::model`]. Every error of a file is reported,
-//! not only the first, each with file:line:column.
+//! Files are read as BIND reads them. [`bind`] rewrites what NLnet Labs' `domain` scanner
+//! (`zonefile` feature) does not read (TTL units, `@` in data, `$GENERATE`, types it lacks, SVCB
+//! through [`svcb`]); the scanner then reads the file (TXT in parentheses, trailing garbage,
+//! line:column), and its records are converted into the comparison model of [`crate::model`]
+//! on a second thread. Every error of a file is reported, not only the first, each with
+//! file:line:column in the file as written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -174,7 +176,7 @@ pub fn load_zone(
         .map(|p| root.join(p))
         .unwrap_or_else(|_| path.into());
     let (built, mut errors) = load(includes, origin, limits, |loader| {
-        loader.load_file(root, path, &display, origin, 0)
+        loader.load_main_file(root, path, &display, origin)
     })?;
     if errors.is_empty() && !built.zone.contains(&built.zone.origin) {
         errors.push(ZoneError {
@@ -440,9 +442,10 @@ impl Loader<'_> {
         }
     }
 
-    fn load_file(&mut self, root: &Path, path: &Path, display: &Path, origin: &Name, depth: usize) {
+    /// Reads the zone's own file, which must lie inside `root` (expected-records).
+    fn load_main_file(&mut self, root: &Path, path: &Path, display: &Path, origin: &Name) {
         match self.read_inside(root, "the expected-records directory", path) {
-            Ok(bytes) => self.parse(&bytes, display, origin, Some(depth)),
+            Ok(bytes) => self.parse(&bytes, display, origin, Some(0)),
             Err(message) => self.error(display, 0, 0, message),
         }
     }
@@ -511,9 +514,8 @@ impl Loader<'_> {
         // accepts nested parentheses: both are checked here first, with their position.
         let mut unbalanced = check_balance(bytes, &lines);
         unbalanced.extend(bad_origins(bytes, &lines));
-        for (line, column, message) in &mut unbalanced {
+        for (line, column, _) in &mut unbalanced {
             *column = bind.column(*line, *column);
-            let _ = message;
         }
         unbalanced.extend(bind.errors.iter().cloned());
         if !unbalanced.is_empty() {
