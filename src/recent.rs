@@ -173,9 +173,10 @@ pub fn gather(
     recent.last_run = last_run;
     recent.last_commit = last_commit;
     if let Some(history) = history {
+        let history_began = history.summary().map_err(|e| e.to_string())?.1;
         let mut servers = BTreeMap::new();
         for entry in &mut recent.commits {
-            live_status(history, &mut servers, entry).map_err(|e| e.to_string())?;
+            live_status(history, history_began, &mut servers, entry).map_err(|e| e.to_string())?;
         }
     }
     Ok(recent)
@@ -212,8 +213,11 @@ fn commit_changes(
 }
 
 /// Whether every server now serves what the commit made expected, and since when.
+/// `history_began` is when the store's first run started: a state that run saw had been there
+/// for an unknown time.
 fn live_status(
     history: &History,
+    history_began: Option<i64>,
     servers_of: &mut BTreeMap<String, Vec<String>>,
     entry: &mut CommitEntry,
 ) -> Result<(), crate::history::HistoryError> {
@@ -260,10 +264,13 @@ fn live_status(
         _ => "partly live",
     }
     .into();
-    entry.live_since = if live == total && total > 0 {
-        since
-    } else {
-        None
+    // A state first seen by the store's first run was there before the history began: since
+    // when is not known (a fresh store would otherwise call every commit "live since 0 s ago").
+    entry.live_since = match since {
+        Some(t) if live == total && total > 0 && history_began.is_none_or(|first| t > first) => {
+            Some(t)
+        }
+        _ => None,
     };
     Ok(())
 }
@@ -536,6 +543,7 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
         for commit in &recent.commits {
             let status = match (commit.status.as_str(), commit.live_since) {
                 ("live", Some(t)) => format!("live on all servers since {}", ago(now, t)),
+                ("live", None) => "live on all servers (since before the history began)".into(),
                 (status, _) => status.to_string(),
             };
             let short = commit.hash.get(..8).unwrap_or(&commit.hash);

@@ -525,3 +525,27 @@ async fn stores_are_found_where_named_and_read_only_reading_writes_nothing() {
         assert_eq!(before, after, "a reader wrote beside the store");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_live_at_the_first_run_is_not_live_since_that_run() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    // The fleet committed two hours ago was served when the history began: since when, nobody
+    // knows (it must not read "live since 0 s ago").
+    let (_, json, human) = fleet.recent(&[]).await;
+    let initial = &json["commits"][0];
+    assert_eq!(initial["status"], "live", "{json:#}");
+    assert!(initial["live_since"].is_null(), "{json:#}");
+    assert!(human.contains("since before the history began"), "{human}");
+
+    // A change deployed after the history began is live since the run that first saw it.
+    let with = with_bh18(BASE);
+    fleet.commit(&with, "add bh18", 5);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(fleet.observe(&with).await, 0);
+    let (_, json, _) = fleet.recent(&[]).await;
+    let added = &json["commits"][0];
+    assert_eq!(added["subject"], "add bh18", "{json:#}");
+    assert_eq!(added["status"], "live", "{json:#}");
+    assert!(added["live_since"].is_i64(), "{json:#}");
+}
