@@ -257,6 +257,9 @@ pub struct CheckArgs {
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
+    /// One line per finding, even where many hosts share one (they are counted otherwise).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Do not record this run in the history store.
     #[arg(long)]
     pub no_record: bool,
@@ -393,7 +396,11 @@ impl Cli {
                             && anstyle_query::term_supports_color()))
             }
         };
-        Style { colour, quiet }
+        Style {
+            colour,
+            quiet,
+            expand: false,
+        }
     }
 }
 

@@ -145,12 +145,9 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
         .parse::<jiff::Timestamp>()
         .map(|t| t.as_second())
         .unwrap_or_default();
-    print_report(
-        &report,
-        args.format.format(),
-        cli.style(args.quiet),
-        started,
-    );
+    let mut style = cli.style(args.quiet);
+    style.expand = args.verbose;
+    print_report(&report, args.format.format(), style, started);
     if let Some(path) = &args.metrics_file {
         let text = render::prometheus::render(&report, started);
         if let Err(e) = render::prometheus::write_atomically(path, &text) {

@@ -597,6 +597,7 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
                 crate::render::human::Style {
                     colour: style.colour,
                     quiet: true,
+                    expand: style.expand,
                 },
             );
             out.push_str(&text);

@@ -698,3 +698,41 @@ async fn colour_follows_no_color_clicolor_and_term() {
         assert!(!coloured(&[("NO_COLOR", "1")], true).await, "NO_COLOR");
     }
 }
+
+/// The same finding on many hosts is one line with a count; --verbose gives one line each.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_finding_on_many_hosts_is_told_once() {
+    let tagged: String = (1..=6)
+        .map(|i| format!("bh{i} IN TXT \"owner=ops\"\n"))
+        .collect();
+    let server = serve(ZONE).await;
+    let dir = expected_dir(&with(&tagged), FAST);
+    let check = |verbose: bool| {
+        let mut args = vec![
+            "check".to_string(),
+            "--no-record".into(),
+            "--expected".into(),
+            dir.path().display().to_string(),
+            "--nameserver".into(),
+            format!("ns1={}", server.addr()),
+        ];
+        if verbose {
+            args.push("--verbose".into());
+        }
+        run(args)
+    };
+    let out = check(false).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> = text.lines().filter(|l| l.contains("owner=ops")).collect();
+    assert_eq!(missing.len(), 1, "{text}");
+    assert!(missing[0].trim_start().starts_with("6 hosts"), "{text}");
+    assert!(missing[0].ends_with("; bh1, bh2, bh3 and 3 more"), "{text}");
+    let out = check(true).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("owner=ops")).count(),
+        6,
+        "{text}"
+    );
+}

@@ -20,7 +20,14 @@ pub struct Style {
     pub colour: bool,
     /// Print drift and failure findings only; nothing at all when the run is clean.
     pub quiet: bool,
+    /// One line per finding, even where many hosts have the same one (`--verbose`).
+    pub expand: bool,
 }
+
+/// Hosts with the same finding from which it is told once, with a count and the first names.
+const GROUP_AT: usize = 4;
+/// Names shown in a grouped line.
+const GROUP_NAMES: usize = 3;
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
@@ -101,17 +108,52 @@ pub fn render(report: &Report, style: Style) -> String {
                 finding.why
             );
         }
+        // The same finding on many hosts (an expired signature on every delegation of the
+        // root) is one line with a count and the first names; JSON and --verbose keep them all.
+        let mut rows: Vec<(&str, Severity, String)> = Vec::new();
         for host in &zone.hosts {
-            for (i, finding) in host.findings.iter().filter(shown).enumerate() {
-                let label = if i == 0 { host.host.as_str() } else { "" };
-                let _ = writeln!(
-                    out,
-                    "  {label:<width$}  {}  {}{}",
-                    style.severity(finding.severity),
+            for finding in host.findings.iter().filter(shown) {
+                let text = format!(
+                    "{}{}",
                     describe(finding, &zone.zone),
                     since(finding, started)
                 );
+                rows.push((host.host.as_str(), finding.severity, text));
             }
+        }
+        let mut hosts_of: std::collections::HashMap<(Severity, &str), Vec<&str>> =
+            Default::default();
+        for (host, severity, text) in &rows {
+            hosts_of
+                .entry((*severity, text.as_str()))
+                .or_default()
+                .push(host);
+        }
+        let mut told: std::collections::HashSet<(Severity, &str)> = Default::default();
+        let mut last_host = "";
+        for (host, severity, text) in &rows {
+            let key = (*severity, text.as_str());
+            let hosts = &hosts_of[&key];
+            if hosts.len() >= GROUP_AT && !style.expand {
+                if told.insert(key) {
+                    let first = hosts[..GROUP_NAMES].join(", ");
+                    let more = hosts.len() - GROUP_NAMES;
+                    let _ = writeln!(
+                        out,
+                        "  {:<width$}  {}  {text}; {first} and {more} more",
+                        format!("{} hosts", hosts.len()),
+                        style.severity(*severity),
+                    );
+                }
+                continue;
+            }
+            let label = if *host == last_host { "" } else { *host };
+            last_host = host;
+            let _ = writeln!(
+                out,
+                "  {label:<width$}  {}  {text}",
+                style.severity(*severity)
+            );
         }
         if !style.quiet {
             let clean = zone.hosts_checked.saturating_sub(zone.hosts.len());
