@@ -736,3 +736,42 @@ async fn the_same_finding_on_many_hosts_is_told_once() {
         "{text}"
     );
 }
+
+/// One record deleted on one server is one line that says where it is missing, not also a
+/// disagreement between the servers (JSON keeps both).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_missing_on_one_server_is_one_line() {
+    let ns1 = serve(ZONE).await;
+    let ns2 = serve(&ZONE.replace("bh17 IN A 203.0.113.17\n", "")).await;
+    let dir = expected_dir(ZONE, FAST);
+    let servers = [("ns1", ns1.addr()), ("ns2", ns2.addr())];
+    let (code, json) = check_json(dir.path(), &servers).await;
+    assert_eq!(code, 1);
+    assert!(
+        findings(&json)
+            .iter()
+            .any(|f| f["kind"] == "servers_disagree"),
+        "{json:#}"
+    );
+    let mut args = vec![
+        "check".to_string(),
+        "--no-record".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+    ];
+    for (name, addr) in servers {
+        args.extend(["--nameserver".to_string(), format!("{name}={addr}")]);
+    }
+    let out = run(args).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bh17  DRIFT   A missing on ns2 (expected 203.0.113.17)"),
+        "{text}"
+    );
+    assert!(!text.contains("servers disagree"), "{text}");
+    let finding_lines = text
+        .lines()
+        .filter(|l| l.starts_with("  ") && (l.contains("DRIFT") || l.contains("WARN")))
+        .count();
+    assert_eq!(finding_lines, 1, "{text}");
+}

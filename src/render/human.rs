@@ -112,7 +112,15 @@ pub fn render(report: &Report, style: Style) -> String {
         // root) is one line with a count and the first names; JSON and --verbose keep them all.
         let mut rows: Vec<(&str, Severity, String)> = Vec::new();
         for host in &zone.hosts {
-            for finding in host.findings.iter().filter(shown) {
+            // A disagreement that drift lines of the same RRset already tell (which server
+            // serves what) is not told again; JSON keeps it.
+            let drifted = |f: &Finding| {
+                host.findings.iter().any(|d| {
+                    d.severity == Severity::Drift && d.name == f.name && d.rtype == f.rtype
+                })
+            };
+            let retold = |f: &&Finding| f.kind == Kind::ServersDisagree && drifted(f);
+            for finding in host.findings.iter().filter(shown).filter(|f| !retold(f)) {
                 let text = format!(
                     "{}{}",
                     describe(finding, &zone.zone),
@@ -213,7 +221,13 @@ fn describe(finding: &Finding, zone: &str) -> String {
                 values(&finding.missing)
             ),
         },
-        Kind::MissingRrset => format!("{subject} missing (expected {})", values(&finding.expected)),
+        Kind::MissingRrset => {
+            let servers = finding.servers.join(", ");
+            return format!(
+                "{subject} missing on {servers} (expected {})",
+                values(&finding.expected)
+            );
+        }
         Kind::ExtraType | Kind::UnexpectedName => {
             format!("{subject} {} not expected", values(&finding.seen))
         }
