@@ -130,9 +130,8 @@ pub fn compare_zone(
                     kind,
                     &label,
                     format!(
-                        "{} ({}) could not be asked for the SOA of {}: {failure}; nothing it serves is known",
-                        label,
-                        view.server.addr,
+                        "{} could not be asked for the SOA of {}: {failure}; nothing it serves is known",
+                        shown_server(&label, view.server.addr),
                         present_name(&zone.origin)
                     ),
                 ));
@@ -239,7 +238,10 @@ pub fn compare_zone(
             server_findings.push(finding);
         }
         let failed_queries = failed.values().sum();
-        if failed_queries > 0 {
+        // A failed transfer under axfr = "always" is one failure (the blind spot above), not
+        // one per RRset of the plan.
+        let transfer_only = view.method == Method::Transfer && view.transfer_failure.is_some();
+        if failed_queries > 0 && !transfer_only {
             let causes: Vec<String> = failed.iter().map(|(f, n)| format!("{f} ×{n}")).collect();
             server_findings.push(server_finding(
                 zone,
@@ -458,6 +460,15 @@ fn blind_spot(zone: &Zone, server: &str, failure: &Failure, method: Method) -> F
         finding.severity = Severity::Warning;
     }
     finding
+}
+
+/// `ns1 (192.0.2.53:53)`, or the address once for a server named by it.
+fn shown_server(label: &str, addr: std::net::SocketAddr) -> String {
+    if label == addr.to_string() {
+        label.to_string()
+    } else {
+        format!("{label} ({addr})")
+    }
 }
 
 fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {

@@ -68,6 +68,7 @@ fn run_check(
 }
 
 fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+    let clock = std::time::Instant::now();
     let config = args.config()?;
     let mut expected = load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
     if let Some(mode) = config.axfr {
@@ -134,8 +135,12 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
             }
         }
     }
+    let load_ms = clock.elapsed().as_millis() as u64;
     let (mut report, not_recorded) =
         runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
+    // The summary's time is the whole run, loading included.
+    report.load_ms = Some(load_ms);
+    report.duration_ms = clock.elapsed().as_millis() as u64;
     if let Some(e) = not_recorded {
         unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
     }

@@ -232,8 +232,11 @@ pub struct Report {
     pub schema: &'static str,
     /// When the run started (RFC 3339, UTC).
     pub started_at: String,
-    /// How long it took.
+    /// How long the whole run took: loading expected-records, asking, comparing, recording.
     pub duration_ms: u64,
+    /// Of that, loading and planning expected-records (additive; absent when not measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_ms: Option<u64>,
     /// Verdict.
     pub verdict: Verdict,
     /// The process exit code that goes with the verdict.
@@ -293,6 +296,7 @@ impl Report {
             summary,
             zones,
             not_recorded: None,
+            load_ms: None,
         }
     }
 }

@@ -567,6 +567,20 @@ async fn a_finding_says_since_when_it_has_been_served() {
     let (_, second) = check_recorded(dir.path(), &store, &servers).await;
     assert_eq!(drift(&second)[0]["since"], seen_first);
     assert_ne!(second["started_at"], first["started_at"]);
+    // On the terminal an earlier run's finding is never "new", however recent.
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--state".into(),
+        store.display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", ns1.addr()),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(seen on ns1), for "), "{text}");
+    assert!(!text.contains(", new"), "{text}");
 
     // The same server under another name (the bare address, as a config lists it): the store
     // knows it by address, so the drift is still as old as it is.
@@ -768,6 +782,14 @@ async fn a_record_missing_on_one_server_is_one_line() {
         text.contains("bh17  DRIFT   A missing on ns2 (expected 203.0.113.17)"),
         "{text}"
     );
+    // The header says the serial is the one expected and the one served; the summary says when.
+    assert!(
+        text.starts_with(
+            "bots.example.net.  serial 2026112401 expected and served  2/2 servers answered"
+        ),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with(" UTC"), "{text}");
     assert!(!text.contains("servers disagree"), "{text}");
     let finding_lines = text
         .lines()

@@ -93,7 +93,7 @@ async fn the_incident_is_stopped_before_it_ships() {
         out.contains("error[other-host]: this change sets up bh19 but also changes bh17"),
         "{out}"
     );
-    assert!(out.contains("lint: 2 errors, 1 warnings (base "), "{out}");
+    assert!(out.contains("lint: 2 errors, 1 warning (base "), "{out}");
 
     // The same change without the slip passes.
     repo.write(&proposed("bh19 IN A 203.0.113.19\n"));

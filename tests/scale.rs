@@ -183,6 +183,9 @@ async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
     let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
     assert_eq!(code, 3, "{json:#}");
     assert!(drift(&json).is_empty());
+    // One refused transfer is one failure, not one per RRset of the plan.
+    let kinds: Vec<_> = findings(&json).iter().map(|f| f["kind"].clone()).collect();
+    assert_eq!(kinds, [serde_json::json!("transfer_failed")], "{json:#}");
 
     // Said once and accepted: axfr = "never" asks no transfer and says nothing of it.
     let dir = dir_with("bots.example.net.", DELEGATING, QUERIES);

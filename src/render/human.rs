@@ -51,11 +51,10 @@ impl Style {
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     // A blind spot is said even when all else is well, under --quiet too.
-    let blind = |f: &Finding| f.kind == Kind::TransferFailed;
     let has_blind_spot = report
         .zones
         .iter()
-        .any(|z| z.server_findings.iter().any(blind));
+        .any(|z| z.server_findings.iter().any(is_blind_spot));
     if style.quiet && report.verdict == Verdict::Clean && !has_blind_spot {
         return out;
     }
@@ -64,7 +63,7 @@ pub fn render(report: &Report, style: Style) -> String {
         .parse::<jiff::Timestamp>()
         .ok()
         .map(|t| t.as_second());
-    let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning || blind(f);
+    let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning || is_blind_spot(f);
     for zone in &report.zones {
         // Under --quiet a zone keeps its header when it has something to say: a cron mail about
         // several zones names each.
@@ -74,17 +73,7 @@ pub fn render(report: &Report, style: Style) -> String {
                 .iter()
                 .any(|h| h.findings.iter().any(|f| shown(&f)));
         if !style.quiet || says_something {
-            let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
-            let serial = zone
-                .expected_serial
-                .map_or_else(|| "no SOA".to_string(), |s| format!("serial {s}"));
-            let _ = writeln!(
-                out,
-                "{}  {serial}  {ok}/{} servers answered  {} hosts",
-                style.paint("1", &zone.zone),
-                zone.servers.len(),
-                zone.hosts_checked
-            );
+            out.push_str(&header(zone, style));
         }
         let width = zone
             .hosts
@@ -108,61 +97,8 @@ pub fn render(report: &Report, style: Style) -> String {
                 finding.why
             );
         }
-        // The same finding on many hosts (an expired signature on every delegation of the
-        // root) is one line with a count and the first names; JSON and --verbose keep them all.
-        let mut rows: Vec<(&str, Severity, String)> = Vec::new();
-        for host in &zone.hosts {
-            // A disagreement that drift lines of the same RRset already tell (which server
-            // serves what) is not told again; JSON keeps it.
-            let drifted = |f: &Finding| {
-                host.findings.iter().any(|d| {
-                    d.severity == Severity::Drift && d.name == f.name && d.rtype == f.rtype
-                })
-            };
-            let retold = |f: &&Finding| f.kind == Kind::ServersDisagree && drifted(f);
-            for finding in host.findings.iter().filter(shown).filter(|f| !retold(f)) {
-                let text = format!(
-                    "{}{}",
-                    describe(finding, &zone.zone),
-                    since(finding, started)
-                );
-                rows.push((host.host.as_str(), finding.severity, text));
-            }
-        }
-        let mut hosts_of: std::collections::HashMap<(Severity, &str), Vec<&str>> =
-            Default::default();
-        for (host, severity, text) in &rows {
-            hosts_of
-                .entry((*severity, text.as_str()))
-                .or_default()
-                .push(host);
-        }
-        let mut told: std::collections::HashSet<(Severity, &str)> = Default::default();
-        let mut last_host = "";
-        for (host, severity, text) in &rows {
-            let key = (*severity, text.as_str());
-            let hosts = &hosts_of[&key];
-            if hosts.len() >= GROUP_AT && !style.expand {
-                if told.insert(key) {
-                    let first = hosts[..GROUP_NAMES].join(", ");
-                    let more = hosts.len() - GROUP_NAMES;
-                    let _ = writeln!(
-                        out,
-                        "  {:<width$}  {}  {text}; {first} and {more} more",
-                        format!("{} hosts", hosts.len()),
-                        style.severity(*severity),
-                    );
-                }
-                continue;
-            }
-            let label = if *host == last_host { "" } else { *host };
-            last_host = host;
-            let _ = writeln!(
-                out,
-                "  {label:<width$}  {}  {text}",
-                style.severity(*severity)
-            );
-        }
+        let rows = host_rows(zone, &shown, started);
+        out.push_str(&host_lines(&rows, style, width));
         if !style.quiet {
             let clean = zone.hosts_checked.saturating_sub(zone.hosts.len());
             if clean > 0 && !zone.hosts.is_empty() {
@@ -172,18 +108,130 @@ pub fn render(report: &Report, style: Style) -> String {
             }
         }
     }
-    if style.quiet {
-        return out;
+    if !style.quiet {
+        out.push_str(&summary_line(report, style));
     }
+    out
+}
+
+fn is_blind_spot(finding: &Finding) -> bool {
+    finding.kind == Kind::TransferFailed
+}
+
+/// The zone's line: its name, the serial expected and what each server serves, how many servers
+/// answered, how many hosts.
+fn header(zone: &crate::report::ZoneReport, style: Style) -> String {
+    let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
+    let served: Vec<(String, u32)> = zone
+        .servers
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.serial?)))
+        .collect();
+    let serial = match zone.expected_serial {
+        None => "no SOA expected".to_string(),
+        Some(expected) if served.iter().all(|(_, s)| *s == expected) => {
+            format!("serial {expected} expected and served")
+        }
+        Some(expected) => {
+            let by: Vec<String> = served.iter().map(|(n, s)| format!("{n} {s}")).collect();
+            format!("serial {expected} expected, served: {}", by.join(", "))
+        }
+    };
+    format!(
+        "{}  {serial}  {ok}/{} servers answered  {} hosts\n",
+        style.paint("1", &zone.zone),
+        zone.servers.len(),
+        zone.hosts_checked
+    )
+}
+
+/// Each shown finding of each host as (host, severity, text). A disagreement that drift lines
+/// of the same RRset already tell (which server serves what) is not told again; JSON keeps it.
+fn host_rows<'r>(
+    zone: &'r crate::report::ZoneReport,
+    shown: &dyn Fn(&&Finding) -> bool,
+    started: Option<i64>,
+) -> Vec<(&'r str, Severity, String)> {
+    let mut rows = Vec::new();
+    for host in &zone.hosts {
+        let drifted = |f: &Finding| {
+            host.findings
+                .iter()
+                .any(|d| d.severity == Severity::Drift && d.name == f.name && d.rtype == f.rtype)
+        };
+        let retold = |f: &&Finding| f.kind == Kind::ServersDisagree && drifted(f);
+        for finding in host
+            .findings
+            .iter()
+            .filter(|f| shown(f))
+            .filter(|f| !retold(f))
+        {
+            let text = format!(
+                "{}{}",
+                describe(finding, &zone.zone),
+                since(finding, started)
+            );
+            rows.push((host.host.as_str(), finding.severity, text));
+        }
+    }
+    rows
+}
+
+/// The host lines. The same finding on many hosts (an expired signature on every delegation
+/// of the root) is one line with a count and the first names; JSON and --verbose keep all.
+fn host_lines(rows: &[(&str, Severity, String)], style: Style, width: usize) -> String {
+    let mut out = String::new();
+    let mut hosts_of: std::collections::HashMap<(Severity, &str), Vec<&str>> = Default::default();
+    for (host, severity, text) in rows {
+        hosts_of
+            .entry((*severity, text.as_str()))
+            .or_default()
+            .push(host);
+    }
+    let mut told: std::collections::HashSet<(Severity, &str)> = Default::default();
+    let mut last_host = "";
+    for (host, severity, text) in rows {
+        let key = (*severity, text.as_str());
+        let hosts = &hosts_of[&key];
+        if hosts.len() >= GROUP_AT && !style.expand {
+            if told.insert(key) {
+                let first = hosts[..GROUP_NAMES].join(", ");
+                let more = hosts.len() - GROUP_NAMES;
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {}  {text}; {first} and {more} more",
+                    format!("{} hosts", hosts.len()),
+                    style.severity(*severity),
+                );
+            }
+            continue;
+        }
+        let label = if *host == last_host { "" } else { *host };
+        last_host = host;
+        let _ = writeln!(
+            out,
+            "  {label:<width$}  {}  {text}",
+            style.severity(*severity)
+        );
+    }
+    out
+}
+
+/// The verdict and the counts, the whole run's time and when it ran (UTC).
+fn summary_line(report: &Report, style: Style) -> String {
     let summary = &report.summary;
     let verdict = match report.verdict {
         Verdict::Clean => style.paint("1;32", "CLEAN"),
         Verdict::Drift => style.paint("1;31", "DRIFT"),
         Verdict::Incomplete => style.paint("1;35", "INCOMPLETE"),
     };
-    let _ = writeln!(
-        out,
-        "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s",
+    let when = report
+        .started_at
+        .parse::<jiff::Timestamp>()
+        .map(|t| format!(", {}", t.strftime("%Y-%m-%d %H:%M:%S UTC")))
+        .unwrap_or_default();
+    format!(
+        "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s{when}\n",
         plural(summary.hosts_drifted, "host"),
         summary.failures,
         plural(summary.warnings, "warning"),
@@ -191,11 +239,11 @@ pub fn render(report: &Report, style: Style) -> String {
         plural(summary.zones, "zone"),
         summary.queries,
         report.duration_ms as f64 / 1000.0
-    );
-    out
+    )
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// `1 host`, `2 hosts`.
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -251,7 +299,9 @@ fn since(finding: &Finding, started: Option<i64>) -> String {
         return String::new();
     };
     match (since.parse::<jiff::Timestamp>(), started) {
-        (Ok(since), Some(started)) if started - since.as_second() >= 60 => {
+        // New only when this run is the first to see it; an earlier run's, however recent,
+        // is told as its age.
+        (Ok(since), Some(started)) if since.as_second() < started => {
             format!(", for {}", crate::report::age(started - since.as_second()))
         }
         (Ok(_), Some(_)) => ", new".to_string(),

@@ -60,8 +60,9 @@ pub fn human(report: &LintReport, colour: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "lint: {} errors, {} warnings ({base})",
-        report.errors, report.warnings
+        "lint: {}, {} ({base})",
+        crate::render::human::plural(report.errors, "error"),
+        crate::render::human::plural(report.warnings, "warning")
     );
     out
 }
@@ -118,8 +119,9 @@ pub fn github(report: &LintReport) -> String {
     }
     let _ = writeln!(
         out,
-        "dns-audit lint: {} errors, {} warnings",
-        report.errors, report.warnings
+        "dns-audit lint: {}, {}",
+        crate::render::human::plural(report.errors, "error"),
+        crate::render::human::plural(report.warnings, "warning")
     );
     out
 }
