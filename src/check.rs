@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::history::{History, HistoryError, RunSummary, ZoneObservations};
 use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver};
-use crate::report::{Finding, Kind, Report, Severity, ZoneReport};
+use crate::report::{Finding, Kind, Report, ZoneReport};
 use crate::zonefile::{load_zone, zone_name_for_file, LoadedZone, ZoneError};
 
 /// Everything `check` needs, as resolved from flags and files.
@@ -292,18 +292,9 @@ fn annotate_since(
 }
 
 fn no_servers(zone: &crate::model::Zone, why: String) -> Finding {
-    Finding {
-        severity: Severity::Failure,
-        kind: Kind::Unreachable,
-        host: String::new(),
-        name: present_name(&zone.origin),
-        rtype: "NS".into(),
-        expected: Vec::new(),
-        seen: Vec::new(),
-        unexpected: Vec::new(),
-        missing: Vec::new(),
-        servers: Vec::new(),
-        why: crate::escape::terminal(&why),
-        since: None,
-    }
+    let why = crate::escape::terminal(&why);
+    let mut finding = crate::compare::server_finding(zone, Kind::Unreachable, "", why);
+    finding.servers.clear();
+    finding.rtype = "NS".into();
+    finding
 }

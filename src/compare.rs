@@ -109,7 +109,8 @@ pub fn compare_zone(
     let mut server_findings = Vec::new();
     let mut servers = Vec::new();
     // (difference) -> servers that showed it
-    let mut merged: BTreeMap<Difference, Vec<String>> = BTreeMap::new();
+    // Per difference: the servers that showed it, and how long resolvers may cache it.
+    let mut merged: BTreeMap<Difference, (Vec<String>, Option<u32>)> = BTreeMap::new();
 
     for view in views {
         let label = escape::terminal(&view.server.label);
@@ -170,12 +171,15 @@ pub fn compare_zone(
         // A server still on an older serial within the grace period is propagating: what it
         // serves differently is reported, as a warning, not as drift.
         let propagating = behind.is_some_and(|newest| newest.within_grace(settings, now_s));
-        let mut note = |mut diff: Difference| {
+        let negative = negative_ttl(&view.soa);
+        let mut note = |mut diff: Difference, cached: Option<u32>| {
             if propagating && diff.severity == Severity::Drift {
                 diff.severity = Severity::Warning;
                 diff.why = format!("{}; {label} is still propagating an older serial", diff.why);
             }
-            merged.entry(diff).or_default().push(label.clone());
+            let (servers, longest) = merged.entry(diff).or_default();
+            servers.push(label.clone());
+            *longest = (*longest).max(cached);
         };
         let answers = view.answers.iter().zip(plan);
         for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
@@ -184,13 +188,20 @@ pub fn compare_zone(
                     *failed.entry(failure.clone()).or_default() += 1;
                 }
             }
+            // What resolvers may keep after the fix: the RRset as served for its TTL, or its
+            // absence for the negative-caching TTL (RFC 2308).
+            let cached = match observed {
+                Observed::Present(set) => Some(set.ttl),
+                Observed::Absent => negative,
+                _ => None,
+            };
             if let Some(diff) = difference(probe, observed, settings.ttl) {
-                note(diff);
+                note(diff, cached);
             }
             if let Some(diff) =
                 expiring_signatures(probe, observed, now, settings.signature_warn_days)
             {
-                note(diff);
+                note(diff, None);
             }
         }
         for extra in &view.extras {
@@ -219,7 +230,7 @@ pub fn compare_zone(
                     "a name nobody expected, seen in a zone transfer (a typo'd new name?)".into()
                 },
             };
-            note(diff);
+            note(diff, Some(extra.set.ttl));
         }
         if let Some(failure) = &view.transfer_failure {
             server_findings.push(blind_spot(zone, &label, failure, view.method));
@@ -277,7 +288,7 @@ pub fn compare_zone(
 
     let mut findings: Vec<Finding> = merged
         .into_iter()
-        .map(|(diff, servers)| Finding {
+        .map(|(diff, (servers, cached))| Finding {
             severity: diff.severity,
             kind: diff.kind,
             host: host_of(&zone.origin, &diff.name, settings.host_depth),
@@ -290,6 +301,7 @@ pub fn compare_zone(
             servers,
             why: diff.why,
             since: None,
+            cached_for: cached.filter(|_| diff.severity == Severity::Drift),
         })
         .collect();
     for (index, probe) in plan.iter().enumerate() {
@@ -384,6 +396,7 @@ fn disagreement(
             said.join("; ")
         ),
         since: None,
+        cached_for: None,
     })
 }
 
@@ -462,6 +475,17 @@ fn blind_spot(zone: &Zone, server: &str, failure: &Failure, method: Method) -> F
     finding
 }
 
+/// The negative-caching TTL a served SOA gives (RFC 2308: the lesser of its TTL and MINIMUM).
+fn negative_ttl(soa: &Observed) -> Option<u32> {
+    let Observed::Present(set) = soa else {
+        return None;
+    };
+    let data = set.rdatas.iter().next()?.bytes();
+    let minimum = data.get(data.len().checked_sub(4)?..)?;
+    let minimum = u32::from_be_bytes([minimum[0], minimum[1], minimum[2], minimum[3]]);
+    Some(minimum.min(set.ttl))
+}
+
 /// `ns1 (192.0.2.53:53)`, or the address once for a server named by it.
 fn shown_server(label: &str, addr: std::net::SocketAddr) -> String {
     if label == addr.to_string() {
@@ -471,7 +495,8 @@ fn shown_server(label: &str, addr: std::net::SocketAddr) -> String {
     }
 }
 
-fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {
+/// A finding about a server of the zone (not about one RRset), a failure unless changed.
+pub(crate) fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding {
     Finding {
         severity: Severity::Failure,
         kind,
@@ -485,6 +510,7 @@ fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String) -> Finding
         servers: vec![server.to_string()],
         why,
         since: None,
+        cached_for: None,
     }
 }
 

@@ -115,6 +115,11 @@ pub struct Finding {
     /// Since when (RFC 3339) its servers have served what is reported, from the history of
     /// earlier runs: the start of this run when no earlier run saw it; null when unknown.
     pub since: Option<String>,
+    /// For drift: how long, in seconds, resolvers may keep serving what is reported after the
+    /// fix: the served RRset's TTL, or for a missing one the negative-caching TTL of the
+    /// served SOA (RFC 2308). Additive; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_for: Option<u32>,
 }
 
 /// An age for people: "42 s", "6 min", "3 h", "2 d" (rounded).

@@ -622,7 +622,11 @@ async fn a_finding_says_since_when_it_has_been_served() {
     ])
     .await;
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
-    assert!(text.contains("(seen on ns1)\n"), "{text}");
+    // No history, so no "since"; how long resolvers may keep it after the fix (its TTL).
+    assert!(
+        text.contains("(seen on ns1); cached up to 5 min (TTL 300)\n"),
+        "{text}"
+    );
     assert!(
         drift(&unrecorded)[0]["since"].is_string(),
         "check_json records in a fresh store"
@@ -778,9 +782,18 @@ async fn a_record_missing_on_one_server_is_one_line() {
     }
     let out = run(args).await;
     let text = String::from_utf8_lossy(&out.stdout);
+    // Its absence is cached for the SOA's negative TTL (RFC 2308: min of MINIMUM 300 and the
+    // SOA's own TTL 3600).
     assert!(
-        text.contains("bh17  DRIFT   A missing on ns2 (expected 203.0.113.17)"),
+        text.contains("bh17  DRIFT   A missing on ns2 (expected 203.0.113.17); its absence cached up to 5 min (negative TTL 300)"),
         "{text}"
+    );
+    assert_eq!(
+        findings(&json)
+            .iter()
+            .find(|f| f["kind"] == "missing_rrset")
+            .unwrap()["cached_for"],
+        300
     );
     // The header says the serial is the one expected and the one served; the summary says when.
     assert!(

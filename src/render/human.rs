@@ -167,9 +167,10 @@ fn host_rows<'r>(
             .filter(|f| !retold(f))
         {
             let text = format!(
-                "{}{}",
+                "{}{}{}",
                 describe(finding, &zone.zone),
-                since(finding, started)
+                since(finding, started),
+                cached(finding)
             );
             rows.push((host.host.as_str(), finding.severity, text));
         }
@@ -292,6 +293,19 @@ fn describe(finding: &Finding, zone: &str) -> String {
     format!("{what} (seen on {})", finding.servers.join(", "))
 }
 
+/// How long resolvers may keep what a drift finding reports after the fix: "; cached up to
+/// 5 min (TTL 300)", or for a missing RRset its absence (the negative TTL, RFC 2308).
+fn cached(finding: &Finding) -> String {
+    let Some(ttl) = finding.cached_for else {
+        return String::new();
+    };
+    let up_to = crate::report::age(i64::from(ttl));
+    match finding.kind {
+        Kind::MissingRrset => format!("; its absence cached up to {up_to} (negative TTL {ttl})"),
+        _ => format!("; cached up to {up_to} (TTL {ttl})"),
+    }
+}
+
 /// How long what a finding reports has been served, as of the run's start: ", for 42 min", or
 /// ", new" when this run is the first to see it (nothing when no history tells).
 fn since(finding: &Finding, started: Option<i64>) -> String {
@@ -360,6 +374,7 @@ mod tests {
             servers: vec!["ns1".into(), "ns2".into()],
             why: String::new(),
             since: None,
+            cached_for: None,
         }
     }
 
