@@ -195,6 +195,10 @@ pub async fn check(
             }
         };
         let mut report = compare_zone(zone, settings, &plan, &views, now, &serials);
+        let file = expected
+            .dir
+            .join(crate::zonefile::file_name_for_zone(&zone.origin));
+        report.zone_file = Some(file.display().to_string());
         if let Some(history) = history.as_deref() {
             let addresses: HashMap<&str, String> = views
                 .iter()

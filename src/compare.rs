@@ -344,6 +344,7 @@ pub fn compare_zone(
         servers,
         hosts: host_reports,
         server_findings,
+        zone_file: None,
     }
 }
 

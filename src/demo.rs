@@ -82,10 +82,16 @@ pub async fn run() -> Result<DemoRun, String> {
     // The incident, on the same servers (the history knows servers by address).
     let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
     let (servers, running) = serve_pair(&incident, Some(&addresses)).await?;
-    let (report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
+    let (mut report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
     stop(running).await;
     if let Some(e) = not_recorded {
         return Err(format!("history: {e}"));
+    }
+    // The demo audits a temporary copy of the repository's expected-records: name the file as
+    // the reader has it.
+    let file = crate::zonefile::file_name_for_zone(&origin);
+    for zone in &mut report.zones {
+        zone.zone_file = Some(format!("expected-records/{file}"));
     }
 
     let now = jiff::Timestamp::now().as_second();

@@ -64,11 +64,7 @@ const QUERY_TYPES: [RecordType; 11] = [
 /// Reads the zone from the server and writes `<zone>.zone` (and the config) into `expected`.
 pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
     let origin = canonical_name(&config.zone);
-    let file_name = if origin.is_root() {
-        "root.zone".to_string()
-    } else {
-        format!("{}zone", present_name(&origin))
-    };
+    let file_name = crate::zonefile::file_name_for_zone(&origin);
     let zone_file = config.expected.join(&file_name);
     if zone_file.exists() && !config.force {
         return Err(Error::Usage(format!(

@@ -284,6 +284,7 @@ mod tests {
             servers: Vec::new(),
             hosts: Vec::new(),
             server_findings: Vec::new(),
+            zone_file: None,
         };
         Report::new("2026-11-24T00:00:00Z".into(), 1, vec![zone])
     }

@@ -197,6 +197,9 @@ pub struct ZoneReport {
     pub hosts: Vec<HostReport>,
     /// Findings about the zone's servers rather than a host (unreachable, lame).
     pub server_findings: Vec<Finding>,
+    /// The zone file the servers were compared with (additive; absent when unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_file: Option<String>,
 }
 
 /// Overall verdict.

@@ -8,7 +8,7 @@ use hickory_proto::rr::Name;
 use crate::config::{parse_zone_name, Config};
 use crate::error::Error;
 use crate::model::present_name;
-use crate::zonefile::{load_zone, zone_name_for_file, Includes, LoadedZone};
+use crate::zonefile::{file_name_for_zone, load_zone, zone_name_for_file, Includes, LoadedZone};
 
 /// What to show.
 #[derive(Clone, Debug)]
@@ -36,12 +36,7 @@ pub fn load(config: &ShowConfig) -> Result<LoadedZone, Error> {
             config.target
         ))
     })?;
-    let file = if origin.is_root() {
-        "root.zone".to_string()
-    } else {
-        format!("{}zone", present_name(&origin))
-    };
-    let path = config.expected.join(&file);
+    let path = config.expected.join(file_name_for_zone(&origin));
     if !path.is_file() {
         return Err(Error::Usage(format!(
             "no file {} for the zone {}: give a zone file's path, or --expected DIR",

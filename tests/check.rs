@@ -581,6 +581,10 @@ async fn a_finding_says_since_when_it_has_been_served() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(seen on ns1), for "), "{text}");
     assert!(!text.contains(", new"), "{text}");
+    assert!(
+        text.ends_with("dns-audit recent\n"),
+        "points to recent: {text}"
+    );
 
     // The same server under another name (the bare address, as a config lists it): the store
     // knows it by address, so the drift is still as old as it is.
@@ -748,8 +752,11 @@ async fn the_same_finding_on_many_hosts_is_told_once() {
     assert!(missing[0].ends_with("; bh1, bh2, bh3 and 3 more"), "{text}");
     let out = check(true).await;
     let text = String::from_utf8_lossy(&out.stdout);
+    let drift_lines = |l: &&str| l.contains("owner=ops") && l.contains("DRIFT");
+    assert_eq!(text.lines().filter(drift_lines).count(), 6, "{text}");
+    // Each with what to do about it.
     assert_eq!(
-        text.lines().filter(|l| l.contains("owner=ops")).count(),
+        text.lines().filter(|l| l.contains("fix: serve")).count(),
         6,
         "{text}"
     );

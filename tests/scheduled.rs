@@ -155,11 +155,17 @@ async fn quiet_prints_nothing_when_clean_and_only_findings_otherwise() {
     let out = cron.check(drift.addr(), &[]).await;
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    // The zone's header, so a mail about several zones names each, and the finding.
-    assert_eq!(text.lines().count(), 2, "{text}");
+    // The zone's header, so a mail about several zones names each, the finding, and the fix.
+    assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.starts_with("bots.example.net.  serial "), "{text}");
     assert!(
         text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1)"),
+        "{text}"
+    );
+    let fix = text.lines().nth(2).unwrap_or_default().trim_start();
+    assert!(
+        fix.starts_with("fix: remove bh17 A 203.0.113.18 from ns1; or, if what is served is meant, write it in ")
+            && fix.ends_with("expected-records/bots.example.net.zone and commit"),
         "{text}"
     );
 }

@@ -110,6 +110,17 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     if !style.quiet {
         out.push_str(&summary_line(report, style));
+        // With a history behind the findings, the story of the change is one command away.
+        let recorded_drift = report.zones.iter().flat_map(|z| &z.hosts).any(|h| {
+            h.findings
+                .iter()
+                .any(|f| f.severity == Severity::Drift && f.since.is_some())
+        });
+        if recorded_drift {
+            out.push_str(
+                "what changed, when, and whether a commit explains it: dns-audit recent\n",
+            );
+        }
     }
     out
 }
@@ -151,7 +162,7 @@ fn host_rows<'r>(
     zone: &'r crate::report::ZoneReport,
     shown: &dyn Fn(&&Finding) -> bool,
     started: Option<i64>,
-) -> Vec<(&'r str, Severity, String)> {
+) -> Vec<(&'r str, Severity, String, Option<String>)> {
     let mut rows = Vec::new();
     for host in &zone.hosts {
         let drifted = |f: &Finding| {
@@ -172,7 +183,8 @@ fn host_rows<'r>(
                 since(finding, started),
                 cached(finding)
             );
-            rows.push((host.host.as_str(), finding.severity, text));
+            let fix = fix(finding, &zone.zone, zone.zone_file.as_deref());
+            rows.push((host.host.as_str(), finding.severity, text, fix));
         }
     }
     rows
@@ -180,10 +192,14 @@ fn host_rows<'r>(
 
 /// The host lines. The same finding on many hosts (an expired signature on every delegation
 /// of the root) is one line with a count and the first names; JSON and --verbose keep all.
-fn host_lines(rows: &[(&str, Severity, String)], style: Style, width: usize) -> String {
+fn host_lines(
+    rows: &[(&str, Severity, String, Option<String>)],
+    style: Style,
+    width: usize,
+) -> String {
     let mut out = String::new();
     let mut hosts_of: std::collections::HashMap<(Severity, &str), Vec<&str>> = Default::default();
-    for (host, severity, text) in rows {
+    for (host, severity, text, _) in rows {
         hosts_of
             .entry((*severity, text.as_str()))
             .or_default()
@@ -191,7 +207,7 @@ fn host_lines(rows: &[(&str, Severity, String)], style: Style, width: usize) -> 
     }
     let mut told: std::collections::HashSet<(Severity, &str)> = Default::default();
     let mut last_host = "";
-    for (host, severity, text) in rows {
+    for (host, severity, text, fix) in rows {
         let key = (*severity, text.as_str());
         let hosts = &hosts_of[&key];
         if hosts.len() >= GROUP_AT && !style.expand {
@@ -214,8 +230,48 @@ fn host_lines(rows: &[(&str, Severity, String)], style: Style, width: usize) -> 
             "  {label:<width$}  {}  {text}",
             style.severity(*severity)
         );
+        if let Some(fix) = fix {
+            let _ = writeln!(out, "  {:<width$}          fix: {fix}", "");
+        }
     }
     out
+}
+
+/// What on-call can do about a drift finding, in live terms and in expected-records terms.
+fn fix(finding: &Finding, zone: &str, file: Option<&str>) -> Option<String> {
+    if finding.severity != Severity::Drift {
+        return None;
+    }
+    let name = relative(&finding.name, zone, "");
+    let name = if name.is_empty() {
+        "@".to_string()
+    } else {
+        name
+    };
+    let rtype = &finding.rtype;
+    let on = finding.servers.join(", ");
+    let file = file.unwrap_or("expected-records");
+    let live = match finding.kind {
+        Kind::WrongValue if finding.missing.is_empty() => format!(
+            "remove {name} {rtype} {} from {on}",
+            values(&finding.unexpected)
+        ),
+        Kind::WrongValue | Kind::MissingRrset => {
+            format!("serve {name} {rtype} {} on {on}", values(&finding.expected))
+        }
+        Kind::ExtraType | Kind::UnexpectedName => format!("remove {name} {rtype} from {on}"),
+        Kind::TtlDiffers => format!(
+            "serve {name} {rtype} with TTL {} on {on}",
+            values(&finding.expected)
+        ),
+        _ => return None,
+    };
+    let written = match finding.kind {
+        Kind::MissingRrset => format!("if it is meant to go, remove it from {file} and commit"),
+        Kind::TtlDiffers => format!("if the served TTL is meant, write it in {file} and commit"),
+        _ => format!("if what is served is meant, write it in {file} and commit"),
+    };
+    Some(format!("{live}; or, {written}"))
 }
 
 /// The verdict and the counts, the whole run's time and when it ran (UTC).

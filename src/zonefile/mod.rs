@@ -107,6 +107,15 @@ pub(crate) fn test_zone(origin: &str, text: &str) -> LoadedZone {
     .expect("test zone loads")
 }
 
+/// The file name of a zone in expected-records: `<zone>.zone` (`root.zone` for the root).
+pub fn file_name_for_zone(origin: &Name) -> String {
+    if origin.is_root() {
+        "root.zone".to_string()
+    } else {
+        format!("{}zone", present_name(origin))
+    }
+}
+
 /// Zone name for a file named `<zone>.zone` (`root.zone` is the root zone).
 pub fn zone_name_for_file(path: &Path) -> Option<Name> {
     let file = path.file_name()?.to_str()?;
