@@ -107,6 +107,16 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     })
 }
 
+/// What `dir` holds, as a revision for the report: the commit, with "with uncommitted changes to
+/// expected-records" when the work tree differs from it, or "not in git".
+pub fn revision_of(dir: &Path) -> String {
+    match crate::git::Repo::find(dir).and_then(|repo| repo.revision()) {
+        Ok((head, false)) => format!("commit {head}"),
+        Ok((head, true)) => format!("commit {head} with uncommitted changes to expected-records"),
+        Err(_) => "not in git".to_string(),
+    }
+}
+
 /// The nameserver addresses `dns-audit.toml` names at the merge base of `rev` and HEAD, read
 /// from git objects. A base without the file allows none (only `--nameserver` addresses).
 pub fn allowed_at(

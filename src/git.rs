@@ -190,6 +190,22 @@ impl Repo {
             .collect())
     }
 
+    /// The revision compared: HEAD's short hash, and whether expected-records differs from it
+    /// in the work tree (an uncommitted or untracked edit makes drift nobody committed).
+    pub fn revision(&self) -> Result<(String, bool), GitError> {
+        let head = output(git(&self.root), &["rev-parse", "--short=12", "HEAD"])?;
+        let head = String::from_utf8_lossy(&head).trim().to_string();
+        let mut dir = self.dir.display().to_string();
+        if dir.is_empty() {
+            dir = ".".into();
+        }
+        let status = output(
+            git(&self.root),
+            &["status", "--porcelain", "--untracked-files=all", "--", &dir],
+        )?;
+        Ok((head, !status.is_empty()))
+    }
+
     /// A file of the directory as it was at `rev`, read from git objects (never the work tree).
     /// None when it did not exist there; a symlink (mode 120000) is refused.
     pub fn read_at(&self, rev: &str, file: &Path) -> Result<Option<Vec<u8>>, GitError> {

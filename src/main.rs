@@ -140,6 +140,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
         runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
     // The summary's time is the whole run, loading included.
     report.load_ms = Some(load_ms);
+    report.revision = Some(dns_audit::check::revision_of(&config.expected));
     report.duration_ms = clock.elapsed().as_millis() as u64;
     if let Some(e) = not_recorded {
         unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));

@@ -253,6 +253,11 @@ pub struct Report {
     pub summary: Summary,
     /// Per zone.
     pub zones: Vec<ZoneReport>,
+    /// The revision of expected-records compared: "commit <hash>", "commit <hash> with
+    /// uncommitted changes to expected-records", or "not in git" (additive; absent when not
+    /// looked up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     /// Why this run is not in the history store, and what to do (absent when it is, or when
     /// `--no-record` said not to record it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -305,6 +310,7 @@ impl Report {
             zones,
             not_recorded: None,
             load_ms: None,
+            revision: None,
         }
     }
 }

@@ -809,7 +809,16 @@ async fn a_record_missing_on_one_server_is_one_line() {
         ),
         "{text}"
     );
-    assert!(text.trim_end().ends_with(" UTC"), "{text}");
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("DRIFT"))
+        .unwrap_or_default();
+    assert!(summary.ends_with(" UTC"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("compared with expected-records: not in git"),
+        "{text}"
+    );
     assert!(!text.contains("servers disagree"), "{text}");
     let finding_lines = text
         .lines()

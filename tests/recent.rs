@@ -549,3 +549,57 @@ async fn a_commit_live_at_the_first_run_is_not_live_since_that_run() {
     assert_eq!(added["status"], "live", "{json:#}");
     assert!(added["live_since"].is_i64(), "{json:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_says_which_revision_of_expected_records_it_compared() {
+    let fleet = Fleet::new();
+    let server = serve_at(fleet.server, BASE).await;
+    let check = |expected: PathBuf| {
+        let addr = server.addr();
+        async move {
+            let out = run(vec![
+                "check".into(),
+                "--no-record".into(),
+                "--expected".into(),
+                expected.display().to_string(),
+                "--nameserver".into(),
+                format!("ns1={addr}"),
+            ])
+            .await;
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let head = Command::new("git")
+        .arg("-C")
+        .arg(&fleet.repo)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let text = check(fleet.expected()).await;
+    assert!(
+        text.ends_with(&format!("compared with expected-records: commit {head}\n")),
+        "{text}"
+    );
+    // A local edit nobody committed: said, since it may be the drift.
+    let zone = fleet.expected().join("bots.example.net.zone");
+    let edited = format!("{}; a comment\n", std::fs::read_to_string(&zone).unwrap());
+    std::fs::write(&zone, edited).unwrap();
+    let text = check(fleet.expected()).await;
+    assert!(
+        text.contains(&format!(
+            ": commit {head} with uncommitted changes to expected-records"
+        )),
+        "{text}"
+    );
+    // Outside git.
+    let copy = tempfile::tempdir().unwrap();
+    for file in ["bots.example.net.zone", "dns-audit.toml"] {
+        std::fs::copy(fleet.expected().join(file), copy.path().join(file)).unwrap();
+    }
+    let text = check(copy.path().to_path_buf()).await;
+    assert!(
+        text.ends_with("compared with expected-records: not in git\n"),
+        "{text}"
+    );
+}

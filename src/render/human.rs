@@ -287,8 +287,18 @@ fn summary_line(report: &Report, style: Style) -> String {
         .parse::<jiff::Timestamp>()
         .map(|t| format!(", {}", t.strftime("%Y-%m-%d %H:%M:%S UTC")))
         .unwrap_or_default();
+    let against = report
+        .revision
+        .as_deref()
+        .map(|r| {
+            format!(
+                "\ncompared with expected-records: {}",
+                crate::escape::terminal(r)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s{when}\n",
+        "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s{when}{against}\n",
         plural(summary.hosts_drifted, "host"),
         summary.failures,
         plural(summary.warnings, "warning"),
