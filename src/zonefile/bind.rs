@@ -445,10 +445,18 @@ fn record(
         return;
     };
     let type_word = &bytes[rtype.start..rtype.end];
-    if let Some(code) = svcb_type(type_word) {
-        let data = &tokens[index + 1..];
-        let fields = svcb_fields(bytes, data);
-        match super::svcb::wire(&fields, context.origin) {
+    // Types the scanner does not read reach it in RFC 3597 form.
+    let data = &tokens[index + 1..];
+    let encoded = match (svcb_type(type_word), generic_type(type_word)) {
+        (Some(code), _) => {
+            let fields = svcb_fields(bytes, data);
+            Some((code, super::svcb::wire(&fields, context.origin)))
+        }
+        (None, Some(code)) => Some((code, generic_data(bytes, code, data))),
+        (None, None) => None,
+    };
+    if let Some((code, wire)) = encoded {
+        match wire {
             Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
             Err(message) => {
                 let at = data.first().unwrap_or(rtype);
@@ -464,18 +472,6 @@ fn record(
                 edits.push((token.start, token.end, context.origin.as_bytes().to_vec()));
             }
         }
-    }
-    if let Some(code) = generic_type(type_word) {
-        let data = &tokens[index + 1..];
-        match generic_data(bytes, code, data) {
-            Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
-            Err(message) => {
-                let at = data.first().unwrap_or(rtype);
-                let column = at.start - line_starts[at.line - 1] + 1;
-                prepared.errors.push((at.line, column, message));
-            }
-        }
-        return;
     }
     if type_word.eq_ignore_ascii_case(b"SOA") {
         // MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM: the four timers take units.
