@@ -314,11 +314,18 @@ pub fn compare_zone(
     for finding in findings {
         hosts.entry(finding.host.clone()).or_default().push(finding);
     }
+    let expected_hosts: BTreeSet<String> = zone
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !settings.ignores_name(&zone.origin, name))
+        .map(|name| host_of(&zone.origin, name, settings.host_depth))
+        .collect();
     let host_reports = hosts
         .into_iter()
         .map(|(host, mut findings)| {
             findings.sort();
             HostReport {
+                expected: expected_hosts.contains(&host),
                 host,
                 status: findings
                     .iter()
@@ -329,13 +336,7 @@ pub fn compare_zone(
             }
         })
         .collect();
-    let hosts_checked = zone
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| !settings.ignores_name(&zone.origin, name))
-        .map(|name| host_of(&zone.origin, name, settings.host_depth))
-        .collect::<BTreeSet<_>>()
-        .len();
+    let hosts_checked = expected_hosts.len();
     ZoneReport {
         zone: present_name(&zone.origin),
         expected_serial,

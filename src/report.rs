@@ -174,6 +174,9 @@ pub struct ServerReport {
 pub struct HostReport {
     /// Host label.
     pub host: String,
+    /// Whether expected-records has the host (false: only names nobody expected are served
+    /// under it).
+    pub expected: bool,
     /// Worst severity among its findings.
     pub status: Severity,
     /// Its findings, worst first.

@@ -826,3 +826,30 @@ async fn a_record_missing_on_one_server_is_one_line() {
         .count();
     assert_eq!(finding_lines, 1, "{text}");
 }
+
+/// A host nobody expected does not make an expected host look unchecked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_nobody_expected_leaves_every_expected_host_counted() {
+    let server = serve(&with("bh99 IN A 198.51.100.99\n")).await;
+    let dir = expected_dir(ZONE, FAST_AXFR);
+    let (code, json) = check_json(dir.path(), &[("ns1", server.addr())]).await;
+    assert_eq!(code, 1, "{json:#}");
+    let hosts = json["zones"][0]["hosts_checked"].as_u64().unwrap();
+    assert_eq!(json["zones"][0]["hosts"][0]["expected"], false, "{json:#}");
+    let out = run(vec![
+        "check".into(),
+        "--no-record".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", server.addr()),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "  {hosts} expected hosts match expected-records\n"
+        )),
+        "{text}"
+    );
+}

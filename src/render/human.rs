@@ -100,9 +100,18 @@ pub fn render(report: &Report, style: Style) -> String {
         let rows = host_rows(zone, &shown, started);
         out.push_str(&host_lines(&rows, style, width));
         if !style.quiet {
-            let clean = zone.hosts_checked.saturating_sub(zone.hosts.len());
+            // Expected hosts without findings; a host nobody expected is not one of them.
+            let with_findings = zone.hosts.iter().filter(|h| h.expected).count();
+            let clean = zone.hosts_checked.saturating_sub(with_findings);
             if clean > 0 && !zone.hosts.is_empty() {
-                let _ = writeln!(out, "  {clean} other hosts match expected-records");
+                let other = if with_findings == 0 {
+                    "expected"
+                } else {
+                    "other"
+                };
+                let verb = if clean == 1 { "matches" } else { "match" };
+                let hosts = plural(clean, &format!("{other} host"));
+                let _ = writeln!(out, "  {hosts} {verb} expected-records");
             } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
                 let _ = writeln!(out, "  every host matches expected-records on every server");
             }
