@@ -304,10 +304,15 @@ pub fn compare_zone(
             cached_for: cached.filter(|_| diff.severity == Severity::Drift),
         })
         .collect();
+    let mut disagreements = 0;
     for (index, probe) in plan.iter().enumerate() {
         if let Some(finding) = disagreement(zone, settings, probe, index, views) {
             findings.push(finding);
+            disagreements += 1;
         }
+    }
+    if let Some(finding) = same_serial_other_data(zone, views, disagreements) {
+        server_findings.push(finding);
     }
 
     let mut hosts: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
@@ -475,6 +480,35 @@ fn blind_spot(zone: &Zone, server: &str, failure: &Failure, method: Method) -> F
         finding.severity = Severity::Warning;
     }
     finding
+}
+
+/// Servers that serve the same SOA serial but not the same data: a hand edit on one of them
+/// without a serial bump (it will never reach the others by transfer). One finding naming them.
+fn same_serial_other_data(
+    zone: &Zone,
+    views: &[ServerView],
+    disagreements: usize,
+) -> Option<Finding> {
+    let serials: Vec<(&str, u32)> = views
+        .iter()
+        .filter_map(|v| Some((v.server.label.as_str(), *v.serial.as_ref().ok()?)))
+        .collect();
+    let (_, first) = *serials.first()?;
+    if disagreements == 0 || serials.len() < 2 || serials.iter().any(|(_, s)| *s != first) {
+        return None;
+    }
+    let names: Vec<&str> = serials.iter().map(|(name, _)| *name).collect();
+    let why = format!(
+        "{} all serve serial {first} but different data ({} {}): an edit on one server without a serial bump, which transfers will never carry to the others",
+        names.join(", "),
+        crate::report::plural(disagreements, "RRset"),
+        if disagreements == 1 { "differs" } else { "differ" }
+    );
+    let mut finding = server_finding(zone, Kind::SameSerialOtherData, &names.join(", "), why);
+    finding.servers = names.iter().map(|n| escape::terminal(n)).collect();
+    finding.severity = Severity::Warning;
+    finding.rtype = "SOA".into();
+    Some(finding)
 }
 
 /// The negative-caching TTL a served SOA gives (RFC 2308: the lesser of its TTL and MINIMUM).

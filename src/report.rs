@@ -62,6 +62,8 @@ pub enum Kind {
     /// A zone transfer failed: the server was read by queries, which cannot see names nobody
     /// expected (a blind spot, said even under `--quiet`).
     TransferFailed,
+    /// Servers on the same SOA serial serve different data (an edit without a serial bump).
+    SameSerialOtherData,
 }
 
 impl Kind {
@@ -81,6 +83,7 @@ impl Kind {
             Kind::SignatureExpiring => "signature expiring",
             Kind::RateLimited => "rate limited",
             Kind::TransferFailed => "blind spot",
+            Kind::SameSerialOtherData => "same serial, other data",
             Kind::NotAllowed => "not allowed",
         }
     }
@@ -120,6 +123,15 @@ pub struct Finding {
     /// served SOA (RFC 2308). Additive; absent when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_for: Option<u32>,
+}
+
+/// `1 host`, `2 hosts`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// An age for people: "42 s", "6 min", "3 h", "2 d" (rounded).

@@ -820,11 +820,24 @@ async fn a_record_missing_on_one_server_is_one_line() {
         "{text}"
     );
     assert!(!text.contains("servers disagree"), "{text}");
-    let finding_lines = text
+    let finding_lines: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("  ") && (l.contains("DRIFT") || l.contains("WARN")))
-        .count();
-    assert_eq!(finding_lines, 1, "{text}");
+        .collect();
+    // The record's line, and one line naming the servers that share a serial but not the data
+    // (a hand edit without a serial bump, which no transfer will carry).
+    assert_eq!(finding_lines.len(), 2, "{text}");
+    assert!(
+        finding_lines[0].contains(
+            "same serial, other data: ns1, ns2 all serve serial 2026112401 but different data (1 RRset differs)"
+        ),
+        "{text}"
+    );
+    let kinds: Vec<_> = findings(&json).iter().map(|f| f["kind"].clone()).collect();
+    assert!(
+        kinds.contains(&serde_json::json!("same_serial_other_data")),
+        "{json:#}"
+    );
 }
 
 /// A host nobody expected does not make an expected host look unchecked.

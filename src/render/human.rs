@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{Finding, Kind, Report, Severity, Verdict};
+use crate::report::{plural, Finding, Kind, Report, Severity, Verdict};
 
 /// Layout options.
 #[derive(Clone, Copy, Debug, Default)]
@@ -316,15 +316,6 @@ fn summary_line(report: &Report, style: Style) -> String {
         summary.queries,
         report.duration_ms as f64 / 1000.0
     )
-}
-
-/// `1 host`, `2 hosts`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// One finding in a line: what, and where it was seen.

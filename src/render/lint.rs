@@ -61,8 +61,8 @@ pub fn human(report: &LintReport, colour: bool) -> String {
     let _ = writeln!(
         out,
         "lint: {}, {} ({base})",
-        crate::render::human::plural(report.errors, "error"),
-        crate::render::human::plural(report.warnings, "warning")
+        crate::report::plural(report.errors, "error"),
+        crate::report::plural(report.warnings, "warning")
     );
     out
 }
@@ -120,8 +120,8 @@ pub fn github(report: &LintReport) -> String {
     let _ = writeln!(
         out,
         "dns-audit lint: {}, {}",
-        crate::render::human::plural(report.errors, "error"),
-        crate::render::human::plural(report.warnings, "warning")
+        crate::report::plural(report.errors, "error"),
+        crate::report::plural(report.warnings, "warning")
     );
     out
 }
