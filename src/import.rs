@@ -238,18 +238,12 @@ async fn by_queries(server: &Server, origin: &Name, names: &[Name]) -> Result<Zo
     Ok(zone)
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed over it: a reader never sees half a
-/// file, and a failed write leaves the old one.
+/// Writes `bytes` to `path` whole or not at all (see [`crate::files::write_atomically`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io {
+    crate::files::write_atomically(path, bytes).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    std::io::Write::write_all(&mut temp, bytes).map_err(io)?;
-    temp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
 }
 
 /// Names the server in the config: a new config is written; an existing one gains a table for

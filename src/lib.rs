@@ -7,6 +7,7 @@ pub mod demo;
 pub mod diff;
 pub mod error;
 pub mod escape;
+pub mod files;
 pub mod git;
 pub mod history;
 pub mod import;

@@ -60,7 +60,7 @@ fn run_check(
     if let (Some(code), Some(path)) = (failed, &args.metrics_file) {
         let now = jiff::Timestamp::now().as_second();
         let text = render::prometheus::render_failed_run(code, now);
-        if let Err(e) = render::prometheus::write_atomically(path, &text) {
+        if let Err(e) = dns_audit::files::write_atomically(path, text.as_bytes()) {
             eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
         }
     }
@@ -156,7 +156,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
     print_report(&report, args.format.format(), style, started);
     if let Some(path) = &args.metrics_file {
         let text = render::prometheus::render(&report, started);
-        if let Err(e) = render::prometheus::write_atomically(path, &text) {
+        if let Err(e) = dns_audit::files::write_atomically(path, text.as_bytes()) {
             eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
         }
     }

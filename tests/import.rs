@@ -78,6 +78,10 @@ async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
 
     // Never overwritten without --force; with it, the same zone gives the same bytes.
     let zone_file = dir.join(format!("{ORIGIN}zone"));
+    // Readable as any file of a repository is (not a temporary file's 0600).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&zone_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
     let before = std::fs::read(&zone_file).unwrap();
     let (code, _, stderr) = import(&dir, nsd.addr, &[]).await;
     assert_eq!(code, 2, "{stderr}");

@@ -154,27 +154,6 @@ pub fn render_failed_run(exit_code: i32, now: i64) -> String {
     )
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed over the target, so a reader never sees half a file. The file keeps the mode of the
-/// one it replaces, else gets 0644: node_exporter runs as its own user and must read it (a
-/// temporary file is 0600, and its mode would survive the rename).
-pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(text.as_bytes())?;
-    file.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
