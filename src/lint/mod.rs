@@ -295,6 +295,7 @@ impl Lint<'_> {
                     );
                 }
             }
+            self.nsec3_validity(name, sets);
             if let Some(repeat) = repeats_origin(origin, name) {
                 let rtype = sets.keys().next().copied().unwrap_or(RecordType::A);
                 self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), self.line(name, rtype),
@@ -310,6 +311,23 @@ impl Lint<'_> {
                     if let Some(repeat) = repeats_origin(origin, &target) {
                         self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), line,
                             format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(&target)), None);
+                    } else if let Some(dname) =
+                        below_dname(zone, &target).filter(|_| *rtype == RecordType::NS)
+                    {
+                        let message = format!(
+                            "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
+                            present_name(&target),
+                            present_name(&dname)
+                        );
+                        self.push(
+                            Level::Error,
+                            "ns-below-dname",
+                            &shown,
+                            "NS",
+                            line,
+                            message,
+                            None,
+                        );
                     } else if *rtype == RecordType::NS && without_address(zone, &target) {
                         // named-checkzone refuses the zone: nobody could reach that server.
                         self.push(
@@ -383,10 +401,10 @@ impl Lint<'_> {
         }
     }
 
-    /// What named-checkzone refuses in DNSSEC and delegation data: a DS at the apex (it belongs
-    /// in the parent), CDS/CDNSKEY that match no DNSKEY of the zone (the parent would install
-    /// a DS for a key that does not sign: the zone goes bogus), an NSEC3 whose SHA-1 next hash
-    /// is not 20 octets, an NS target below a DNAME (its address can never be looked up).
+    /// What named-checkzone refuses in the apex's DNSSEC data: a DS (it belongs in the parent),
+    /// CDS/CDNSKEY that match no DNSKEY of the zone (the parent would install a DS for a key
+    /// that does not sign: the zone goes bogus). NSEC3 and NS-below-DNAME are checked with
+    /// every name in `validity`.
     fn dnssec_validity(&mut self) {
         let zone = self.zone;
         let origin = &zone.origin;
@@ -434,65 +452,37 @@ impl Lint<'_> {
                 }
             }
         }
-        for (name, sets) in zone.iter() {
-            if let Some(set) = sets.get(&RecordType::NSEC3) {
-                let label = name.iter().next().unwrap_or_default();
-                let base32hex =
-                    |b: &u8| b.is_ascii_digit() || matches!(b.to_ascii_lowercase(), b'a'..=b'v');
-                if label.is_empty() || !label.iter().all(base32hex) {
+    }
+
+    /// NSEC3 records BIND refuses: an owner that is not a base32hex hash, a SHA-1 next hash
+    /// that is not 20 octets.
+    fn nsec3_validity(&mut self, name: &Name, sets: &crate::model::TypeMap) {
+        if let Some(set) = sets.get(&RecordType::NSEC3) {
+            let label = name.iter().next().unwrap_or_default();
+            let base32hex =
+                |b: &u8| b.is_ascii_digit() || matches!(b.to_ascii_lowercase(), b'a'..=b'v');
+            if label.is_empty() || !label.iter().all(base32hex) {
+                let line = self.line(name, RecordType::NSEC3);
+                let message = "an NSEC3 owner's first label is a hash in base32hex without padding (BIND refuses to load it)".to_string();
+                self.push(
+                    Level::Error,
+                    "nsec3-owner",
+                    &present_name(name),
+                    "NSEC3",
+                    line,
+                    message,
+                    None,
+                );
+            }
+            for rdata in &set.rdatas {
+                if let Some(length) = sha1_nsec3_hash_length(rdata.bytes()).filter(|l| *l != 20) {
                     let line = self.line(name, RecordType::NSEC3);
-                    let message = "an NSEC3 owner's first label is a hash in base32hex without padding (BIND refuses to load it)".to_string();
+                    let message = format!("NSEC3 next hashed owner of {length} octets: SHA-1 gives 20 (BIND refuses to load it)");
                     self.push(
                         Level::Error,
-                        "nsec3-owner",
+                        "nsec3-hash-length",
                         &present_name(name),
                         "NSEC3",
-                        line,
-                        message,
-                        None,
-                    );
-                }
-                for rdata in &set.rdatas {
-                    if let Some(length) = sha1_nsec3_hash_length(rdata.bytes()).filter(|l| *l != 20)
-                    {
-                        let line = self.line(name, RecordType::NSEC3);
-                        let message = format!("NSEC3 next hashed owner of {length} octets: SHA-1 gives 20 (BIND refuses to load it)");
-                        self.push(
-                            Level::Error,
-                            "nsec3-hash-length",
-                            &present_name(name),
-                            "NSEC3",
-                            line,
-                            message,
-                            None,
-                        );
-                    }
-                }
-            }
-            let Some(ns) = sets.get(&RecordType::NS) else {
-                continue;
-            };
-            for rdata in &ns.rdatas {
-                let Some(target) = rdata
-                    .to_hickory(RecordType::NS)
-                    .as_ref()
-                    .and_then(target_of)
-                else {
-                    continue;
-                };
-                let target = crate::model::canonical_name(&target);
-                if let Some(dname) = below_dname(zone, &target) {
-                    let line = self.line(name, RecordType::NS);
-                    let message = format!(
-                        "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
-                        present_name(&target),
-                        present_name(&dname)
-                    );
-                    self.push(
-                        Level::Error,
-                        "ns-below-dname",
-                        &present_name(name),
-                        "NS",
                         line,
                         message,
                         None,
