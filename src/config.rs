@@ -393,8 +393,8 @@ impl Config {
             let near = zones
                 .iter()
                 .map(crate::model::present_name)
-                .min_by_key(|z| edit_distance(z, &shown))
-                .filter(|z| edit_distance(z, &shown) <= 3)
+                .min_by_key(|z| crate::lint::typo::distance(z, &shown))
+                .filter(|z| crate::lint::typo::distance(z, &shown) <= 3)
                 .map(|z| format!(": did you mean {z}?"))
                 .unwrap_or_default();
             return Err(config_error(
@@ -692,26 +692,6 @@ pub fn check_notify_target(target: &str) -> Result<(), String> {
             "notify target {target:?} is not an http(s) URL or env:VARIABLE: alerts could never be delivered"
         )),
     }
-}
-
-/// Levenshtein distance (for "did you mean").
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// Line and column of a top-level `key = …` (not of the word inside a comment or a value).
