@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 
+use crate::diff::relative;
 use crate::model::{host_of, present_name, Zone};
 
 /// The mnemonic of a type as zone files write it (`TYPE65280` for one without a name).
@@ -38,7 +39,8 @@ pub fn zone_file(zone: &Zone, header: &str) -> String {
     for line in header.lines() {
         let _ = writeln!(out, "; {line}");
     }
-    let _ = writeln!(out, "$ORIGIN {}", present_name(&zone.origin));
+    let origin = present_name(&zone.origin);
+    let _ = writeln!(out, "$ORIGIN {origin}");
     let _ = writeln!(out, "$TTL {default_ttl}");
     let mut last_host: Option<String> = None;
     for (name, sets) in zone.iter() {
@@ -47,7 +49,8 @@ pub fn zone_file(zone: &Zone, header: &str) -> String {
             out.push('\n');
             last_host = Some(host);
         }
-        let owner = relative(&zone.origin, name);
+        // Every name of a zone lies inside it (the loader and the transfer reader see to it).
+        let owner = relative(&present_name(name), &origin);
         let mut first = true;
         // SOA first at the apex, as BIND requires of a zone file.
         let mut ordered: Vec<_> = sets.iter().collect();
@@ -71,24 +74,6 @@ pub fn zone_file(zone: &Zone, header: &str) -> String {
         }
     }
     out
-}
-
-/// `name` relative to `origin` (`@` for the apex); absolute when it lies outside.
-fn relative(origin: &Name, name: &Name) -> String {
-    if name == origin {
-        return "@".to_string();
-    }
-    let full = present_name(name);
-    let suffix = present_name(origin);
-    if origin.is_root() {
-        return full;
-    }
-    match full.strip_suffix(&suffix) {
-        Some(rest) if origin.zone_of(name) && rest.ends_with('.') => {
-            rest.trim_end_matches('.').to_string()
-        }
-        _ => full,
-    }
 }
 
 /// The TTL most RRsets of the zone have (the lowest of equals).
