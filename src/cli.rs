@@ -68,14 +68,8 @@ pub struct ImportArgs {
     /// Names to ask for one by one when the server refuses a transfer (one per line).
     #[arg(long, value_name = "FILE")]
     pub names: Option<PathBuf>,
-    /// The expected-records directory to write into.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "expected-records",
-        env = "DNS_AUDIT_EXPECTED"
-    )]
-    pub expected: PathBuf,
+    #[command(flatten)]
+    pub dir: ExpectedDir,
     /// Replace an existing zone file.
     #[arg(long)]
     pub force: bool,
@@ -90,7 +84,7 @@ impl ImportArgs {
             zone,
             server: self.server.clone(),
             names: self.names.clone(),
-            expected: self.expected.clone(),
+            expected: self.dir.expected.clone(),
             force: self.force,
         })
     }
@@ -102,14 +96,8 @@ pub struct ShowArgs {
     /// A zone file, or the name of a zone in the expected-records directory.
     #[arg(value_name = "ZONEFILE|ZONE")]
     pub target: String,
-    /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "expected-records",
-        env = "DNS_AUDIT_EXPECTED"
-    )]
-    pub expected: PathBuf,
+    #[command(flatten)]
+    pub dir: ExpectedDir,
     /// The zone's name, when the file is not named `<zone>.zone`.
     #[arg(long, value_name = "NAME")]
     pub origin: Option<String>,
@@ -130,7 +118,7 @@ impl ShowArgs {
         };
         Ok(dns_audit::show::ShowConfig {
             target: self.target.clone(),
-            expected: self.expected.clone(),
+            expected: self.dir.expected.clone(),
             origin,
             include_root: self.include_root.clone(),
         })
@@ -140,14 +128,8 @@ impl ShowArgs {
 /// `lint` flags.
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "expected-records",
-        env = "DNS_AUDIT_EXPECTED"
-    )]
-    pub expected: PathBuf,
+    #[command(flatten)]
+    pub dir: ExpectedDir,
     /// Compare with the merge base of this revision and HEAD (e.g. origin/main).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
@@ -207,9 +189,9 @@ impl RecentArgs {
     }
 }
 
-/// Flags every subcommand that reads expected-records shares.
+/// `--expected DIR`, as every subcommand that reads or writes expected-records takes it.
 #[derive(Debug, Args)]
-pub struct SourceArgs {
+pub struct ExpectedDir {
     /// The expected-records directory (zone files and dns-audit.toml).
     #[arg(
         long,
@@ -218,6 +200,13 @@ pub struct SourceArgs {
         env = "DNS_AUDIT_EXPECTED"
     )]
     pub expected: PathBuf,
+}
+
+/// Flags every subcommand that reads expected-records shares.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub dir: ExpectedDir,
     /// Ask this server instead of the config's or the NS records' (repeatable).
     #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
     pub nameserver: Vec<Nameserver>,
@@ -413,7 +402,7 @@ impl CheckArgs {
             .map(|z| parse_zone_name(z).ok_or_else(|| format!("bad zone name {z:?}")))
             .collect::<Result<_, _>>()?;
         Ok(CheckConfig {
-            expected: self.source.expected.clone(),
+            expected: self.source.dir.expected.clone(),
             zones,
             nameservers: self.source.nameserver.clone(),
             axfr: self.axfr.map(|mode| match mode {

@@ -201,7 +201,7 @@ fn run_recent(
         )
     })?;
     let zones = args.zones()?;
-    let expected = load_expected(&args.source.expected, &zones).map_err(|e| e.to_string())?;
+    let expected = load_expected(&args.source.dir.expected, &zones).map_err(|e| e.to_string())?;
     let (path, explicit) = history_path(&args.source.state, &expected.config)?;
     // --offline only reads: the store is opened read-only (no file, lock or journal made), so
     // on-call can read the service user's store; a missing one is said, not created.
@@ -237,7 +237,7 @@ fn run_recent(
             first_run: None,
         },
     };
-    let repo = match dns_audit::git::Repo::find(&args.source.expected) {
+    let repo = match dns_audit::git::Repo::find(&args.source.dir.expected) {
         Ok(repo) => Some(repo),
         Err(e) => {
             eprintln!("dns-audit: no commits shown: {e}");
@@ -273,7 +273,7 @@ fn run_recent(
 
 fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
     let config = dns_audit::lint::run::LintConfig {
-        expected: args.expected.clone(),
+        expected: args.dir.expected.clone(),
         base: args.base.clone(),
         allow_mass_change: args.allow_mass_change,
     };
