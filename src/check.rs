@@ -139,22 +139,20 @@ pub fn allowed_at(
 }
 
 /// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):
-/// per zone, the SOA, then every probe of the plan (glue is read from its delegation's NS).
+/// per zone, the SOA, then every distinct question of the plan (glue is read from its
+/// delegation's NS referral, signatures from the answers they come with).
 pub fn query_plan(expected: &Expected) -> String {
     let mut out = String::new();
     for loaded in &expected.zones {
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
-        out.push_str(&format!("{} SOA\n", present_name(&zone.origin)));
-        for probe in plan(zone, settings) {
-            if probe.transfer_only {
-                continue;
-            }
-            let (name, rtype) = match probe.glue_of {
-                Some(cut) => (cut, hickory_proto::rr::RecordType::NS),
-                None => (probe.name, probe.rtype),
-            };
-            out.push_str(&format!("{} {rtype}\n", present_name(name)));
+        let plan = plan(zone, settings);
+        for question in crate::observe::questions(&zone.origin, &plan).0 {
+            out.push_str(&format!(
+                "{} {}\n",
+                present_name(question.name),
+                question.rtype
+            ));
         }
     }
     out

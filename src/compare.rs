@@ -165,8 +165,7 @@ pub fn compare_zone(
             rtype: RecordType::SOA,
             expected: soa,
             at_cut: false,
-            glue_of: None,
-            transfer_only: false,
+            ask: crate::observe::Ask::Direct,
         };
         // A server still on an older serial within the grace period is propagating: what it
         // serves differently is reported, as a warning, not as drift.
@@ -609,6 +608,11 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
             }
             let severity = match ttl_policy {
                 _ if want.ttl == got.ttl => return None,
+                // An RRSIG's TTL is its RRset's (RFC 4034 section 3), compared there; one set
+                // here holds the signatures of every RRset at the name. Only authoritative
+                // servers read NSEC3PARAM (RFC 5155 section 4), so its TTL reaches no cache:
+                // BIND's signer writes 0, PowerDNS serves its own.
+                _ if matches!(rtype, RecordType::RRSIG | RecordType::NSEC3PARAM) => return None,
                 TtlPolicy::Ignore => return None,
                 TtlPolicy::Drift => Severity::Drift,
                 TtlPolicy::Warn => Severity::Warning,

@@ -105,10 +105,27 @@ pub struct Probe<'z> {
     pub expected: Option<&'z RrSet>,
     /// The name is a delegation point: NS comes as a referral.
     pub at_cut: bool,
-    /// Glue: ask for the NS of this delegation and read the address from the referral.
-    pub glue_of: Option<&'z Name>,
-    /// Only a zone transfer can show this RRset (occluded data, NSEC at a signed cut).
-    pub transfer_only: bool,
+    /// How the RRset is seen when the zone is read by queries.
+    pub ask: Ask<'z>,
+}
+
+/// How a probe's RRset is seen when a zone is read by queries. Each distinct question is
+/// sent once, however many probes read its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask<'z> {
+    /// Its own question, name and type (at a cut, NS is read from the referral).
+    Direct,
+    /// Glue: read from the additional section of the referral for this delegation's NS.
+    Glue(&'z Name),
+    /// RRSIGs: gathered from the answers to the other questions at the name, asked with the DO
+    /// bit, as every server serves them. Asked for type RRSIG, Knot gives one signature where
+    /// the name holds several.
+    Signatures,
+    /// NSEC3 records and their RRSIGs: their owners are hashes, which servers answer with a
+    /// denial, so they are seen only in the proofs of negative answers. Not seen is not known.
+    Proofs,
+    /// Only a zone transfer shows this RRset (occluded data, NSEC at a signed cut).
+    TransferOnly,
 }
 
 /// The questions to ask for a zone, in canonical order of names. Built once; the answers of
@@ -134,7 +151,9 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         let cut = zone.cut_above(name);
         let at_cut = cut == Some(name);
         let below_cut = cut.is_some() && !at_cut;
-        let mut types: Vec<RecordType> = if cut.is_none() {
+        // An NSEC3 owner is a hash, not a name anyone asks for: no probe of common types.
+        let hashed = sets.contains_key(&RecordType::NSEC3);
+        let mut types: Vec<RecordType> = if cut.is_none() && !hashed {
             sets.keys().copied().chain(PROBE_TYPES).collect()
         } else {
             // At a cut the parent is authoritative only for DS (NS comes as a referral); below
@@ -157,19 +176,88 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
                 .flatten();
             let by_referral_or_authority =
                 at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
+            let ask = match glue_of {
+                Some(cut) => Ask::Glue(cut),
+                None if cut.is_some() && !by_referral_or_authority => Ask::TransferOnly,
+                None if rtype == RecordType::NSEC3 => Ask::Proofs,
+                None if rtype == RecordType::RRSIG && hashed => Ask::Proofs,
+                None if rtype == RecordType::RRSIG => Ask::Signatures,
+                None => Ask::Direct,
+            };
             Probe {
                 name,
                 rtype,
                 expected: sets.get(&rtype),
                 at_cut,
-                glue_of,
-                transfer_only: cut.is_some() && !by_referral_or_authority && glue_of.is_none(),
+                ask,
             }
         }));
     }
     out
 }
 
+/// One question sent to a server, with what the probes that read its answer need of it.
+#[derive(Clone, Debug)]
+pub struct Question<'z> {
+    /// Name asked.
+    pub name: &'z Name,
+    /// Type asked.
+    pub rtype: RecordType,
+    /// What the answer is read for (and whether the DO bit is set).
+    pub keep: Keep,
+}
+
+/// The distinct questions a zone is read with by queries, the apex SOA first, and for each
+/// probe the question whose answer it reads (None for probes read from other answers or only
+/// by transfer). In a signed zone every question but a referral's is asked with the DO bit,
+/// so the signatures of each RRset come with it.
+pub fn questions<'z>(
+    origin: &'z Name,
+    plan: &[Probe<'z>],
+) -> (Vec<Question<'z>>, Vec<Option<usize>>) {
+    let signed = plan.iter().any(|p| p.rtype == RecordType::RRSIG);
+    let mut questions = vec![Question {
+        name: origin,
+        rtype: RecordType::SOA,
+        keep: Keep {
+            rrsets: vec![(origin.clone(), RecordType::SOA)],
+            dnssec: signed,
+        },
+    }];
+    let mut index: HashMap<(&'z Name, RecordType), usize> = HashMap::new();
+    index.insert((origin, RecordType::SOA), 0);
+    let asked = plan
+        .iter()
+        .map(|probe| {
+            let (name, rtype, referral) = match probe.ask {
+                Ask::Direct => (
+                    probe.name,
+                    probe.rtype,
+                    probe.at_cut && probe.rtype == RecordType::NS,
+                ),
+                Ask::Glue(cut) => (cut, RecordType::NS, true),
+                Ask::Signatures | Ask::Proofs | Ask::TransferOnly => return None,
+            };
+            let at = *index.entry((name, rtype)).or_insert_with(|| {
+                questions.push(Question {
+                    name,
+                    rtype,
+                    keep: Keep {
+                        rrsets: Vec::new(),
+                        dnssec: Keep::rrset(name, rtype).dnssec || (signed && !referral),
+                    },
+                });
+                questions.len() - 1
+            });
+            questions[at]
+                .keep
+                .rrsets
+                .push((probe.name.clone(), probe.rtype));
+            Some(at)
+        })
+        .collect();
+    (questions, asked)
+}
 /// The servers to audit for a zone: `overrides` (from the command line) first, then the config,
 /// then the zone's NS records with in-zone glue, then NS names through the system resolver.
 pub async fn nameservers(
@@ -278,14 +366,18 @@ pub async fn observe_server(
         transfer_failure: None,
         stats: WireStats::default(),
     };
-    view.serial = match wire.query(&zone.origin, RecordType::SOA).await {
+    let (questions, asked) = questions(&zone.origin, plan);
+    let soa_answer = wire
+        .query_for(&zone.origin, RecordType::SOA, &questions[0].keep)
+        .await;
+    view.serial = match &soa_answer {
         Ok(answer) if !answer.metadata.authoritative => Err(Failure::NotAuthoritative),
         Ok(answer) => {
             view.soa = rrset_from(answer.answers.iter(), &zone.origin, RecordType::SOA);
-            soa_serial(&answer, &zone.origin)
+            soa_serial(answer, &zone.origin)
                 .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
         }
-        Err(failure) => Err(failure),
+        Err(failure) => Err(failure.clone()),
     };
     if view.serial.is_err() {
         view.stats = wire.stats();
@@ -315,18 +407,129 @@ pub async fn observe_server(
             Err(failure) => view.transfer_failure = Some(failure),
         }
     }
-    let mut indexed: Vec<(usize, Observed)> =
-        stream::iter(plan.iter().enumerate().map(|(index, probe)| {
-            let wire = Arc::clone(&wire);
-            async move { (index, ask(&wire, probe).await) }
-        }))
-        .buffer_unordered(settings.concurrency.max(1))
-        .collect()
-        .await;
-    indexed.sort_unstable_by_key(|(index, _)| *index);
-    view.answers = indexed.into_iter().map(|(_, observed)| observed).collect();
+    let mut replies: Vec<(usize, Result<Message, Failure>)> = stream::iter(
+        questions
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(index, question)| {
+                let wire = Arc::clone(&wire);
+                async move {
+                    let reply = wire
+                        .query_for(question.name, question.rtype, &question.keep)
+                        .await;
+                    (index, reply)
+                }
+            }),
+    )
+    .buffer_unordered(settings.concurrency.max(1))
+    .collect()
+    .await;
+    replies.push((0, soa_answer));
+    replies.sort_unstable_by_key(|(index, _)| *index);
+    let replies: Vec<Result<Message, Failure>> =
+        replies.into_iter().map(|(_, reply)| reply).collect();
+    view.answers = read_replies(plan, &questions, &asked, &replies);
     view.stats = wire.stats();
     view
+}
+
+/// What each probe of the plan saw, from the replies to the questions (one per question, in
+/// order). Signatures are gathered per name from the answers to its questions, NSEC3 records
+/// from the denial proofs of every reply.
+fn read_replies(
+    plan: &[Probe<'_>],
+    questions: &[Question<'_>],
+    asked: &[Option<usize>],
+    replies: &[Result<Message, Failure>],
+) -> Vec<Observed> {
+    let mut by_name: HashMap<&Name, Vec<usize>> = HashMap::new();
+    for (index, question) in questions.iter().enumerate() {
+        by_name.entry(question.name).or_default().push(index);
+    }
+    let proofs = denial_proofs(replies);
+    plan.iter()
+        .zip(asked)
+        .map(|(probe, asked)| {
+            let (name, rtype) = (probe.name, probe.rtype);
+            match (probe.ask, asked.map(|at| &replies[at])) {
+                (_, Some(Err(failure))) => Observed::Failed(failure.clone()),
+                (Ask::Glue(_), Some(Ok(answer))) => {
+                    rrset_from(answer.additionals.iter(), name, rtype)
+                }
+                (_, Some(Ok(answer))) => read_answer(answer, name, rtype, probe.at_cut),
+                (Ask::Signatures, None) => {
+                    let asked_here = by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
+                    signatures(name, asked_here.iter().map(|&at| &replies[at]))
+                }
+                (Ask::Proofs, None) => proofs
+                    .get(&(name.clone(), rtype))
+                    .cloned()
+                    .map_or(Observed::Unasked, Observed::Present),
+                (Ask::TransferOnly | Ask::Direct | Ask::Glue(_), None) => Observed::Unasked,
+            }
+        })
+        .collect()
+}
+
+/// The RRSIGs at `name` in the answers to the questions asked there (with the DO bit): the
+/// signatures of every RRset it serves. A question that failed, or an answer without
+/// authority, leaves them unknown.
+fn signatures<'m>(
+    name: &Name,
+    replies: impl Iterator<Item = &'m Result<Message, Failure>>,
+) -> Observed {
+    let mut set: Option<RrSet> = None;
+    for reply in replies {
+        let answer = match reply {
+            Ok(answer) if answer.metadata.authoritative => answer,
+            Ok(_) => return Observed::Failed(Failure::NotAuthoritative),
+            Err(failure) => return Observed::Failed(failure.clone()),
+        };
+        match rrset_from(answer.answers.iter(), name, RecordType::RRSIG) {
+            Observed::Present(found) => match &mut set {
+                Some(set) => {
+                    for rdata in found.rdatas {
+                        set.insert(found.ttl, rdata);
+                    }
+                }
+                None => set = Some(found),
+            },
+            Observed::Absent => {}
+            other => return other,
+        }
+    }
+    set.map_or(Observed::Absent, Observed::Present)
+}
+
+/// NSEC3 records and the RRSIGs over them, by owner, from the authority sections of the
+/// authoritative replies: the only place servers show them.
+fn denial_proofs(replies: &[Result<Message, Failure>]) -> HashMap<(Name, RecordType), RrSet> {
+    let mut found: HashMap<(Name, RecordType), RrSet> = HashMap::new();
+    let answers = replies
+        .iter()
+        .filter_map(|reply| reply.as_ref().ok())
+        .filter(|answer| answer.metadata.authoritative);
+    for record in answers.flat_map(|answer| &answer.authorities) {
+        let rtype = record.record_type();
+        let Some(rdata) = Rdata::from_hickory(&record.data) else {
+            continue;
+        };
+        let proof = rtype == RecordType::NSEC3
+            || (rtype == RecordType::RRSIG && rdata.rrsig_covered() == Some(RecordType::NSEC3));
+        if !proof {
+            continue;
+        }
+        match found.entry((canonical_name(&record.name), rtype)) {
+            std::collections::hash_map::Entry::Occupied(mut set) => {
+                set.get_mut().insert(record.ttl, rdata);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(RrSet::single(record.ttl, rdata));
+            }
+        }
+    }
+    found
 }
 
 /// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`].
@@ -368,29 +571,11 @@ fn from_transfer(
     (answers, extras)
 }
 
-async fn ask(wire: &Server, probe: &Probe<'_>) -> Observed {
-    if probe.transfer_only {
-        return Observed::Unasked;
-    }
-    let (name, rtype) = (probe.name, probe.rtype);
-    if let Some(cut) = probe.glue_of {
-        // Glue is served only in the additional section of the referral that needs it.
-        return match wire.query_for(cut, RecordType::NS, Keep(name, rtype)).await {
-            Ok(answer) => rrset_from(answer.additionals.iter(), name, rtype),
-            Err(failure) => Observed::Failed(failure),
-        };
-    }
-    match wire.query(name, rtype).await {
-        Ok(answer) => read_answer(&answer, name, rtype, probe.at_cut),
-        Err(failure) => Observed::Failed(failure),
-    }
-}
-
 /// What one raw answer says about `name`/`rtype`, as the query path reads it: a message that
 /// does not parse, is not a response to this question, carries an error rcode, or is not
 /// authoritative (unless it is a referral at a cut, `at_cut`) is a failure, never data.
 pub fn observe_bytes(bytes: &[u8], name: &Name, rtype: RecordType, at_cut: bool) -> Observed {
-    let message = match crate::transport::decode_for(bytes, Keep(name, rtype)) {
+    let message = match crate::transport::decode_for(bytes, &Keep::rrset(name, rtype)) {
         Ok(message) => message,
         Err(e) => return Observed::Failed(Failure::Malformed(e.to_string())),
     };
@@ -503,9 +688,107 @@ mod tests {
             .filter(|p| p.name.to_ascii() == "ns.sub.z.net.")
             .collect();
         assert_eq!(glue.len(), 1, "only the expected A, read from the referral");
-        assert_eq!(glue[0].glue_of, Some(&sub));
-        assert!(!glue[0].transfer_only);
+        assert_eq!(glue[0].ask, Ask::Glue(&sub));
         assert!(plan.iter().filter(|p| p.at_cut).all(|p| *p.name == sub));
+
+        // The referral for sub's NS is asked once, for the NS and the glue alike.
+        let (questions, asked) = questions(&origin, &plan);
+        let referral: Vec<usize> = plan
+            .iter()
+            .zip(&asked)
+            .filter(|(p, _)| {
+                matches!(p.ask, Ask::Glue(_)) || (p.at_cut && p.rtype == RecordType::NS)
+            })
+            .map(|(_, at)| at.unwrap())
+            .collect();
+        assert_eq!(referral.len(), 2);
+        assert_eq!(referral[0], referral[1]);
+        assert_eq!(questions[referral[0]].keep.rrsets.len(), 2);
+        assert_eq!(
+            questions.len(),
+            plan.len(),
+            "SOA added, one referral shared"
+        );
+        assert!(
+            questions
+                .iter()
+                .all(|q| q.keep.dnssec == (q.rtype == RecordType::DS)),
+            "an unsigned zone asks with DO only for DNSSEC types"
+        );
+    }
+
+    #[test]
+    fn signatures_are_gathered_from_the_answers_they_come_with() {
+        use hickory_proto::op::{MessageType, Query};
+        use hickory_proto::rr::Record;
+        let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n\
+                    ns1 RRSIG A 13 3 300 20361101000000 20261101000000 1 z.net. AAAA\n\
+                    ns1 RRSIG NSEC 13 3 300 20361101000000 20261101000000 1 z.net. AAAA\n\
+                    ns1 NSEC z.net. A RRSIG NSEC\n";
+        let origin = Name::from_str("z.net.").unwrap();
+        let zone = crate::zonefile::test_zone("z.net.", text).zone;
+        let settings = crate::config::Config::default().zone(&origin).clone();
+        let plan = plan(&zone, &settings);
+        let (questions, asked) = questions(&origin, &plan);
+        assert!(
+            questions.iter().all(|q| q.keep.dnssec),
+            "a signed zone asks with DO"
+        );
+        assert!(plan
+            .iter()
+            .zip(&asked)
+            .all(|(p, at)| (p.rtype == RecordType::RRSIG) == at.is_none()));
+        let ns1 = Name::from_str("ns1.z.net.").unwrap();
+        // Each answer carries the signature over its own RRset, as servers send them.
+        let reply = |question: &Question<'_>| -> Result<Message, Failure> {
+            let mut m = Message::query();
+            m.metadata.message_type = MessageType::Response;
+            m.metadata.authoritative = true;
+            m.queries
+                .push(Query::query(question.name.clone(), question.rtype));
+            for (name, rtype, sets) in zone
+                .iter()
+                .flat_map(|(n, sets)| sets.iter().map(move |(t, s)| (n, *t, s)))
+            {
+                let covers = |r: &Rdata| r.rrsig_covered() == Some(question.rtype);
+                for rdata in &sets.rdatas {
+                    let wanted = (rtype == question.rtype
+                        || (rtype == RecordType::RRSIG && covers(rdata)))
+                        && name == question.name;
+                    if wanted {
+                        m.answers.push(Record::from_rdata(
+                            name.clone(),
+                            300,
+                            rdata.to_hickory(rtype).unwrap(),
+                        ));
+                    }
+                }
+            }
+            Ok(m)
+        };
+        let mut replies: Vec<_> = questions.iter().map(reply).collect();
+        let signatures_at_ns1 = |replies: &[Result<Message, Failure>]| {
+            let seen = read_replies(&plan, &questions, &asked, replies);
+            plan.iter()
+                .zip(seen)
+                .find(|(p, _)| *p.name == ns1 && p.rtype == RecordType::RRSIG)
+                .map(|(_, seen)| seen)
+                .unwrap()
+        };
+        assert_eq!(
+            signatures_at_ns1(&replies),
+            Observed::Present(zone.rrset(&ns1, RecordType::RRSIG).unwrap().clone())
+        );
+        // One question at the name failed: its signatures are unknown, not missing.
+        let at = questions
+            .iter()
+            .position(|q| *q.name == ns1 && q.rtype == RecordType::NSEC)
+            .unwrap();
+        replies[at] = Err(Failure::Timeout);
+        assert_eq!(
+            signatures_at_ns1(&replies),
+            Observed::Failed(Failure::Timeout)
+        );
     }
 
     #[test]

@@ -137,16 +137,16 @@ impl Server {
     /// Asks `name`/`rtype` without recursion. Timeouts are retried with exponential backoff; a
     /// truncated UDP answer is asked again over TCP and never used as content.
     pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
-        self.query_for(name, rtype, Keep(name, rtype)).await
+        self.query_for(name, rtype, &Keep::rrset(name, rtype)).await
     }
 
-    /// As [`Server::query`], for a caller that reads only the `keep` RRset of the answer (a UDP
-    /// answer holds only those records, see [`decode_for`]).
+    /// As [`Server::query`], for a caller that reads only what `keep` names (a UDP answer holds
+    /// only those records, see [`decode_for`]); with `keep.dnssec` the DO bit is set.
     pub async fn query_for(
         &self,
         name: &Name,
         rtype: RecordType,
-        keep: Keep<'_>,
+        keep: &Keep,
     ) -> Result<Message, Failure> {
         let _permit = self
             .in_flight
@@ -161,19 +161,19 @@ impl Server {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
-            self.count(|s| s.queries += 1);
             // A server that rate-limits UDP is asked over TCP, which response rate limiting
             // leaves alone: the audit stays exact instead of losing answers.
             if self.rate_limited() {
-                return self.over_tcp(name, rtype).await;
+                return self.over_tcp(name, rtype, keep.dnssec).await;
             }
+            self.count(|s| s.queries += 1);
             match self.udp(name, rtype, keep).await {
                 Ok(message) if message.metadata.truncation => {
                     if message.answers.is_empty() && message.authorities.is_empty() {
                         self.count(|s| s.slips += 1);
                     }
                     self.count(|s| s.tcp_fallbacks += 1);
-                    return self.over_tcp(name, rtype).await;
+                    return self.over_tcp(name, rtype, keep.dnssec).await;
                 }
                 Ok(message) => return check(message, name, rtype),
                 Err(failure @ (Failure::Timeout | Failure::Network(_))) => last = failure,
@@ -190,8 +190,13 @@ impl Server {
 
     /// Asks over TCP; a TCP answer that is still truncated or does not come leaves the RRset
     /// unknown (a truncated UDP answer is never read as content).
-    async fn over_tcp(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
-        match self.tcp_query(name, rtype).await {
+    async fn over_tcp(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        dnssec: bool,
+    ) -> Result<Message, Failure> {
+        match self.tcp_query(name, rtype, dnssec).await {
             Ok(message) if message.metadata.truncation => Err(Failure::Truncated),
             Ok(message) => check(message, name, rtype),
             Err(Failure::Timeout | Failure::Network(_)) => Err(Failure::Truncated),
@@ -199,21 +204,16 @@ impl Server {
         }
     }
 
-    fn request(name: &Name, rtype: RecordType) -> DnsRequest {
+    fn request(name: &Name, rtype: RecordType, dnssec: bool) -> DnsRequest {
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = false;
         options.use_edns = true;
         options.edns_payload_len = EDNS_BUFFER;
-        options.edns_set_dnssec_ok = wants_dnssec(rtype);
+        options.edns_set_dnssec_ok = dnssec;
         DnsRequest::from_query(Query::query(name.clone(), rtype), options)
     }
 
-    async fn udp(
-        &self,
-        name: &Name,
-        rtype: RecordType,
-        keep: Keep<'_>,
-    ) -> Result<Message, Failure> {
+    async fn udp(&self, name: &Name, rtype: RecordType, keep: &Keep) -> Result<Message, Failure> {
         let mux = {
             let mut slot = self.udp.lock().await;
             match slot.as_ref() {
@@ -247,12 +247,17 @@ impl Server {
     }
 
     /// Asks over TCP on the shared connection; a connection that broke is opened once more.
-    pub async fn tcp_query(&self, name: &Name, rtype: RecordType) -> Result<Message, Failure> {
+    async fn tcp_query(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        dnssec: bool,
+    ) -> Result<Message, Failure> {
         let mut last = Failure::Timeout;
         for _ in 0..2 {
             let exchange = self.tcp_exchange().await?;
             self.count(|s| s.queries += 1);
-            let mut responses = exchange.send(Self::request(name, rtype));
+            let mut responses = exchange.send(Self::request(name, rtype, dnssec));
             match responses.next().await {
                 Some(Ok(response)) => return Ok(response.into_message()),
                 Some(Err(e)) => last = classify(e),
@@ -264,7 +269,8 @@ impl Server {
     }
 }
 
-/// Whether to set the DO bit: only for the DNSSEC types, so other answers stay small.
+/// Whether a question for this type alone sets the DO bit: only for the DNSSEC types, so other
+/// answers stay small.
 fn wants_dnssec(rtype: RecordType) -> bool {
     matches!(
         rtype,
@@ -282,11 +288,11 @@ fn wants_dnssec(rtype: RecordType) -> bool {
 /// Sockets per server: queries spread over several source ports.
 const UDP_SOCKETS: usize = 4;
 
-/// A query waiting for its answer: the question asked, the RRset its caller reads, and where
-/// the answer goes.
+/// A query waiting for its answer: the question asked, what its caller reads, and where the
+/// answer goes.
 struct Waiting {
     query: Query,
-    keep: (Name, RecordType),
+    keep: Keep,
     answer: oneshot::Sender<Message>,
 }
 
@@ -338,7 +344,7 @@ impl UdpMux {
         &self,
         name: &Name,
         rtype: RecordType,
-        keep: Keep<'_>,
+        keep: &Keep,
         timeout: Duration,
     ) -> Result<Message, Failure> {
         let which = self.next.fetch_add(1, Ordering::Relaxed) % self.sockets.len();
@@ -351,10 +357,9 @@ impl UdpMux {
             while waiting.contains_key(&id) {
                 id = rand::random();
             }
-            let keep = (keep.0.clone(), keep.1);
             let entry = Waiting {
                 query: query.clone(),
-                keep,
+                keep: keep.clone(),
                 answer: sender,
             };
             waiting.insert(id, entry);
@@ -366,7 +371,7 @@ impl UdpMux {
         message.queries.push(query);
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_BUFFER);
-        edns.set_dnssec_ok(wants_dnssec(rtype));
+        edns.set_dnssec_ok(keep.dnssec);
         message.edns = Some(edns);
         let result = match message.to_vec() {
             Ok(bytes) => match socket.send(&bytes).await {
@@ -411,7 +416,7 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
         let Some(entry) = waiting.get(&id) else {
             continue;
         };
-        let Ok(message) = decode_for(&buf[..len], Keep(&entry.keep.0, entry.keep.1)) else {
+        let Ok(message) = decode_for(&buf[..len], &entry.keep) else {
             continue;
         };
         let echoed = message.queries.len() == 1 && message.queries[0] == entry.query;
@@ -426,17 +431,42 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
     }
 }
 
-/// The RRset (owner, type) a caller reads from an answer.
-#[derive(Clone, Copy, Debug)]
-pub struct Keep<'a>(pub &'a Name, pub RecordType);
+/// What a caller reads from an answer: the RRsets (owner, type) it names and, when `dnssec`
+/// is set, every RRSIG, NSEC and NSEC3 record (signatures and denial proofs). With `dnssec`
+/// the question is asked with the DO bit: servers send an RRset's signatures only then.
+#[derive(Clone, Debug)]
+pub struct Keep {
+    /// The RRsets read.
+    pub rrsets: Vec<(Name, RecordType)>,
+    /// Ask with DO=1 and keep the DNSSEC records of every section.
+    pub dnssec: bool,
+}
 
-/// Decodes a response keeping, in each section, only the records of `keep` and the OPT record;
-/// the others are stepped over (their owner is read only where the type is the kept one). A
-/// referral from a parent zone carries dozens of glue records of which a probe reads one RRset,
+impl Keep {
+    /// One RRset, asked with DO=1 only for the DNSSEC types.
+    pub fn rrset(name: &Name, rtype: RecordType) -> Keep {
+        Keep {
+            rrsets: vec![(name.clone(), rtype)],
+            dnssec: wants_dnssec(rtype),
+        }
+    }
+
+    fn wants_type(&self, rtype: RecordType) -> bool {
+        self.rrsets.iter().any(|(_, t)| *t == rtype)
+    }
+
+    fn wants(&self, owner: &Name, rtype: RecordType) -> bool {
+        self.rrsets.iter().any(|(n, t)| *t == rtype && n == owner)
+    }
+}
+
+/// Decodes a response keeping, in each section, only what `keep` names and the OPT record;
+/// the others are stepped over (their owner is read only where the type is a kept one). A
+/// referral from a parent zone carries dozens of glue records of which a probe reads a few,
 /// and decoding every record was the largest cost of an audit of the root zone by queries.
 /// Header, question and rcode (with EDNS's extended bits) are read as a full decode reads them.
 /// A truncated answer is decoded whole: an empty one is a rate limiter's slip.
-pub fn decode_for(bytes: &[u8], keep: Keep<'_>) -> Result<Message, DecodeError> {
+pub fn decode_for(bytes: &[u8], keep: &Keep) -> Result<Message, DecodeError> {
     let mut decoder = BinDecoder::new(bytes);
     let Header { metadata, counts } = Header::read(&mut decoder)?;
     if metadata.truncation {
@@ -457,8 +487,14 @@ pub fn decode_for(bytes: &[u8], keep: Keep<'_>) -> Result<Message, DecodeError> 
             skip_name(&mut decoder)?;
             let rtype = RecordType::from(decoder.read_u16()?.unverified());
             let is_opt = rtype == RecordType::OPT;
-            let kept =
-                is_opt || (rtype == keep.1 && Name::read(&mut decoder.clone(start))? == *keep.0);
+            let dnssec = matches!(
+                rtype,
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            );
+            let kept = is_opt
+                || (keep.dnssec && dnssec)
+                || (keep.wants_type(rtype)
+                    && keep.wants(&Name::read(&mut decoder.clone(start))?, rtype));
             if !kept {
                 decoder.read_slice(6)?; // class, TTL
                 let len = decoder.read_u16()?.unverified();
@@ -579,6 +615,7 @@ async fn read_transfer(
     stream.write_all(&framed).await.map_err(network)?;
 
     let mut records: Vec<hickory_proto::rr::Record> = Vec::new();
+    let mut closed = false;
     let mut buf = Vec::new();
     loop {
         let len = stream.read_u16().await.map_err(|e| {
@@ -596,7 +633,7 @@ async fn read_transfer(
                         .map(|m| m.metadata.response_code);
                     return Err(match rcode {
                         Some(rcode) if rcode != ResponseCode::NoError => {
-                            Failure::Rcode(format!("AXFR {}", rcode.to_str().to_ascii_uppercase()))
+                            Failure::Rcode(format!("AXFR {}", rcode_name(rcode)))
                         }
                         _ => Failure::Malformed(format!("TSIG verification failed: {e}")),
                     });
@@ -611,31 +648,82 @@ async fn read_transfer(
         }
         let rcode = message.metadata.response_code;
         if rcode != ResponseCode::NoError {
-            return Err(Failure::Rcode(format!(
-                "AXFR {}",
-                rcode.to_str().to_ascii_uppercase()
-            )));
+            return Err(Failure::Rcode(format!("AXFR {}", rcode_name(rcode))));
         }
-        if records.is_empty() && !message.metadata.authoritative {
-            return Err(Failure::NotAuthoritative);
-        }
-        if records.is_empty()
-            && message.answers.first().map(|r| r.record_type()) != Some(RecordType::SOA)
+        // RFC 5936 2.2.1: the question, where a message carries one, is ours. The AA bit is
+        // not read: the RFC recommends that clients ignore it, and Knot sends AA=0 on every
+        // message of a transfer that BIND and NSD secondaries take.
+        if message
+            .queries
+            .iter()
+            .any(|q| q.name() != origin || q.query_type() != RecordType::AXFR)
         {
             return Err(Failure::Malformed(
-                "zone transfer refused (no SOA first)".into(),
+                "zone transfer message for another question".into(),
             ));
         }
-        records.extend(message.answers);
-        if records.len() > max_records.saturating_add(2) {
+        let mut answers = message.answers.into_iter();
+        if records.is_empty() {
+            match answers.next() {
+                Some(soa) if soa.record_type() == RecordType::SOA && soa.name == *origin => {
+                    records.push(soa)
+                }
+                _ => {
+                    return Err(Failure::Malformed(
+                        "zone transfer refused (no SOA first)".into(),
+                    ))
+                }
+            }
+        }
+        for record in answers {
+            // The transfer ends with the SOA it began with (RFC 5936 2.2): an SOA of the zone
+            // that differs from the first, or anything after the last, is a broken transfer.
+            if record.record_type() == RecordType::SOA && record.name == *origin {
+                if records.first().map(|first| &first.data) != Some(&record.data) {
+                    return Err(Failure::Malformed(
+                        "zone transfer's closing SOA differs from its first".into(),
+                    ));
+                }
+                if closed {
+                    return Err(Failure::Malformed(
+                        "zone transfer has records after its closing SOA".into(),
+                    ));
+                }
+                closed = true;
+                continue;
+            }
+            if closed {
+                return Err(Failure::Malformed(
+                    "zone transfer has records after its closing SOA".into(),
+                ));
+            }
+            records.push(record);
+        }
+        if records.len() > max_records.saturating_add(1) {
             return Err(Failure::TooLarge(max_records));
         }
-        let closed =
-            records.len() > 1 && records.last().map(|r| r.record_type()) == Some(RecordType::SOA);
         if closed {
-            records.pop();
             return Ok(records);
         }
+    }
+}
+
+/// An rcode by its mnemonic, as dig and the RFCs write it (SERVFAIL, not "Server Failure").
+pub fn rcode_name(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::YXDomain => "YXDOMAIN".into(),
+        ResponseCode::YXRRSet => "YXRRSET".into(),
+        ResponseCode::NXRRSet => "NXRRSET".into(),
+        ResponseCode::NotAuth => "NOTAUTH".into(),
+        ResponseCode::NotZone => "NOTZONE".into(),
+        ResponseCode::BADVERS => "BADVERS".into(),
+        other => format!("RCODE{}", u16::from(other)),
     }
 }
 
@@ -667,7 +755,7 @@ pub fn check(message: Message, name: &Name, rtype: RecordType) -> Result<Message
     }
     match rcode {
         ResponseCode::NoError | ResponseCode::NXDomain => Ok(message),
-        other => Err(Failure::Rcode(other.to_str().to_ascii_uppercase())),
+        other => Err(Failure::Rcode(rcode_name(other))),
     }
 }
 
@@ -708,14 +796,14 @@ mod tests {
     #[test]
     fn only_the_kept_rrset_is_decoded_from_a_referral() {
         let bytes = referral().to_vec().unwrap();
-        let glue = decode_for(&bytes, Keep(&name("B.gtld.net."), RecordType::A)).unwrap();
+        let glue = decode_for(&bytes, &Keep::rrset(&name("B.gtld.net."), RecordType::A)).unwrap();
         assert!(glue.authorities.is_empty());
         assert_eq!(glue.additionals.len(), 1);
         assert_eq!(glue.additionals[0].name, name("b.gtld.net."));
         assert!(glue.edns.is_some());
         assert_eq!(glue.queries, referral().queries);
 
-        let ns = decode_for(&bytes, Keep(&name("com."), RecordType::NS)).unwrap();
+        let ns = decode_for(&bytes, &Keep::rrset(&name("com."), RecordType::NS)).unwrap();
         assert_eq!(ns.authorities, referral().authorities);
         assert!(ns.additionals.is_empty());
     }
@@ -725,7 +813,7 @@ mod tests {
         let mut badvers = referral();
         badvers.metadata.response_code = ResponseCode::BADVERS;
         let bytes = badvers.to_vec().unwrap();
-        let decoded = decode_for(&bytes, Keep(&name("com."), RecordType::NS)).unwrap();
+        let decoded = decode_for(&bytes, &Keep::rrset(&name("com."), RecordType::NS)).unwrap();
         let full = Message::from_vec(&bytes).unwrap();
         assert_eq!(decoded.metadata.response_code, full.metadata.response_code);
         assert_eq!(u16::from(decoded.metadata.response_code), 16);
@@ -735,11 +823,11 @@ mod tests {
         misplaced.answers.push(opt);
         let bytes = misplaced.to_vec().unwrap();
         assert!(Message::from_vec(&bytes).is_err());
-        assert!(decode_for(&bytes, Keep(&name("x."), RecordType::A)).is_err());
+        assert!(decode_for(&bytes, &Keep::rrset(&name("x."), RecordType::A)).is_err());
 
         let mut cut_short = referral().to_vec().unwrap();
         cut_short.truncate(cut_short.len() - 3);
-        assert!(decode_for(&cut_short, Keep(&name("x."), RecordType::A)).is_err());
+        assert!(decode_for(&cut_short, &Keep::rrset(&name("x."), RecordType::A)).is_err());
     }
 
     #[test]
@@ -747,7 +835,7 @@ mod tests {
         let mut truncated = referral();
         truncated.metadata.truncation = true;
         let bytes = truncated.to_vec().unwrap();
-        let decoded = decode_for(&bytes, Keep(&name("x."), RecordType::A)).unwrap();
+        let decoded = decode_for(&bytes, &Keep::rrset(&name("x."), RecordType::A)).unwrap();
         assert_eq!(decoded.authorities.len(), 2);
         assert_eq!(decoded.additionals.len(), 2);
     }
