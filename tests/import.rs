@@ -47,7 +47,7 @@ async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
     // A zone written the way people write them: units, relative names (NSD 4.6 has no
     // $GENERATE, so none here).
     let served = format!("{ZONE}long 1h IN TXT \"v=spf1 -all\"\ndhcp-7 2d IN A 198.51.100.7\n");
-    let Some(nsd) = Nsd::start(ORIGIN, &served, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, &served, &Setup::default()) else {
         return;
     };
     let parent = tempfile::tempdir().unwrap();
@@ -101,7 +101,11 @@ async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_transfer_needs_names_and_says_so() {
-    let Some(nsd) = Nsd::start_with(ORIGIN, ZONE, "", "", "") else {
+    let refusing = Setup {
+        transfer: Transfer::Refused,
+        ..Setup::default()
+    };
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, ZONE, &refusing) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

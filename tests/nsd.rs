@@ -7,7 +7,7 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nsd_serving_the_expected_zone_is_clean() {
-    let Some(nsd) = Nsd::start(ORIGIN, ZONE, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, ZONE, &Setup::default()) else {
         return;
     };
     let dir = expected_dir(ZONE, FAST);
@@ -19,7 +19,7 @@ async fn nsd_serving_the_expected_zone_is_clean() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nsd_serving_the_incident_is_drift() {
     let live = format!("{ZONE}bh17 IN A 203.0.113.18\n");
-    let Some(nsd) = Nsd::start(ORIGIN, &live, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, &live, &Setup::default()) else {
         return;
     };
     let dir = expected_dir(ZONE, FAST);
@@ -37,7 +37,7 @@ async fn truncated_answers_are_asked_again_over_tcp() {
     for i in 0..40 {
         big.push_str(&format!("keys IN TXT \"key-{i:02} {}\"\n", "x".repeat(60)));
     }
-    let Some(nsd) = Nsd::start(ORIGIN, &big, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, &big, &Setup::default()) else {
         return;
     };
     let dir = expected_dir(&big, FAST);
@@ -48,7 +48,7 @@ async fn truncated_answers_are_asked_again_over_tcp() {
 
     let fewer = big.replace("keys IN TXT \"key-07", "; gone \"key-07");
     let dir = expected_dir(&big, FAST);
-    let Some(nsd2) = Nsd::start(ORIGIN, &fewer, "") else {
+    let Some(nsd2) = Daemon::start(Software::Nsd, ORIGIN, &fewer, &Setup::default()) else {
         return;
     };
     let (code, json) = check_json(dir.path(), &[("ns1", nsd2.addr)]).await;

@@ -47,7 +47,12 @@ ext 3600 IN NS ns1.example.org.
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delegations_and_glue_are_compared_not_reported_as_drift() {
-    let Some(nsd) = Nsd::start("bots.example.net.", DELEGATING, "") else {
+    let Some(nsd) = Daemon::start(
+        Software::Nsd,
+        "bots.example.net.",
+        DELEGATING,
+        &Setup::default(),
+    ) else {
         return;
     };
     for config in [QUERIES, TRANSFER] {
@@ -58,7 +63,12 @@ async fn delegations_and_glue_are_compared_not_reported_as_drift() {
     }
 
     let moved = DELEGATING.replace("ns.lab 3600 IN A 192.0.2.80", "ns.lab 3600 IN A 192.0.2.81");
-    let Some(nsd) = Nsd::start("bots.example.net.", &moved, "") else {
+    let Some(nsd) = Daemon::start(
+        Software::Nsd,
+        "bots.example.net.",
+        &moved,
+        &Setup::default(),
+    ) else {
         return;
     };
     for (config, how) in [(QUERIES, "queries"), (TRANSFER, "axfr")] {
@@ -78,7 +88,12 @@ async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
     let signed = include_str!("fixtures/signed.example.net.zone");
     let resigned = include_str!("fixtures/signed.example.net.resigned.zone");
     assert_ne!(signed, resigned, "fixtures must differ in their signatures");
-    let Some(nsd) = Nsd::start("signed.example.net.", resigned, "") else {
+    let Some(nsd) = Daemon::start(
+        Software::Nsd,
+        "signed.example.net.",
+        resigned,
+        &Setup::default(),
+    ) else {
         return;
     };
     for config in [QUERIES, TRANSFER] {
@@ -94,7 +109,12 @@ async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert_ne!(unsigned_a, resigned);
-    let Some(nsd) = Nsd::start("signed.example.net.", &unsigned_a, "") else {
+    let Some(nsd) = Daemon::start(
+        Software::Nsd,
+        "signed.example.net.",
+        &unsigned_a,
+        &Setup::default(),
+    ) else {
         return;
     };
     for config in [QUERIES, TRANSFER] {
@@ -111,7 +131,8 @@ async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_finds_the_name_nobody_expected() {
     let typo = format!("{DELEGATING}bh1x IN A 203.0.113.1\n");
-    let Some(nsd) = Nsd::start("bots.example.net.", &typo, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, "bots.example.net.", &typo, &Setup::default())
+    else {
         return;
     };
     let dir = dir_with("bots.example.net.", DELEGATING, TRANSFER);
@@ -131,7 +152,11 @@ async fn a_transfer_finds_the_name_nobody_expected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
-    let Some(nsd) = Nsd::start_with("bots.example.net.", DELEGATING, "", "", "") else {
+    let refusing = Setup {
+        transfer: Transfer::Refused,
+        ..Setup::default()
+    };
+    let Some(nsd) = Daemon::start(Software::Nsd, "bots.example.net.", DELEGATING, &refusing) else {
         return;
     };
     let auto = "timeout_ms = 500\nretries = 2\naxfr = \"auto\"\n";
@@ -197,15 +222,11 @@ async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tsig_signed_transfers_work_and_a_wrong_key_is_refused() {
     let secret = "K2tf3TRjvQkVCmJF3/Z9vA==";
-    let key =
-        format!("key:\n  name: \"audit-key\"\n  algorithm: hmac-sha256\n  secret: \"{secret}\"\n");
-    let Some(nsd) = Nsd::start_with(
-        "bots.example.net.",
-        DELEGATING,
-        "",
-        &key,
-        "  provide-xfr: 127.0.0.1 audit-key\n",
-    ) else {
+    let keyed = Setup {
+        transfer: Transfer::Tsig("audit-key".into(), secret.into()),
+        ..Setup::default()
+    };
+    let Some(nsd) = Daemon::start(Software::Nsd, "bots.example.net.", DELEGATING, &keyed) else {
         return;
     };
     let outside = tempfile::tempdir().unwrap();
@@ -253,8 +274,11 @@ async fn the_audit_stays_exact_under_response_rate_limiting() {
     for i in 0..400 {
         zone.push_str(&format!("h{i} IN A 198.18.{}.{}\n", i / 256, i % 256));
     }
-    let rrl = "  rrl-ratelimit: 200\n  rrl-slip: 2\n  rrl-ipv4-prefix-length: 24\n";
-    let Some(nsd) = Nsd::start("bots.example.net.", &zone, rrl) else {
+    let rrl = Setup {
+        rate_limit: true,
+        ..Setup::default()
+    };
+    let Some(nsd) = Daemon::start(Software::Nsd, "bots.example.net.", &zone, &rrl) else {
         return;
     };
     let dir = dir_with("bots.example.net.", &zone, QUERIES);
@@ -277,7 +301,7 @@ async fn the_real_root_zone_audits_clean_by_queries_and_by_transfer() {
     flate2::read::GzDecoder::new(&include_bytes!("fixtures/root.zone.gz")[..])
         .read_to_string(&mut text)
         .unwrap();
-    let Some(nsd) = Nsd::start(".", &text, "") else {
+    let Some(nsd) = Daemon::start(Software::Nsd, ".", &text, &Setup::default()) else {
         return;
     };
     // Its signatures expired in 2023: expiry warnings are off for this comparison.

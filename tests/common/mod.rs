@@ -4,12 +4,18 @@
 //! - [`FaultProxy`] sits between the audit and a real server and injects one fault per matching
 //!   query (drop, rcode, no AA, wrong ID, wrong question, QR=0, empty TC=1 slip, other source
 //!   port, truncation); everything else is forwarded untouched, so the data is always real.
-//! - [`Nsd`] starts a real NSD (from Debian's package) on a free loopback port.
+//! - [`daemons::Daemon`] starts a real NSD, Knot, BIND or PowerDNS (from Debian's packages) on a
+//!   free loopback port.
 
 #![allow(dead_code)]
 
+pub mod daemons;
+
+#[allow(unused_imports)]
+pub use daemons::{free_port, Daemon, Setup, Software, Transfer, EVERY_SERVER};
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -373,133 +379,5 @@ async fn inject(fault: Fault, first: bool, request: &Message, answer: &[u8]) -> 
             m.additionals.clear();
             vec![Packet::Normal(bytes(&m))]
         }
-    }
-}
-
-/// A real NSD serving one zone on a free loopback port. Killed on drop.
-pub struct Nsd {
-    pub addr: SocketAddr,
-    child: std::process::Child,
-    pub dir: tempfile::TempDir,
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The NSD binary, or None (a test then skips, except under CI where it fails loudly).
-pub fn nsd_binary() -> Option<PathBuf> {
-    let found = ["/usr/sbin/nsd", "/usr/local/sbin/nsd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    if found.is_none() && std::env::var_os("CI").is_some() {
-        panic!("NSD is required under CI=true (apt-get install -y nsd): .ci/run installs it");
-    }
-    if found.is_none() {
-        eprintln!("NSD not installed: skipping (apt-get install -y nsd)");
-    }
-    found
-}
-
-/// A loopback port free for both UDP and TCP at the time of asking.
-pub fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-impl Nsd {
-    /// Starts NSD serving `zone_text` as `origin`, with `extra` lines in its server: section and
-    /// unsigned zone transfers allowed to 127.0.0.1.
-    pub fn start(origin: &str, zone_text: &str, extra: &str) -> Option<Nsd> {
-        Nsd::start_with(
-            origin,
-            zone_text,
-            extra,
-            "",
-            "  provide-xfr: 127.0.0.1 NOKEY\n",
-        )
-    }
-
-    /// Starts NSD with `top` (e.g. a key: clause) before the zone and `zone_extra` lines in the
-    /// zone: section (transfer policy).
-    pub fn start_with(
-        origin: &str,
-        zone_text: &str,
-        extra: &str,
-        top: &str,
-        zone_extra: &str,
-    ) -> Option<Nsd> {
-        let binary = nsd_binary()?;
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let zone_file = dir.path().join("zone");
-            std::fs::write(&zone_file, zone_text).unwrap();
-            let port = free_port();
-            let conf = format!(
-                "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  \
-                 database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
-                 zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  \
-                 server-count: 1\n  verbosity: 1\n{extra}\nremote-control:\n  control-enable: no\n\
-                 {top}\nzone:\n  name: \"{origin}\"\n  zonefile: \"{zf}\"\n{zone_extra}",
-                d = dir.path().display(),
-                zf = zone_file.display(),
-            );
-            let conf_path = dir.path().join("nsd.conf");
-            std::fs::write(&conf_path, conf).unwrap();
-            let child = Command::new(&binary)
-                .arg("-d")
-                .arg("-c")
-                .arg(&conf_path)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let mut nsd = Nsd { addr, child, dir };
-            if nsd.wait_ready(origin) {
-                return Some(nsd);
-            }
-            let log = std::fs::read_to_string(nsd.dir.path().join("nsd.log")).unwrap_or_default();
-            eprintln!("NSD did not come up on port {port}, retrying: {log}");
-        }
-        panic!("NSD would not start");
-    }
-
-    /// Waits until NSD answers the SOA of `origin` over UDP.
-    fn wait_ready(&mut self, origin: &str) -> bool {
-        let mut query = Message::query();
-        query.add_query(hickory_proto::op::Query::query(
-            Name::from_str(origin).unwrap(),
-            RecordType::SOA,
-        ));
-        let bytes = query.to_vec().unwrap();
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            let _ = socket.send_to(&bytes, self.addr);
-            let mut buf = [0u8; 4096];
-            if let Ok(len) = socket.recv(&mut buf) {
-                if let Ok(m) = Message::from_vec(&buf[..len]) {
-                    if m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty() {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
     }
 }
