@@ -285,9 +285,22 @@ pub fn compare_zone(
         });
     }
 
+    let mut names: Option<Vec<String>> = None;
+    let mut compared = 0;
     let mut findings: Vec<Finding> = merged
         .into_iter()
         .map(|(diff, (servers, cached))| Finding {
+            resembles: (diff.kind == Kind::UnexpectedName && compared < MAX_RESEMBLED)
+                .then(|| {
+                    compared += 1;
+                    let names = names.get_or_insert_with(|| {
+                        zone.iter().map(|(name, _)| present_name(name)).collect()
+                    });
+                    let typed = present_name(&diff.name);
+                    crate::diff::resembled(&typed, names.iter().map(String::as_str))
+                        .map(str::to_string)
+                })
+                .flatten(),
             severity: diff.severity,
             kind: diff.kind,
             host: host_of(&zone.origin, &diff.name, settings.host_depth),
@@ -403,6 +416,7 @@ fn disagreement(
         ),
         since: None,
         cached_for: None,
+        resembles: None,
     })
 }
 
@@ -546,8 +560,13 @@ pub(crate) fn server_finding(zone: &Zone, kind: Kind, server: &str, why: String)
         why,
         since: None,
         cached_for: None,
+        resembles: None,
     }
 }
+
+/// Unexpected names of a zone compared with every expected name for a resemblance (a served
+/// zone unlike the expected one could hold thousands).
+const MAX_RESEMBLED: usize = 100;
 
 /// The difference between what was expected and what one server showed, if any.
 fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> Option<Difference> {

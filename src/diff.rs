@@ -1,4 +1,5 @@
-//! Record-level differences between two versions of a zone. Pure.
+//! Differences, pure: record-level between two versions of a zone, and character-level between
+//! a value and the one it resembles (the slip).
 
 use std::collections::BTreeSet;
 
@@ -119,6 +120,91 @@ pub fn diff_zones(old: &Zone, new: &Zone, host_depth: usize) -> Vec<RecordChange
     out
 }
 
+/// A piece of a typed value laid over the value it resembles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Characters both have.
+    Same(String),
+    /// Where they part: what was intended, what was typed (either may be empty).
+    Slip {
+        /// In the intended value.
+        intended: String,
+        /// In the typed value.
+        typed: String,
+    },
+}
+
+/// How far apart two values may be for one to be taken as a slip of the other: one edit, a
+/// transposition included (`bh71` for `bh17`, `.18` for `.17`). Two would make most addresses
+/// of a /24 slips of each other.
+const SLIP_EDITS: usize = 1;
+
+/// The value among `candidates` that `typed` is a slip of: one edit away (the first such),
+/// never itself, and never for values of three characters or fewer.
+pub fn resembled<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    if typed.chars().count() <= 3 {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| *c != typed && c.len().abs_diff(typed.len()) <= SLIP_EDITS)
+        .map(|c| (crate::lint::typo::distance(c, typed), c))
+        .filter(|(d, _)| *d <= SLIP_EDITS)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `typed` laid over `intended`, character by character: `203.0.113.18` over `203.0.113.17`
+/// is `203.0.113.1`, then 7 intended where 8 was typed. Changes with fewer than two equal
+/// characters between them are one slip (`bot-hsot-41` over `bot-host-41`: one `os`/`so`).
+pub fn slips(intended: &str, typed: &str) -> Vec<Piece> {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::from_chars(intended, typed);
+    let mut pieces: Vec<Piece> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match (change.tag(), pieces.last_mut()) {
+            (ChangeTag::Equal, Some(Piece::Same(same))) => same.push_str(text),
+            (ChangeTag::Equal, _) => pieces.push(Piece::Same(text.to_string())),
+            (tag, Some(Piece::Slip { intended, typed })) => if tag == ChangeTag::Delete {
+                intended
+            } else {
+                typed
+            }
+            .push_str(text),
+            (tag, _) => {
+                let (mut intended, mut typed) = (String::new(), String::new());
+                if tag == ChangeTag::Delete {
+                    &mut intended
+                } else {
+                    &mut typed
+                }
+                .push_str(text);
+                // One equal character between two slips joins them.
+                if let [.., Piece::Slip {
+                    intended: i,
+                    typed: t,
+                }, Piece::Same(between)] = pieces.as_mut_slice()
+                {
+                    if between.chars().count() < 2 {
+                        i.push_str(between);
+                        t.push_str(between);
+                        i.push_str(&intended);
+                        t.push_str(&typed);
+                        pieces.pop();
+                        continue;
+                    }
+                }
+                pieces.push(Piece::Slip { intended, typed });
+            }
+        }
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +238,33 @@ mod tests {
         let text = "$TTL 300\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nbh1 A 192.0.2.9\n";
         let new = crate::zonefile::test_zone("z.net.", text).zone;
         assert!(diff_zones(&old, &new, 1).is_empty());
+    }
+
+    fn shown(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Same(s) => s.clone(),
+                Piece::Slip { intended, typed } => format!("[{intended}→{typed}]"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn slips_mark_the_characters_that_differ() {
+        assert_eq!(
+            shown(&slips("203.0.113.17", "203.0.113.18")),
+            "203.0.113.1[7→8]"
+        );
+        assert_eq!(
+            shown(&slips("bot-host-41", "bot-hsot-41")),
+            "bot-h[os→so]t-41"
+        );
+        assert_eq!(shown(&slips("bh17", "bh17x")), "bh17[→x]");
+        assert_eq!(shown(&slips("bh17", "bh17")), "bh17");
+        assert_eq!(resembled("bh71", ["bh17", "bh18", "www"]), Some("bh17"));
+        assert_eq!(resembled("203.0.113.0", ["203.0.113.17"]), None);
+        assert_eq!(resembled("mail", ["web", "ns1"]), None);
+        assert_eq!(resembled("bh1", ["bh2"]), None, "too short to tell");
     }
 }

@@ -510,13 +510,7 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
         return out;
     }
     let _ = writeln!(out, "Since {since} ({last_run})");
-    let paint = |code: &str, text: &str| {
-        if style.colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |code: &str, text: &str| crate::render::paint(style.colour, code, text);
     if !recent.unexplained.is_empty() {
         let _ = writeln!(
             out,
@@ -528,7 +522,7 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
                 out,
                 "  {:<10}  {}",
                 ago(now, live.first_seen),
-                live_line(live)
+                live_line(live, style.colour)
             );
             let mut why = vec!["no commit explains it".to_string()];
             why.extend(live.notes.iter().cloned());
@@ -580,7 +574,7 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
                 out,
                 "  {:<10}  {}",
                 ago(now, live.first_seen),
-                live_line(live)
+                live_line(live, style.colour)
             );
         }
         if recovered.len() > 10 {
@@ -609,8 +603,16 @@ pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> Stri
     out
 }
 
-fn live_line(live: &LiveChange) -> String {
+fn live_line(live: &LiveChange, colour: bool) -> String {
     let name = relative(&live.name, &live.zone);
+    // A value that came in one edit from one it replaced: the slip marked.
+    let marked = |value: &String| match crate::diff::resembled(
+        value,
+        live.before.iter().map(String::as_str),
+    ) {
+        Some(intended) => crate::render::slip(intended, value, colour),
+        None => value.clone(),
+    };
     let values = match live.what.as_str() {
         "disappeared" => format!("{} disappeared", live.before.join(", ")),
         "appeared" => format!("{} appeared", live.values.join(", ")),
@@ -634,7 +636,11 @@ fn live_line(live: &LiveChange) -> String {
         match (added.is_empty(), removed.is_empty()) {
             (false, true) => format!(
                 "{} appeared (before: {})",
-                join(&added),
+                added
+                    .iter()
+                    .map(|v| marked(v))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 live.before.join(", ")
             ),
             (true, false) => format!(
@@ -642,7 +648,19 @@ fn live_line(live: &LiveChange) -> String {
                 join(&removed),
                 live.values.join(", ")
             ),
-            _ => values,
+            _ => format!(
+                "{} (was {})",
+                live.values
+                    .iter()
+                    .map(|v| if live.before.contains(v) {
+                        v.clone()
+                    } else {
+                        marked(v)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                live.before.join(", ")
+            ),
         }
     } else {
         values
@@ -672,5 +690,47 @@ mod tests {
         assert_eq!(ago(100_000, 100_000 - 7200), "2 h ago");
         assert_eq!(ago(1_000_000, 1_000_000 - 3 * 86_400), "3 d ago");
         assert_eq!(ago(10, 20), "0 s ago");
+    }
+
+    #[test]
+    fn a_value_that_replaced_a_near_twin_shows_the_slip() {
+        let live = |what: &str, values: &[&str], before: &[&str]| LiveChange {
+            first_seen: 0,
+            zone: "bots.example.net.".into(),
+            host: "bh17".into(),
+            name: "bh17.bots.example.net.".into(),
+            rtype: "A".into(),
+            what: what.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            before: before.iter().map(|v| v.to_string()).collect(),
+            servers: vec!["ns1".into()],
+            explained_by: None,
+            notes: Vec::new(),
+        };
+        assert_eq!(
+            live_line(
+                &live("changed", &["203.0.113.71"], &["203.0.113.17"]),
+                false
+            ),
+            "bh17 A 203.0.113.[17→71] (was 203.0.113.17) on ns1"
+        );
+        assert_eq!(
+            live_line(
+                &live(
+                    "changed",
+                    &["203.0.113.17", "203.0.113.18"],
+                    &["203.0.113.17"]
+                ),
+                false
+            ),
+            "bh17 A 203.0.113.1[7→8] appeared (before: 203.0.113.17) on ns1"
+        );
+        assert_eq!(
+            live_line(
+                &live("changed", &["198.51.100.7"], &["203.0.113.17"]),
+                false
+            ),
+            "bh17 A 198.51.100.7 (was 203.0.113.17) on ns1"
+        );
     }
 }

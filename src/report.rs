@@ -123,6 +123,10 @@ pub struct Finding {
     /// served SOA (RFC 2308). Additive; absent when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_for: Option<u32>,
+    /// For a name nobody expected: the expected name it is one or two edits from (a typo'd
+    /// new host?), fully qualified. Additive; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resembles: Option<String>,
 }
 
 /// `1 host`, `2 hosts`.

@@ -52,7 +52,7 @@ async fn the_incident_is_one_drift_line_naming_both_servers() {
     .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1, ns2)"),
+        text.contains("bh17  DRIFT   A 203.0.113.1[7→8] not expected (seen on ns1, ns2)"),
         "{text}"
     );
     assert_eq!(out.status.code(), Some(1));
@@ -340,7 +340,7 @@ async fn demo_finds_exactly_the_replayed_incident() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1, ns2)"),
+        text.contains("bh17  DRIFT   A 203.0.113.1[7→8] not expected (seen on ns1, ns2)"),
         "{text}"
     );
 }

@@ -101,6 +101,29 @@ async fn the_incident_is_stopped_before_it_ships() {
     assert_eq!(code, Some(0), "{out}");
 }
 
+/// A changed value one edit from what it replaces is shown with the slip marked, in every
+/// format that people read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slip_is_marked_character_by_character() {
+    let repo = Repo::new();
+    repo.write(&proposed("").replace("bh17 IN A 203.0.113.17", "bh17 IN A 203.0.113.71"));
+    let (code, out, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "a warning: {out}{err}");
+    assert!(
+        out.contains(
+            "one transposition away: a slip? (resembles: bh17 A 203.0.113.17): 203.0.113.[17→71]"
+        ),
+        "{out}"
+    );
+    let (_, out, _) = repo.lint(&["--base", "main", "--format", "github"]).await;
+    assert!(out.contains(": 203.0.113.[17→71]"), "{out}");
+    let (_, out, _) = repo.lint(&["--base", "main", "--format", "json"]).await;
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let slip = &json["findings"][0]["slip"];
+    assert_eq!(slip["intended"], "203.0.113.17", "{json:#}");
+    assert_eq!(slip["typed"], "203.0.113.71");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn machine_formats_are_valid_and_escape_hostile_text() {
     let repo = Repo::new();

@@ -180,7 +180,7 @@ async fn the_incident_reads_as_an_unexplained_change_on_top() {
         .position(|l| l.contains("LIVE CHANGES NO COMMIT EXPLAINS"))
         .unwrap();
     assert!(
-        lines[first + 1].contains("bh17 A 203.0.113.18 appeared (before: 203.0.113.17) on ns1"),
+        lines[first + 1].contains("bh17 A 203.0.113.1[7→8] appeared (before: 203.0.113.17) on ns1"),
         "{human}"
     );
     assert!(

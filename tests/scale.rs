@@ -143,6 +143,20 @@ async fn a_transfer_finds_the_name_nobody_expected() {
     assert_eq!(drift[0]["kind"], "unexpected_name");
     assert_eq!(drift[0]["name"], "bh1x.bots.example.net.");
     assert_eq!(drift[0]["host"], "bh1x");
+    assert_eq!(drift[0]["resembles"], "bh1.bots.example.net.");
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", nsd.addr),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bh1x  DRIFT   bh1[→x] A 203.0.113.1 not expected (seen on ns1)"),
+        "{text}"
+    );
 
     // Asking name by name cannot see it: that is why transfers are preferred.
     let dir = dir_with("bots.example.net.", DELEGATING, QUERIES);

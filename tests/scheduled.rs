@@ -159,7 +159,7 @@ async fn quiet_prints_nothing_when_clean_and_only_findings_otherwise() {
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.starts_with("bots.example.net.  serial "), "{text}");
     assert!(
-        text.contains("bh17  DRIFT   A 203.0.113.18 not expected (seen on ns1)"),
+        text.contains("bh17  DRIFT   A 203.0.113.1[7→8] not expected (seen on ns1)"),
         "{text}"
     );
     let fix = text.lines().nth(2).unwrap_or_default().trim_start();

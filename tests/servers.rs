@@ -103,6 +103,7 @@ async fn every_server_shows_a_typo_d_new_name_by_transfer() {
         assert_eq!(drift.len(), 1, "{software:?}: {drift:#?}");
         assert_eq!(drift[0]["kind"], "unexpected_name", "{software:?}");
         assert_eq!(drift[0]["name"], "bh71.bots.example.net.");
+        assert_eq!(drift[0]["resembles"], "bh17.bots.example.net.");
     }
 }
 

@@ -13,7 +13,6 @@ use common::*;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
 
 /// How the test server sends its transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,9 +123,7 @@ fn transfer(style: Style, id: u16, origin: &Name, records: &[Record]) -> Vec<u8>
 async fn serve_transfer(text: &str, style: Style) -> SocketAddr {
     let origin = Name::from_str(ORIGIN).unwrap();
     let records = records(text);
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
+    let (udp, tcp, addr) = loopback_pair().await;
     let soa = records[0].clone();
     tokio::spawn(async move {
         let mut buf = [0u8; 1500];

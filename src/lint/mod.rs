@@ -50,8 +50,20 @@ pub struct LintFinding {
     pub message: String,
     /// The existing record it resembles, if any.
     pub resembles: Option<String>,
+    /// For a near miss: what was intended and what was typed, for marking the slip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slip: Option<Slip>,
     /// The waiver's reason, when the config waives it.
     pub waived: Option<String>,
+}
+
+/// A value typed one edit from the one it resembles.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Slip {
+    /// What exists (the intended value).
+    pub intended: String,
+    /// What the change brings.
+    pub typed: String,
 }
 
 /// A waiver from the config: a check at a name that is known to be right.
@@ -154,6 +166,7 @@ pub fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
             rtype: String::new(),
             message: crate::escape::terminal(&e.message),
             resembles: None,
+            slip: None,
             waived: None,
         })
         .collect()
@@ -239,8 +252,19 @@ impl Lint<'_> {
             rtype: rtype.to_string(),
             message,
             resembles,
+            slip: None,
             waived: None,
         });
+    }
+
+    /// Marks the finding just pushed as a slip of `intended`.
+    fn slipped(&mut self, intended: &str, typed: &str) {
+        if let Some(last) = self.findings.last_mut() {
+            last.slip = Some(Slip {
+                intended: intended.to_string(),
+                typed: typed.to_string(),
+            });
+        }
     }
 
     fn rel(&self, name: &str) -> String {
@@ -396,6 +420,7 @@ impl Lint<'_> {
                     relative(&present_name(name), &self.origin)
                 ),
                 resembles: None,
+                slip: None,
                 waived: None,
             });
         }
@@ -567,6 +592,7 @@ impl Lint<'_> {
                         ),
                         Some(view.describe_host(&existing)),
                     );
+                    self.slipped(&existing, &change.host);
                 }
             }
             // A new name of a shape no host has, one or two edits from one that exists.
@@ -651,6 +677,7 @@ impl Lint<'_> {
                             ),
                             Some(format!("{rel} {rtype} {}", change.before[0])),
                         );
+                        self.slipped(&change.before[0], value);
                         continue;
                     }
                 }

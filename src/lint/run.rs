@@ -82,6 +82,7 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
                         rtype: String::new(),
                         message: format!("the base version cannot be compared: {why}"),
                         resembles: None,
+                        slip: None,
                         waived: None,
                     });
                     None

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bots.example.net.  serial 2026112401  2 servers ok  21 hosts
-//!   bh17   DRIFT  A 203.0.113.18 not expected (seen on ns1, ns2), for 42 min
+//!   bh17   DRIFT  A 203.0.113.1[7→8] not expected (seen on ns1, ns2), for 42 min
 //! DRIFT  1 host drifted · 0 failed · 0 warnings · 21 hosts, 372 queries in 0.04 s
 //! ```
 //!
@@ -31,11 +31,7 @@ const GROUP_NAMES: usize = 3;
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        super::paint(self.colour, code, text)
     }
 
     fn severity(&self, severity: Severity) -> String {
@@ -97,7 +93,7 @@ pub fn render(report: &Report, style: Style) -> String {
                 finding.why
             );
         }
-        let rows = host_rows(zone, &shown, started);
+        let rows = host_rows(zone, &shown, started, style.colour);
         out.push_str(&host_lines(&rows, style, width));
         if !style.quiet {
             // Expected hosts without findings; a host nobody expected is not one of them.
@@ -171,6 +167,7 @@ fn host_rows<'r>(
     zone: &'r crate::report::ZoneReport,
     shown: &dyn Fn(&&Finding) -> bool,
     started: Option<i64>,
+    colour: bool,
 ) -> Vec<(&'r str, Severity, String, Option<String>)> {
     let mut rows = Vec::new();
     for host in &zone.hosts {
@@ -188,7 +185,7 @@ fn host_rows<'r>(
         {
             let text = format!(
                 "{}{}{}",
-                describe(finding, &zone.zone),
+                describe(finding, &zone.zone, colour),
                 since(finding, started),
                 cached(finding)
             );
@@ -319,20 +316,48 @@ fn summary_line(report: &Report, style: Style) -> String {
 }
 
 /// One finding in a line: what, and where it was seen.
-fn describe(finding: &Finding, zone: &str) -> String {
-    let name = relative(&finding.name, zone, &finding.host);
+fn describe(finding: &Finding, zone: &str, colour: bool) -> String {
+    // A name nobody expected, one edit from one expected: the slip marked, even where the
+    // host column already names it.
+    let name = match &finding.resembles {
+        Some(like) => super::slip(
+            &relative(like, zone, ""),
+            &relative(&finding.name, zone, ""),
+            colour,
+        ),
+        None => relative(&finding.name, zone, &finding.host),
+    };
     let subject = if name.is_empty() {
         finding.rtype.clone()
     } else {
         format!("{name} {}", finding.rtype)
     };
+    // Served values that are a slip of an expected one, marked against it. Many unexpected
+    // values are not a slip.
+    let served = |list: &[String]| -> Vec<String> {
+        if list.len() > MAX_SLIPS {
+            return list.to_vec();
+        }
+        list.iter()
+            .map(|value| {
+                let against = finding.missing.iter().chain(&finding.expected);
+                match crate::diff::resembled(value, against.map(String::as_str)) {
+                    Some(intended) => super::slip(intended, value, colour),
+                    None => value.clone(),
+                }
+            })
+            .collect()
+    };
     let what = match finding.kind {
         Kind::WrongValue => match (finding.unexpected.is_empty(), finding.missing.is_empty()) {
-            (false, true) => format!("{subject} {} not expected", values(&finding.unexpected)),
+            (false, true) => format!(
+                "{subject} {} not expected",
+                values(&served(&finding.unexpected))
+            ),
             (true, false) => format!("{subject} {} missing", values(&finding.missing)),
             _ => format!(
                 "{subject} {} instead of {}",
-                values(&finding.unexpected),
+                values(&served(&finding.unexpected)),
                 values(&finding.missing)
             ),
         },
@@ -402,6 +427,9 @@ fn values(list: &[String]) -> String {
     )
 }
 
+/// Most unexpected values of one RRset that are each marked as a slip of an expected one.
+const MAX_SLIPS: usize = 2;
+
 /// Most values of one RRset shown on a line.
 const SHOWN_VALUES: usize = 8;
 
@@ -441,6 +469,7 @@ mod tests {
             why: String::new(),
             since: None,
             cached_for: None,
+            resembles: None,
         }
     }
 
@@ -449,15 +478,42 @@ mod tests {
         let line = describe(
             &finding(Kind::WrongValue, &["203.0.113.18"], &[]),
             "bots.example.net.",
+            false,
         );
-        assert_eq!(line, "A 203.0.113.18 not expected (seen on ns1, ns2)");
+        assert_eq!(line, "A 203.0.113.1[7→8] not expected (seen on ns1, ns2)");
         let line = describe(
             &finding(Kind::WrongValue, &["203.0.113.71"], &["203.0.113.17"]),
             "bots.example.net.",
+            false,
         );
         assert_eq!(
             line,
-            "A 203.0.113.71 instead of 203.0.113.17 (seen on ns1, ns2)"
+            "A 203.0.113.[17→71] instead of 203.0.113.17 (seen on ns1, ns2)"
+        );
+        let line = describe(
+            &finding(Kind::WrongValue, &["198.51.100.9"], &[]),
+            "bots.example.net.",
+            false,
+        );
+        assert_eq!(line, "A 198.51.100.9 not expected (seen on ns1, ns2)");
+        let coloured = describe(
+            &finding(Kind::WrongValue, &["203.0.113.18"], &[]),
+            "bots.example.net.",
+            true,
+        );
+        assert!(
+            coloured.contains("[\x1b[31m7\x1b[0m→\x1b[1;32m8\x1b[0m]"),
+            "{coloured}"
+        );
+        let mut typo = finding(Kind::UnexpectedName, &[], &[]);
+        typo.name = "bh71.bots.example.net.".into();
+        typo.host = "bh71".into();
+        typo.seen = vec!["203.0.113.17".into()];
+        typo.resembles = Some("bh17.bots.example.net.".into());
+        let line = describe(&typo, "bots.example.net.", false);
+        assert!(
+            line.starts_with("bh[17→71] A 203.0.113.17 not expected"),
+            "{line}"
         );
     }
 
@@ -467,7 +523,11 @@ mod tests {
             .map(|i| format!("203.0.113.{}", i % 256))
             .collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        let line = describe(&finding(Kind::WrongValue, &many, &[]), "bots.example.net.");
+        let line = describe(
+            &finding(Kind::WrongValue, &many, &[]),
+            "bots.example.net.",
+            false,
+        );
         assert!(line.starts_with("A 203.0.113.0, 203.0.113.1,"), "{line}");
         assert!(
             line.ends_with("203.0.113.7 … and 992 more not expected (seen on ns1, ns2)"),

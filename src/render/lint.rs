@@ -22,11 +22,7 @@ pub fn human(report: &LintReport, colour: bool) -> String {
             Level::Error => ("1;31", "error"),
             Level::Warning => ("33", "warning"),
         };
-        let word = if colour {
-            format!("\x1b[{code}m{word}\x1b[0m")
-        } else {
-            word.to_string()
-        };
+        let word = super::paint(colour, code, word);
         let place = match (f.line, f.column) {
             (0, _) => f.file.clone(),
             (l, 0) => format!("{}:{l}", f.file),
@@ -41,6 +37,13 @@ pub fn human(report: &LintReport, colour: bool) -> String {
         );
         if let Some(like) = &f.resembles {
             let _ = write!(out, " (resembles: {})", crate::escape::terminal(like));
+        }
+        if let Some(slip) = &f.slip {
+            let _ = write!(
+                out,
+                ": {}",
+                super::slip(&slip.intended, &slip.typed, colour)
+            );
         }
         if let Some(reason) = &f.waived {
             let _ = write!(out, " [waived: {}]", crate::escape::terminal(reason));
@@ -109,6 +112,12 @@ pub fn github(report: &LintReport) -> String {
         let mut message = crate::escape::terminal(&f.message);
         if let Some(like) = &f.resembles {
             message.push_str(&format!(" (resembles: {})", crate::escape::terminal(like)));
+        }
+        if let Some(slip) = &f.slip {
+            message.push_str(&format!(
+                ": {}",
+                super::slip(&slip.intended, &slip.typed, false)
+            ));
         }
         let _ = writeln!(
             out,

@@ -217,6 +217,19 @@ impl Drop for FaultProxy {
     }
 }
 
+/// A UDP socket and a TCP listener on the same free loopback port. An ephemeral UDP port may
+/// be in use for TCP (by the many connections of a test run): another is tried.
+pub async fn loopback_pair() -> (UdpSocket, TcpListener, SocketAddr) {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        if let Ok(tcp) = TcpListener::bind(addr).await {
+            return (udp, tcp, addr);
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP");
+}
+
 impl FaultProxy {
     /// Proxies to `upstream`; `fault` applies to queries for `only` (name, type), or to all.
     pub async fn start(
@@ -224,9 +237,8 @@ impl FaultProxy {
         fault: Fault,
         only: Option<(&str, RecordType)>,
     ) -> FaultProxy {
-        let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).await.unwrap();
+        let (udp, tcp, addr) = loopback_pair().await;
+        let udp = Arc::new(udp);
         let hits = Arc::new(AtomicUsize::new(0));
         let queries: Arc<std::sync::Mutex<Vec<Message>>> = Arc::default();
         let log = Arc::clone(&queries);
