@@ -156,6 +156,12 @@ async fn the_incident_reads_as_an_unexplained_change_on_top() {
 
     let (code, json, human) = fleet.recent(&[]).await;
     assert_eq!(code, 1, "{json:#}");
+    let dirs = [fleet._dir.path()];
+    golden::golden(
+        "recent.incident.json",
+        &golden::normalise(&serde_json::to_string_pretty(&json).unwrap(), &dirs),
+    );
+    golden::golden("recent.incident.txt", &golden::normalise(&human, &dirs));
     let top = &json["unexplained"][0];
     assert_eq!(json["unexplained"].as_array().unwrap().len(), 1, "{json:#}");
     assert_eq!(top["host"], "bh17");

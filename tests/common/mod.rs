@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod daemons;
+pub mod golden;
 
 #[allow(unused_imports)]
 pub use daemons::{free_port, Daemon, Setup, Software, Transfer, EVERY_SERVER};
