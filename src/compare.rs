@@ -1,7 +1,7 @@
 //! Comparing expected records with what each server serves, and judging the differences.
 //! Pure: reads a [`Zone`] and [`ServerView`]s, returns a [`ZoneReport`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -9,7 +9,7 @@ use crate::config::{TtlPolicy, ZoneSettings};
 use crate::escape;
 use crate::model::presence_only;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
-use crate::observe::{Method, Observed, Probe, ServerView};
+use crate::observe::{Method, Observed, Probe, SerialsSeen, ServerView};
 use crate::report::{age, Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
 use crate::transport::Failure;
 
@@ -27,10 +27,6 @@ struct Difference {
     why: String,
 }
 
-/// What earlier runs saw of each server's SOA serial, by server label: the serial, and since
-/// when (seconds since 1970) it was served.
-pub type SerialHistory = HashMap<String, (u32, i64)>;
-
 /// Whether serial `a` is older than `b` in serial number arithmetic (RFC 1982).
 fn serial_older(a: u32, b: u32) -> bool {
     (b.wrapping_sub(a) as i32) > 0
@@ -46,7 +42,7 @@ struct Newest {
 impl Newest {
     /// `earlier` tells since when a server has served its serial; a serial no earlier run saw
     /// on a server is new now.
-    fn of(views: &[ServerView], earlier: &SerialHistory, now: i64) -> Option<Newest> {
+    fn of(views: &[ServerView], earlier: &SerialsSeen, now: i64) -> Option<Newest> {
         let serials = views
             .iter()
             .filter_map(|v| Some((v, *v.serial.as_ref().ok()?)));
@@ -71,7 +67,7 @@ impl Newest {
                     .or_else(|| earlier.get(&view.server.label))
             })
             .map(|known| match known {
-                Some((serial, since)) if *serial == newest => *since,
+                Some(seen) if seen.serial == newest => seen.since,
                 _ => now,
             })
             .min()
@@ -101,7 +97,7 @@ pub fn compare_zone(
     plan: &[Probe<'_>],
     views: &[ServerView],
     now: u64,
-    serials: &SerialHistory,
+    serials: &SerialsSeen,
 ) -> ZoneReport {
     let expected_serial = zone.serial();
     let now_s = i64::try_from(now).unwrap_or(i64::MAX);
@@ -725,7 +721,7 @@ fn show_set(set: &RrSet, rtype: RecordType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::{plan, Nameserver};
+    use crate::observe::{plan, Nameserver, SerialSeen};
     use crate::transport::WireStats;
     use std::str::FromStr;
 
@@ -787,7 +783,7 @@ mod tests {
     fn compare(views: &[ServerView]) -> ZoneReport {
         let zone = zone();
         let plan = plan(&zone, &settings());
-        compare_zone(&zone, &settings(), &plan, views, 0, &SerialHistory::new())
+        compare_zone(&zone, &settings(), &plan, views, 0, &SerialsSeen::new())
     }
 
     fn settings() -> ZoneSettings {
@@ -885,7 +881,7 @@ mod tests {
             ),
         ];
         let now = 1_800_000_000;
-        let report_at = |earlier: &SerialHistory| {
+        let report_at = |earlier: &SerialsSeen| {
             compare_zone(&zone, &settings(), &plan, &views, now as u64, earlier)
         };
         let serial_of = |report: &ZoneReport| {
@@ -899,7 +895,13 @@ mod tests {
         let bh17 = |report: &ZoneReport| report.hosts[0].findings[0].severity;
 
         // ns1 has served serial 8 for ten minutes: propagating.
-        let recent = SerialHistory::from([("127.0.0.1:5301".to_string(), (8, now - 600))]);
+        let recent = SerialsSeen::from([(
+            "127.0.0.1:5301".to_string(),
+            SerialSeen {
+                serial: 8,
+                since: now - 600,
+            },
+        )]);
         let report = report_at(&recent);
         assert_eq!(serial_of(&report).severity, Severity::Warning);
         let why = serial_of(&report).why;
@@ -907,7 +909,13 @@ mod tests {
         assert_eq!(bh17(&report), Severity::Warning);
 
         // For two hours, past the default hour of grace: ns2 is stuck, and its data is drift.
-        let stuck = SerialHistory::from([("127.0.0.1:5301".to_string(), (8, now - 7_200))]);
+        let stuck = SerialsSeen::from([(
+            "127.0.0.1:5301".to_string(),
+            SerialSeen {
+                serial: 8,
+                since: now - 7_200,
+            },
+        )]);
         let report = report_at(&stuck);
         assert_eq!(serial_of(&report).severity, Severity::Drift);
         assert!(
@@ -918,7 +926,13 @@ mod tests {
         assert_eq!(bh17(&report), Severity::Drift);
 
         // A history where ns1 had another serial says nothing about serial 8: it is new now.
-        let other = SerialHistory::from([("127.0.0.1:5301".to_string(), (6, now - 7_200))]);
+        let other = SerialsSeen::from([(
+            "127.0.0.1:5301".to_string(),
+            SerialSeen {
+                serial: 6,
+                since: now - 7_200,
+            },
+        )]);
         assert_eq!(serial_of(&report_at(&other)).severity, Severity::Warning);
     }
 

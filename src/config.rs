@@ -17,6 +17,30 @@ use crate::zonefile::ZoneLimits;
 pub const CONFIG_FILE: &str = "dns-audit.toml";
 
 /// How a TTL difference is judged.
+/// The message shape of alerts (`notify_format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    /// Slack incoming webhook: `{"text": …}`.
+    Slack,
+    /// Discord webhook: `{"content": …}`, mentions disabled.
+    Discord,
+    /// The structured event (schema `dns-audit.alert/1`).
+    #[default]
+    Json,
+}
+
+/// A waiver from the config: a check at a name that is known to be right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// Name relative to the zone (or absolute with a trailing dot); `*` for every name.
+    pub name: String,
+    /// The check id.
+    pub check: String,
+    /// Why it is fine (required).
+    pub reason: String,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TtlPolicy {
@@ -117,7 +141,7 @@ struct RawConfig {
     include_server_root: Option<PathBuf>,
     state: Option<PathBuf>,
     notify: Option<Vec<String>>,
-    notify_format: Option<crate::notify::NotifyFormat>,
+    notify_format: Option<NotifyFormat>,
     notify_timeout_ms: Option<u64>,
     mass_change_share: Option<f64>,
     #[serde(default)]
@@ -216,13 +240,13 @@ pub struct Config {
     /// Alert targets (webhook URLs, or `env:VAR` naming a variable that holds one).
     pub notify: Vec<String>,
     /// Alert message shape.
-    pub notify_format: crate::notify::NotifyFormat,
+    pub notify_format: NotifyFormat,
     /// Time allowed for one alert delivery.
     pub notify_timeout: Duration,
     /// Lint: share of a zone's RRsets that may change or go at once.
     pub mass_change_share: f64,
     /// Lint findings known to be right.
-    pub waivers: Vec<crate::lint::Waiver>,
+    pub waivers: Vec<Waiver>,
     defaults: ZoneSettings,
     zones: BTreeMap<Name, ZoneSettings>,
     /// Where each `[zones."…"]` table is written (file, line, column).
@@ -236,7 +260,7 @@ impl Default for Config {
             limits: ZoneLimits::default(),
             state: None,
             notify: Vec::new(),
-            notify_format: crate::notify::NotifyFormat::Json,
+            notify_format: NotifyFormat::Json,
             notify_timeout: Duration::from_secs(5),
             mass_change_share: 0.3,
             waivers: Vec::new(),
@@ -339,7 +363,7 @@ impl Config {
                 let (line, column) = find_line(text, &waiver.name);
                 return Err(config_error(path, line, column, "a waiver needs a reason"));
             }
-            config.waivers.push(crate::lint::Waiver {
+            config.waivers.push(Waiver {
                 name: waiver.name.clone(),
                 check: waiver.check.clone(),
                 reason: waiver.reason.clone(),
@@ -393,8 +417,8 @@ impl Config {
             let near = zones
                 .iter()
                 .map(crate::model::present_name)
-                .min_by_key(|z| crate::lint::typo::distance(z, &shown))
-                .filter(|z| crate::lint::typo::distance(z, &shown) <= 3)
+                .min_by_key(|z| crate::typo::distance(z, &shown))
+                .filter(|z| crate::typo::distance(z, &shown) <= 3)
                 .map(|z| format!(": did you mean {z}?"))
                 .unwrap_or_default();
             return Err(config_error(

@@ -151,7 +151,7 @@ pub fn resembled<'a>(
     candidates
         .into_iter()
         .filter(|c| *c != typed && c.len().abs_diff(typed.len()) <= SLIP_EDITS)
-        .map(|c| (crate::lint::typo::distance(c, typed), c))
+        .map(|c| (crate::typo::distance(c, typed), c))
         .filter(|(d, _)| *d <= SLIP_EDITS)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

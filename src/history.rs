@@ -636,14 +636,20 @@ impl History {
     }
 
     /// The serial each server of `zone` (by address) served at the last run, and since when.
-    pub fn serials(&self, zone: &str) -> Result<crate::compare::SerialHistory, HistoryError> {
+    pub fn serials(&self, zone: &str) -> Result<crate::observe::SerialsSeen, HistoryError> {
         let err = sqlite(&self.path);
         let mut stmt = self
             .conn
             .prepare_cached("SELECT server, serial, since FROM serials WHERE zone = ?1")
             .map_err(&err)?;
         let rows = stmt
-            .query_map(params![zone], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .query_map(params![zone], |r| {
+                let seen = crate::observe::SerialSeen {
+                    serial: r.get(1)?,
+                    since: r.get(2)?,
+                };
+                Ok((r.get(0)?, seen))
+            })
             .map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(&err)
     }

@@ -1,25 +1,42 @@
 //! dns-audit: audit live authoritative DNS against versioned zone files.
+//!
+//! Data flows one way: load (zone files, config) → observe (ask every server) → compare
+//! (expected with observed) → judge (the report) → render. The modules below are listed by
+//! layer, and the rule is: **a module uses only modules listed above it** (`tests/layering.rs`
+//! reads the `crate::` paths of every file and fails on a use that points down or round).
+//! So `config` is a leaf of the input layer and knows nothing of its consumers, the history
+//! store knows observations but not the judge, and renderers only format a finished report.
 
-pub mod check;
-pub mod compare;
-pub mod config;
-pub mod demo;
-pub mod diff;
-pub mod error;
+// Foundation: text, the record model and pure differences; small I/O pieces every layer may use.
 pub mod escape;
-pub mod files;
-pub mod git;
-pub mod history;
-pub mod import;
-pub mod lint;
-pub mod lock;
+pub mod typo;
 pub mod model;
-pub mod notify;
-pub mod observe;
-pub mod recent;
-pub mod render;
-pub mod report;
-pub mod server;
-pub mod show;
-pub mod transport;
+pub mod diff;
+pub mod files;
+pub mod lock;
+pub mod git;
+
+// Input: what the user wrote, read as BIND reads it, with errors at file:line:column.
 pub mod zonefile;
+pub mod error;
+pub mod config;
+
+// The audit, in data-flow order; then the judge of proposed changes and the side channels.
+pub mod transport;
+pub mod observe;
+pub mod report;
+pub mod compare;
+pub mod lint;
+pub mod history;
+pub mod notify;
+
+// Renderers: each formats a finished report for one medium.
+pub mod render;
+
+// Subcommands, and the loopback authoritative server of the demo and the tests.
+pub mod check;
+pub mod recent;
+pub mod show;
+pub mod import;
+pub mod server;
+pub mod demo;

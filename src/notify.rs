@@ -10,18 +10,7 @@ use serde::Serialize;
 
 use crate::report::{Finding, Report, Severity, ZoneReport};
 
-/// Message shape.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NotifyFormat {
-    /// Slack incoming webhook: `{"text": …}`.
-    Slack,
-    /// Discord webhook: `{"content": …}`, mentions disabled.
-    Discord,
-    /// The structured event (schema `dns-audit.alert/1`).
-    #[default]
-    Json,
-}
+pub use crate::config::NotifyFormat;
 
 /// The state of a zone after a run, for alerting.
 #[derive(Clone, Debug, PartialEq, Eq)]

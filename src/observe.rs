@@ -53,6 +53,19 @@ pub enum Observed {
     Unasked,
 }
 
+/// What earlier runs saw of each server's SOA serial, by server address (an older store's
+/// rows by label).
+pub type SerialsSeen = HashMap<String, SerialSeen>;
+
+/// The SOA serial a server served at the last recorded run, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SerialSeen {
+    /// The serial.
+    pub serial: u32,
+    /// Since when it has been served, seconds since 1970.
+    pub since: i64,
+}
+
 /// How a server's view of a zone was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {

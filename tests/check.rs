@@ -435,8 +435,8 @@ async fn the_history_keeps_since_when_each_server_serves_its_serial() {
     assert_eq!(code, 0);
     let first = serials();
     let (ns1_key, ns2_key) = (ns1.addr().to_string(), old.addr().to_string());
-    assert_eq!(first[&ns1_key].0, 2026112402, "keyed by address");
-    assert_eq!(first[&ns2_key].0, 2026112401);
+    assert_eq!(first[&ns1_key].serial, 2026112402, "keyed by address");
+    assert_eq!(first[&ns2_key].serial, 2026112401);
 
     // Unchanged serials keep the time they were first seen.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -461,8 +461,11 @@ async fn the_history_keeps_since_when_each_server_serves_its_serial() {
     .await;
     let now = serials();
     assert_eq!(now[&ns1_key], first[&ns1_key]);
-    assert_eq!(now[&ns2_key].0, 2026112402);
-    assert!(now[&ns2_key].1 > first[&ns2_key].1, "{now:?} {first:?}");
+    assert_eq!(now[&ns2_key].serial, 2026112402);
+    assert!(
+        now[&ns2_key].since > first[&ns2_key].since,
+        "{now:?} {first:?}"
+    );
 
     // Named differently on the command line (the bare address, as a config may list it), the
     // same server keeps its history: it is known by address.

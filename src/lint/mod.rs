@@ -2,7 +2,6 @@
 //! base version. Pure: takes loaded zones, returns findings; loading and git live in the caller.
 
 pub mod run;
-pub mod typo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,6 +10,7 @@ use serde::Serialize;
 
 use crate::diff::{diff_zones, relative, Op, RecordChange};
 use crate::model::{host_of, present_name, Rdata, Zone};
+use crate::typo;
 use crate::zonefile::{LoadedZone, ZoneError};
 
 /// Schema tag of `lint --format json`.
@@ -66,16 +66,7 @@ pub struct Slip {
     pub typed: String,
 }
 
-/// A waiver from the config: a check at a name that is known to be right.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Waiver {
-    /// Name relative to the zone (or absolute with a trailing dot); `*` for every name.
-    pub name: String,
-    /// The check id.
-    pub check: String,
-    /// Why it is fine (required).
-    pub reason: String,
-}
+pub use crate::config::Waiver;
 
 /// Settings of a lint run.
 #[derive(Clone, Debug, Default)]

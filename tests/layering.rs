@@ -1,0 +1,163 @@
+//! The layering rule of `src/lib.rs`, checked on the source: each module names the modules it
+//! uses (`crate::x`), unit tests left out, and no module may reach back to itself through
+//! others. A circle means two layers lean on each other and neither can change alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Top-level module of each source file (`src/zonefile/bind.rs` is `zonefile`).
+fn module_of(path: &Path, src: &Path) -> Option<String> {
+    let relative = path.strip_prefix(src).ok()?;
+    let first = relative.components().next()?.as_os_str().to_str()?;
+    let name = first.trim_end_matches(".rs");
+    (!matches!(name, "main" | "lib" | "cli")).then(|| name.to_string())
+}
+
+/// The text of a file up to its unit tests.
+fn without_tests(text: &str) -> &str {
+    text.find("#[cfg(test)]\nmod tests")
+        .map_or(text, |at| &text[..at])
+}
+
+/// `crate::x` names in `text`: in `use crate::{a, b::c}` lists and in paths.
+fn used_modules(text: &str) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(list) = rest.strip_prefix('{') {
+            let end = list.find('}').unwrap_or(list.len());
+            for item in list[..end].split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                used.insert(name);
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            used.insert(name);
+        }
+    }
+    used
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                continue;
+            }
+            let Some(module) = module_of(&path, &src) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            let used = used_modules(without_tests(&text));
+            let edges = graph.entry(module.clone()).or_default();
+            edges.extend(used.into_iter().filter(|m| *m != module && !m.is_empty()));
+        }
+    }
+    graph
+}
+
+/// A circle through `start`, if there is one.
+fn circle(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Option<Vec<String>> {
+    let mut path = vec![start.to_string()];
+    let mut seen = BTreeSet::new();
+    fn walk(
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        start: &str,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        let here = path.last().unwrap().clone();
+        for next in graph.get(&here).into_iter().flatten() {
+            if next == start {
+                path.push(next.clone());
+                return true;
+            }
+            if seen.insert(next.clone()) {
+                path.push(next.clone());
+                if walk(graph, start, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    walk(graph, start, &mut path, &mut seen).then_some(path)
+}
+
+#[test]
+fn no_module_reaches_back_to_itself() {
+    let graph = graph();
+    assert!(graph.len() > 10, "the source was not read: {graph:?}");
+    let circles: Vec<String> = graph
+        .keys()
+        .filter_map(|m| circle(&graph, m))
+        .map(|c| c.join(" -> "))
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
+}
+
+/// The modules in the order `src/lib.rs` lists them (its layers, top first).
+fn layers() -> Vec<String> {
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    lib.lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';').to_string())
+        .collect()
+}
+
+#[test]
+fn every_module_uses_only_modules_listed_above_it() {
+    let order = layers();
+    let graph = graph();
+    let place = |m: &str| order.iter().position(|o| o == m);
+    let mut wrong = Vec::new();
+    for (module, used) in &graph {
+        let Some(here) = place(module) else {
+            wrong.push(format!("{module} is not listed in lib.rs"));
+            continue;
+        };
+        for other in used {
+            match place(other) {
+                Some(there) if there < here => {}
+                Some(_) => wrong.push(format!("{module} uses {other}, listed below it")),
+                None => wrong.push(format!("{module} uses {other}, not a module")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn config_knows_nothing_of_its_consumers() {
+    let graph = graph();
+    let allowed: BTreeSet<&str> = ["escape", "typo", "model", "zonefile", "error"]
+        .into_iter()
+        .collect();
+    let used: Vec<&String> = graph["config"]
+        .iter()
+        .filter(|m| !allowed.contains(m.as_str()))
+        .collect();
+    assert!(used.is_empty(), "config uses {used:?}");
+}
