@@ -99,207 +99,321 @@ pub fn compare_zone(
     now: u64,
     serials: &SerialsSeen,
 ) -> ZoneReport {
-    let expected_serial = zone.serial();
-    let now_s = i64::try_from(now).unwrap_or(i64::MAX);
-    let newest = Newest::of(views, serials, now_s);
-    let mut server_findings = Vec::new();
-    let mut servers = Vec::new();
-    // (difference) -> servers that showed it
-    // Per difference: the servers that showed it, and how long resolvers may cache it.
-    let mut merged: BTreeMap<Difference, (Vec<String>, Option<u32>)> = BTreeMap::new();
-
+    let scope = Scope {
+        zone,
+        settings,
+        plan,
+        now,
+    };
+    let newest = Newest::of(views, serials, scope.now_s());
+    let mut judged = Judged::default();
     for view in views {
+        judged.server(&scope, view, newest.as_ref());
+    }
+    let mut findings = findings_of(&scope, judged.differences);
+    let mut disagreements = 0;
+    for (index, probe) in plan.iter().enumerate() {
+        if let Some(finding) = disagreement(zone, settings, probe, index, views) {
+            findings.push(finding);
+            disagreements += 1;
+        }
+    }
+    if let Some(finding) = same_serial_other_data(zone, views, disagreements) {
+        judged.server_findings.push(finding);
+    }
+    let (hosts, hosts_checked) = hosts_of(&scope, findings);
+    ZoneReport {
+        zone: present_name(&zone.origin),
+        expected_serial: zone.serial(),
+        names_checked: zone.len(),
+        hosts_checked,
+        servers: judged.servers,
+        hosts,
+        server_findings: judged.server_findings,
+        zone_file: None,
+    }
+}
+
+/// What every step of one zone's comparison reads.
+struct Scope<'a, 'z> {
+    zone: &'a Zone,
+    settings: &'a ZoneSettings,
+    plan: &'a [Probe<'z>],
+    now: u64,
+}
+
+impl Scope<'_, '_> {
+    fn now_s(&self) -> i64 {
+        i64::try_from(self.now).unwrap_or(i64::MAX)
+    }
+}
+
+/// Per difference: the servers that showed it, and how long resolvers may cache it.
+type Differences = BTreeMap<Difference, (Vec<String>, Option<u32>)>;
+
+/// What the servers of a zone were found to serve, server by server.
+#[derive(Default)]
+struct Judged {
+    servers: Vec<ServerReport>,
+    server_findings: Vec<Finding>,
+    differences: Differences,
+}
+
+impl Judged {
+    /// Judges one server: its serial, its data, its health.
+    fn server(&mut self, scope: &Scope<'_, '_>, view: &ServerView, newest: Option<&Newest>) {
         let label = escape::terminal(&view.server.label);
-        let mut failed: BTreeMap<Failure, u64> = BTreeMap::new();
-        let behind = match (&view.serial, &newest) {
+        let behind = match (&view.serial, newest) {
             (Ok(serial), Some(newest)) if serial_older(*serial, newest.serial) => Some(newest),
             _ => None,
         };
-        match (&view.serial, behind) {
-            (Err(failure), _) => {
-                let kind = if *failure == Failure::NotAuthoritative {
-                    Kind::NotAuthoritative
-                } else {
-                    Kind::Unreachable
-                };
-                server_findings.push(server_finding(
-                    zone,
-                    kind,
-                    &label,
-                    format!(
-                        "{} could not be asked for the SOA of {}: {failure}; nothing it serves is known",
-                        shown_server(&label, view.server.addr),
-                        present_name(&zone.origin)
-                    ),
-                ));
-            }
-            (Ok(serial), Some(newest)) => {
-                server_findings.push(lagging(zone, settings, &label, *serial, newest, now_s));
-            }
-            (Ok(serial), None) if Some(*serial) != expected_serial => {
-                let why = match expected_serial {
-                    Some(expected) if *serial < expected => format!(
-                        "serves serial {serial}, expected {expected}: the new zone has not reached it yet"
-                    ),
-                    Some(expected) => format!(
-                        "serves serial {serial}, newer than the expected {expected}: a change not in expected-records?"
-                    ),
-                    None => format!("serves serial {serial}; expected-records has no SOA"),
-                };
-                let mut finding = server_finding(zone, Kind::SerialDiffers, &label, why);
-                finding.severity = Severity::Warning;
-                finding.rtype = "SOA".into();
-                finding.expected = expected_serial.iter().map(u32::to_string).collect();
-                finding.seen = vec![serial.to_string()];
-                server_findings.push(finding);
-            }
-            (Ok(_), None) => {}
-        }
-        let soa = zone.rrset(&zone.origin, RecordType::SOA);
-        let soa_probe = Probe {
-            name: &zone.origin,
-            rtype: RecordType::SOA,
-            expected: soa,
-            at_cut: false,
-            ask: crate::observe::Ask::Direct,
-        };
+        self.server_findings
+            .extend(serial_finding(scope, view, &label, behind));
         // A server still on an older serial within the grace period is propagating: what it
         // serves differently is reported, as a warning, not as drift.
-        let propagating = behind.is_some_and(|newest| newest.within_grace(settings, now_s));
-        let negative = negative_ttl(&view.soa);
+        let propagating =
+            behind.is_some_and(|newest| newest.within_grace(scope.settings, scope.now_s()));
         let mut note = |mut diff: Difference, cached: Option<u32>| {
             if propagating && diff.severity == Severity::Drift {
                 diff.severity = Severity::Warning;
                 diff.why = format!("{}; {label} is still propagating an older serial", diff.why);
             }
-            let (servers, longest) = merged.entry(diff).or_default();
+            let (servers, longest) = self.differences.entry(diff).or_default();
             servers.push(label.clone());
             *longest = (*longest).max(cached);
         };
-        let answers = view.answers.iter().zip(plan);
-        for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
-            if let Observed::Failed(failure) = observed {
-                if view.serial.is_ok() {
-                    *failed.entry(failure.clone()).or_default() += 1;
-                }
-            }
-            // What resolvers may keep after the fix: the RRset as served for its TTL, or its
-            // absence for the negative-caching TTL (RFC 2308).
-            let cached = match observed {
-                Observed::Present(set) => Some(set.ttl),
-                Observed::Absent => negative,
-                _ => None,
-            };
-            if let Some(diff) = difference(probe, observed, settings.ttl) {
-                note(diff, cached);
-            }
-            if let Some(diff) =
-                expiring_signatures(probe, observed, now, settings.signature_warn_days)
-            {
-                note(diff, None);
-            }
-        }
-        for extra in &view.extras {
-            if settings.ignore_types.contains(&extra.rtype)
-                || settings.ignores_name(&zone.origin, &extra.name)
-            {
-                continue;
-            }
-            let known_name = zone.contains(&extra.name);
-            let diff = Difference {
-                kind: if known_name {
-                    Kind::ExtraType
-                } else {
-                    Kind::UnexpectedName
-                },
-                severity: Severity::Drift,
-                name: extra.name.clone(),
-                rtype: extra.rtype,
-                expected: Vec::new(),
-                seen: extra.set.shown(extra.rtype),
-                unexpected: extra.set.shown(extra.rtype),
-                missing: Vec::new(),
-                why: if known_name {
-                    "served (seen in a zone transfer), but not in expected-records".into()
-                } else {
-                    "a name nobody expected, seen in a zone transfer (a typo'd new name?)".into()
-                },
-            };
-            note(diff, Some(extra.set.ttl));
-        }
-        if let Some(failure) = &view.transfer_failure {
-            server_findings.push(blind_spot(zone, &label, failure, view.method));
-        }
-        if view.stats.rate_limited() {
-            let mut finding = server_finding(
-                zone,
-                Kind::RateLimited,
-                &label,
-                format!(
-                    "rate-limits UDP answers ({} empty truncated answers, {} retries); the rest of the audit went over TCP, so nothing was lost",
-                    view.stats.slips, view.stats.retries
-                ),
-            );
-            finding.severity = Severity::Warning;
-            server_findings.push(finding);
-        }
+        let failed = data_differences(scope, view, &mut note);
         let failed_queries = failed.values().sum();
-        // A failed transfer under axfr = "always" is one failure (the blind spot above), not
-        // one per RRset of the plan.
-        let transfer_only = view.method == Method::Transfer && view.transfer_failure.is_some();
-        if failed_queries > 0 && !transfer_only {
-            let causes: Vec<String> = failed.iter().map(|(f, n)| format!("{f} ×{n}")).collect();
-            server_findings.push(server_finding(
-                zone,
-                Kind::QueryFailed,
-                &label,
-                format!(
-                    "{failed_queries} queries got no usable answer ({}); those RRsets are unknown, not drift",
-                    causes.join(", ")
-                ),
-            ));
-        }
-        servers.push(ServerReport {
-            name: label,
-            address: view.server.addr.to_string(),
-            status: match &view.serial {
-                Ok(_) => "ok".into(),
-                Err(failure) => failure.to_string(),
-            },
-            serial: view.serial.as_ref().ok().copied(),
-            method: match view.method {
-                Method::Transfer => "axfr".into(),
-                Method::Queries => "queries".into(),
-            },
-            transfer_failure: view.transfer_failure.as_ref().map(ToString::to_string),
-            queries: view.stats.queries,
-            tcp_fallbacks: view.stats.tcp_fallbacks,
-            retries: view.stats.retries,
-            slips: view.stats.slips,
-            rate_limited: view.stats.rate_limited(),
-            failed_queries,
-        });
+        self.server_findings
+            .extend(health_findings(scope.zone, view, &label, &failed));
+        self.servers
+            .push(server_report(view, label, failed_queries));
     }
+}
 
+/// The finding about a server's SOA serial, if any: unreachable, behind the newest, or not
+/// the expected one.
+fn serial_finding(
+    scope: &Scope<'_, '_>,
+    view: &ServerView,
+    label: &str,
+    behind: Option<&Newest>,
+) -> Option<Finding> {
+    let zone = scope.zone;
+    let expected_serial = zone.serial();
+    match (&view.serial, behind) {
+        (Err(failure), _) => {
+            let kind = if *failure == Failure::NotAuthoritative {
+                Kind::NotAuthoritative
+            } else {
+                Kind::Unreachable
+            };
+            Some(server_finding(
+                zone,
+                kind,
+                label,
+                format!(
+                    "{} could not be asked for the SOA of {}: {failure}; nothing it serves is known",
+                    shown_server(label, view.server.addr),
+                    present_name(&zone.origin)
+                ),
+            ))
+        }
+        (Ok(serial), Some(newest)) => Some(lagging(
+            zone,
+            scope.settings,
+            label,
+            *serial,
+            newest,
+            scope.now_s(),
+        )),
+        (Ok(serial), None) if Some(*serial) != expected_serial => {
+            let why = match expected_serial {
+                Some(expected) if *serial < expected => format!(
+                    "serves serial {serial}, expected {expected}: the new zone has not reached it yet"
+                ),
+                Some(expected) => format!(
+                    "serves serial {serial}, newer than the expected {expected}: a change not in expected-records?"
+                ),
+                None => format!("serves serial {serial}; expected-records has no SOA"),
+            };
+            let mut finding = server_finding(zone, Kind::SerialDiffers, label, why);
+            finding.severity = Severity::Warning;
+            finding.rtype = "SOA".into();
+            finding.expected = expected_serial.iter().map(u32::to_string).collect();
+            finding.seen = vec![serial.to_string()];
+            Some(finding)
+        }
+        (Ok(_), None) => None,
+    }
+}
+
+/// Every difference between what one server serves and expected-records, handed to `note`
+/// with how long resolvers may cache it; returns the queries that failed, by cause.
+fn data_differences(
+    scope: &Scope<'_, '_>,
+    view: &ServerView,
+    note: &mut dyn FnMut(Difference, Option<u32>),
+) -> BTreeMap<Failure, u64> {
+    let (zone, settings) = (scope.zone, scope.settings);
+    let mut failed: BTreeMap<Failure, u64> = BTreeMap::new();
+    let soa_probe = Probe {
+        name: &zone.origin,
+        rtype: RecordType::SOA,
+        expected: zone.rrset(&zone.origin, RecordType::SOA),
+        at_cut: false,
+        ask: crate::observe::Ask::Direct,
+    };
+    let negative = negative_ttl(&view.soa);
+    let answers = view.answers.iter().zip(scope.plan);
+    for (observed, probe) in std::iter::once((&view.soa, &soa_probe)).chain(answers) {
+        if let Observed::Failed(failure) = observed {
+            if view.serial.is_ok() {
+                *failed.entry(failure.clone()).or_default() += 1;
+            }
+        }
+        // What resolvers may keep after the fix: the RRset as served for its TTL, or its
+        // absence for the negative-caching TTL (RFC 2308).
+        let cached = match observed {
+            Observed::Present(set) => Some(set.ttl),
+            Observed::Absent => negative,
+            _ => None,
+        };
+        if let Some(diff) = difference(probe, observed, settings.ttl) {
+            note(diff, cached);
+        }
+        if let Some(diff) =
+            expiring_signatures(probe, observed, scope.now, settings.signature_warn_days)
+        {
+            note(diff, None);
+        }
+    }
+    for extra in &view.extras {
+        if settings.ignore_types.contains(&extra.rtype)
+            || settings.ignores_name(&zone.origin, &extra.name)
+        {
+            continue;
+        }
+        note(unexpected(zone, extra), Some(extra.set.ttl));
+    }
+    failed
+}
+
+/// An RRset a transfer showed that expected-records does not have.
+fn unexpected(zone: &Zone, extra: &crate::observe::Extra) -> Difference {
+    let known_name = zone.contains(&extra.name);
+    Difference {
+        kind: if known_name {
+            Kind::ExtraType
+        } else {
+            Kind::UnexpectedName
+        },
+        severity: Severity::Drift,
+        name: extra.name.clone(),
+        rtype: extra.rtype,
+        expected: Vec::new(),
+        seen: extra.set.shown(extra.rtype),
+        unexpected: extra.set.shown(extra.rtype),
+        missing: Vec::new(),
+        why: if known_name {
+            "served (seen in a zone transfer), but not in expected-records".into()
+        } else {
+            "a name nobody expected, seen in a zone transfer (a typo'd new name?)".into()
+        },
+    }
+}
+
+/// What went wrong asking a server, besides its data: a transfer that failed, rate limiting,
+/// queries that got no usable answer.
+fn health_findings(
+    zone: &Zone,
+    view: &ServerView,
+    label: &str,
+    failed: &BTreeMap<Failure, u64>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Some(failure) = &view.transfer_failure {
+        findings.push(blind_spot(zone, label, failure, view.method));
+    }
+    if view.stats.rate_limited() {
+        let mut finding = server_finding(
+            zone,
+            Kind::RateLimited,
+            label,
+            format!(
+                "rate-limits UDP answers ({} empty truncated answers, {} retries); the rest of the audit went over TCP, so nothing was lost",
+                view.stats.slips, view.stats.retries
+            ),
+        );
+        finding.severity = Severity::Warning;
+        findings.push(finding);
+    }
+    let failed_queries: u64 = failed.values().sum();
+    // A failed transfer under axfr = "always" is one failure (the blind spot above), not
+    // one per RRset of the plan.
+    let transfer_only = view.method == Method::Transfer && view.transfer_failure.is_some();
+    if failed_queries > 0 && !transfer_only {
+        let causes: Vec<String> = failed.iter().map(|(f, n)| format!("{f} ×{n}")).collect();
+        findings.push(server_finding(
+            zone,
+            Kind::QueryFailed,
+            label,
+            format!(
+                "{failed_queries} queries got no usable answer ({}); those RRsets are unknown, not drift",
+                causes.join(", ")
+            ),
+        ));
+    }
+    findings
+}
+
+/// The report line of one server.
+fn server_report(view: &ServerView, label: String, failed_queries: u64) -> ServerReport {
+    ServerReport {
+        name: label,
+        address: view.server.addr.to_string(),
+        status: match &view.serial {
+            Ok(_) => "ok".into(),
+            Err(failure) => failure.to_string(),
+        },
+        serial: view.serial.as_ref().ok().copied(),
+        method: match view.method {
+            Method::Transfer => "axfr".into(),
+            Method::Queries => "queries".into(),
+        },
+        transfer_failure: view.transfer_failure.as_ref().map(ToString::to_string),
+        queries: view.stats.queries,
+        tcp_fallbacks: view.stats.tcp_fallbacks,
+        retries: view.stats.retries,
+        slips: view.stats.slips,
+        rate_limited: view.stats.rate_limited(),
+        failed_queries,
+    }
+}
+
+/// The differences merged across servers as findings, each with the servers that showed it;
+/// a name nobody expected with the expected name it resembles.
+fn findings_of(scope: &Scope<'_, '_>, differences: Differences) -> Vec<Finding> {
+    let zone = scope.zone;
     let mut names: Option<Vec<String>> = None;
     let mut compared = 0;
-    let mut findings: Vec<Finding> = merged
+    let mut resembled = |diff: &Difference| {
+        if diff.kind != Kind::UnexpectedName || compared >= MAX_RESEMBLED {
+            return None;
+        }
+        compared += 1;
+        let names =
+            names.get_or_insert_with(|| zone.iter().map(|(name, _)| present_name(name)).collect());
+        let typed = present_name(&diff.name);
+        crate::diff::resembled(&typed, names.iter().map(String::as_str)).map(str::to_string)
+    };
+    differences
         .into_iter()
         .map(|(diff, (servers, cached))| Finding {
-            resembles: (diff.kind == Kind::UnexpectedName && compared < MAX_RESEMBLED)
-                .then(|| {
-                    compared += 1;
-                    let names = names.get_or_insert_with(|| {
-                        zone.iter().map(|(name, _)| present_name(name)).collect()
-                    });
-                    let typed = present_name(&diff.name);
-                    crate::diff::resembled(&typed, names.iter().map(String::as_str))
-                        .map(str::to_string)
-                })
-                .flatten(),
+            resembles: resembled(&diff),
             severity: diff.severity,
             kind: diff.kind,
-            host: host_of(&zone.origin, &diff.name, settings.host_depth),
+            host: host_of(&zone.origin, &diff.name, scope.settings.host_depth),
             name: present_name(&diff.name),
             rtype: diff.rtype.to_string(),
             expected: diff.expected,
@@ -311,18 +425,12 @@ pub fn compare_zone(
             since: None,
             cached_for: cached.filter(|_| diff.severity == Severity::Drift),
         })
-        .collect();
-    let mut disagreements = 0;
-    for (index, probe) in plan.iter().enumerate() {
-        if let Some(finding) = disagreement(zone, settings, probe, index, views) {
-            findings.push(finding);
-            disagreements += 1;
-        }
-    }
-    if let Some(finding) = same_serial_other_data(zone, views, disagreements) {
-        server_findings.push(finding);
-    }
+        .collect()
+}
 
+/// Findings grouped by host, and how many hosts expected-records has.
+fn hosts_of(scope: &Scope<'_, '_>, findings: Vec<Finding>) -> (Vec<HostReport>, usize) {
+    let (zone, settings) = (scope.zone, scope.settings);
     let mut hosts: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         hosts.entry(finding.host.clone()).or_default().push(finding);
@@ -333,7 +441,7 @@ pub fn compare_zone(
         .filter(|name| !settings.ignores_name(&zone.origin, name))
         .map(|name| host_of(&zone.origin, name, settings.host_depth))
         .collect();
-    let host_reports = hosts
+    let reports = hosts
         .into_iter()
         .map(|(host, mut findings)| {
             findings.sort();
@@ -349,17 +457,7 @@ pub fn compare_zone(
             }
         })
         .collect();
-    let hosts_checked = expected_hosts.len();
-    ZoneReport {
-        zone: present_name(&zone.origin),
-        expected_serial,
-        names_checked: zone.len(),
-        hosts_checked,
-        servers,
-        hosts: host_reports,
-        server_findings,
-        zone_file: None,
-    }
+    (reports, expected_hosts.len())
 }
 
 /// A warning when the servers that answered serve different data for one probe.
