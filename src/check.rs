@@ -1,19 +1,18 @@
 //! The `check` job: load expected records, observe every server of every zone, compare, judge.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use hickory_proto::rr::Name;
 
 use crate::compare::compare_zone;
-use crate::config::{AxfrMode, Config};
-use crate::error::Error;
+use crate::config::AxfrMode;
+use crate::expected::Expected;
 use crate::history::{History, HistoryError, RunSummary, ZoneObservations};
 use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver};
 use crate::report::{Finding, Kind, Report, ZoneReport};
-use crate::zonefile::{load_zone, zone_name_for_file, LoadedZone, ZoneError};
 
 /// Everything `check` needs, as resolved from flags and files.
 #[derive(Clone, Debug)]
@@ -26,116 +25,6 @@ pub struct CheckConfig {
     pub nameservers: Vec<Nameserver>,
     /// Transfer mode forced on every zone (None: the config's).
     pub axfr: Option<AxfrMode>,
-}
-
-/// The versioned truth: config and zones.
-#[derive(Clone, Debug)]
-pub struct Expected {
-    /// The directory they came from.
-    pub dir: PathBuf,
-    /// Its `dns-audit.toml`.
-    pub config: Config,
-    /// Its zones, in name order.
-    pub zones: Vec<LoadedZone>,
-    /// When set, only these addresses (and `--nameserver` ones) may be asked: the servers the
-    /// base branch's config names, so a pull request cannot point CI's traffic elsewhere.
-    pub allowed_servers: Option<std::collections::BTreeSet<std::net::SocketAddr>>,
-}
-
-/// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
-/// all files are collected and returned together.
-pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
-    let config = Config::load(dir)?;
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut files: Vec<(Name, PathBuf)> = Vec::new();
-    let mut all_zones: Vec<Name> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        if let Some(origin) = zone_name_for_file(&path) {
-            all_zones.push(origin.clone());
-            if only.is_empty() || only.contains(&origin) {
-                files.push((origin, path));
-            }
-        }
-    }
-    config.check_zone_tables(&all_zones, dir)?;
-    files.sort();
-    for wanted in only {
-        if !files.iter().any(|(origin, _)| origin == wanted) {
-            return Err(Error::Usage(format!(
-                "no zone file for {} in {} (expected a file named {}zone)",
-                present_name(wanted),
-                dir.display(),
-                if wanted.is_root() {
-                    "root.".to_string()
-                } else {
-                    present_name(wanted)
-                }
-            )));
-        }
-    }
-    if files.is_empty() {
-        return Err(Error::Usage(format!(
-            "no zone files (<zone>.zone) in {}",
-            dir.display()
-        )));
-    }
-    let mut zones = Vec::new();
-    let mut errors: Vec<ZoneError> = Vec::new();
-    for (origin, path) in files {
-        let includes = config.zone(&origin).includes(dir);
-        match load_zone(dir, &includes, &path, &origin, config.limits) {
-            Ok(zone) => zones.push(zone),
-            Err(mut errs) => errors.append(&mut errs),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Zone(errors));
-    }
-    Ok(Expected {
-        dir: dir.to_path_buf(),
-        config,
-        zones,
-        allowed_servers: None,
-    })
-}
-
-/// What `dir` holds, as a revision for the report: the commit, with "with uncommitted changes to
-/// expected-records" when the work tree differs from it, or "not in git".
-pub fn revision_of(dir: &Path) -> String {
-    match crate::git::Repo::find(dir).and_then(|repo| repo.revision()) {
-        Ok((head, false)) => format!("commit {head}"),
-        Ok((head, true)) => format!("commit {head} with uncommitted changes to expected-records"),
-        Err(_) => "not in git".to_string(),
-    }
-}
-
-/// The nameserver addresses `dns-audit.toml` names at the merge base of `rev` and HEAD, read
-/// from git objects. A base without the file allows none (only `--nameserver` addresses).
-pub fn allowed_at(
-    dir: &Path,
-    rev: &str,
-) -> Result<std::collections::BTreeSet<std::net::SocketAddr>, String> {
-    let repo = crate::git::Repo::find(dir).map_err(|e| e.to_string())?;
-    let base = repo.merge_base(rev).map_err(|e| e.to_string())?;
-    let file = Path::new(crate::config::CONFIG_FILE);
-    match repo.read_at(&base, file).map_err(|e| e.to_string())? {
-        None => Ok(Default::default()),
-        Some(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let shown = PathBuf::from(format!("{rev}:{}", crate::config::CONFIG_FILE));
-            Config::parse(&shown, &text)
-                .map(|config| config.all_nameservers())
-                .map_err(|e| e.to_string())
-        }
-    }
 }
 
 /// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):

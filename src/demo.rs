@@ -11,7 +11,8 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::check::{check, load_expected};
+use crate::check::check;
+use crate::expected::load_expected;
 use crate::git::Repo;
 use crate::history::History;
 use crate::model::{Rdata, Zone};

@@ -36,8 +36,10 @@ pub struct Commit {
     pub hash: String,
     /// Author name.
     pub author: String,
-    /// Author time, seconds since 1970.
+    /// Committer time (when it landed), seconds since 1970: what `--since` selects by.
     pub time: i64,
+    /// Author time (when it was written), seconds since 1970.
+    pub authored: i64,
     /// Subject line.
     pub subject: String,
 }
@@ -123,32 +125,14 @@ impl Repo {
     pub fn commits_since(&self, since: i64) -> Result<Vec<Commit>, GitError> {
         let since = format!("--since=@{since}");
         let spec = self.pathspec();
-        let out = output(
-            git(&self.root),
-            &[
-                "log",
-                &since,
-                "--format=%H%x1f%an%x1f%at%x1f%s%x1e",
-                "--",
-                &spec,
-            ],
-        )?;
+        let out = output(git(&self.root), &["log", &since, LOG_FORMAT, "--", &spec])?;
         Ok(parse_log(&String::from_utf8_lossy(&out)))
     }
 
     /// The most recent commit touching the directory, if any.
     pub fn last_commit(&self) -> Result<Option<Commit>, GitError> {
         let spec = self.pathspec();
-        let out = output(
-            git(&self.root),
-            &[
-                "log",
-                "-1",
-                "--format=%H%x1f%an%x1f%at%x1f%s%x1e",
-                "--",
-                &spec,
-            ],
-        )?;
+        let out = output(git(&self.root), &["log", "-1", LOG_FORMAT, "--", &spec])?;
         Ok(parse_log(&String::from_utf8_lossy(&out)).into_iter().next())
     }
 
@@ -235,6 +219,9 @@ impl Repo {
     }
 }
 
+/// Hash, author, committer time, author time, subject.
+const LOG_FORMAT: &str = "--format=%H%x1f%an%x1f%ct%x1f%at%x1f%s%x1e";
+
 fn parse_log(text: &str) -> Vec<Commit> {
     text.split('\x1e')
         .filter_map(|entry| {
@@ -247,6 +234,7 @@ fn parse_log(text: &str) -> Vec<Commit> {
                 hash,
                 author: crate::escape::terminal(fields.next()?),
                 time: fields.next()?.trim().parse().ok()?,
+                authored: fields.next()?.trim().parse().ok()?,
                 subject: crate::escape::terminal(fields.next()?.trim_end_matches('\n')),
             })
         })
@@ -267,11 +255,12 @@ mod tests {
     #[test]
     fn log_lines_parse_and_escape() {
         let text =
-            "abc\x1fAl\x1bice\x1f1700000000\x1fadd bh18\n\x1e\ndef\x1fBob\x1f1600000000\x1fx\x1e\n";
+            "abc\x1fAl\x1bice\x1f1700000000\x1f1690000000\x1fadd bh18\n\x1e\ndef\x1fBob\x1f1600000000\x1f1600000000\x1fx\x1e\n";
         let commits = parse_log(text);
         assert_eq!(commits.len(), 2);
         assert_eq!(commits[0].author, "Al\\027ice");
         assert_eq!(commits[0].subject, "add bh18");
         assert_eq!(commits[1].time, 1_600_000_000);
+        assert_eq!(commits[0].authored, 1_690_000_000);
     }
 }

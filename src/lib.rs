@@ -20,6 +20,7 @@ pub mod git;
 pub mod zonefile;
 pub mod error;
 pub mod config;
+pub mod expected;
 
 // The audit, in data-flow order; then the judge of proposed changes and the side channels.
 pub mod transport;
@@ -29,13 +30,13 @@ pub mod compare;
 pub mod lint;
 pub mod history;
 pub mod notify;
+pub mod recent;
 
 // Renderers: each formats a finished report for one medium.
 pub mod render;
 
 // Subcommands, and the loopback authoritative server of the demo and the tests.
 pub mod check;
-pub mod recent;
 pub mod show;
 pub mod import;
 pub mod server;

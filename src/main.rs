@@ -5,7 +5,8 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use dns_audit::check::{check, load_expected};
+use dns_audit::check::check;
+use dns_audit::expected::load_expected;
 use dns_audit::history::{History, HistoryError};
 use dns_audit::lock::{lock_path, RunLock};
 use dns_audit::render::{self, human::Style, Format};
@@ -85,7 +86,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
             .map(|r| format!("origin/{r}"))
     });
     if let Some(rev) = base {
-        expected.allowed_servers = Some(dns_audit::check::allowed_at(&config.expected, &rev)?);
+        expected.allowed_servers = Some(dns_audit::expected::allowed_at(&config.expected, &rev)?);
     }
     let targets: Vec<String> = expected
         .config
@@ -140,7 +141,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
         runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
     // The summary's time is the whole run, loading included.
     report.load_ms = Some(load_ms);
-    report.revision = Some(dns_audit::check::revision_of(&config.expected));
+    report.revision = Some(dns_audit::expected::revision_of(&config.expected));
     report.duration_ms = clock.elapsed().as_millis() as u64;
     if let Some(e) = not_recorded {
         unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
@@ -259,16 +260,10 @@ fn run_recent(
         ),
         _ => print!(
             "{}",
-            dns_audit::recent::render_human(&recent, cli.style(false))
+            dns_audit::render::recent::human(&recent, cli.style(false))
         ),
     }
-    // 1 when something needs a look (a change no commit explains, or drift now).
-    let drift_code = recent.drift.as_ref().map_or(0, |r| r.exit_code);
-    Ok(if recent.unexplained.is_empty() {
-        drift_code
-    } else {
-        1
-    })
+    Ok(recent.exit_code())
 }
 
 fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
@@ -340,7 +335,7 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
         );
         print_report(&run.report, format, style, 0);
         println!("\n$ dns-audit recent --offline\n");
-        print!("{}", dns_audit::recent::render_human(&run.recent, style));
+        print!("{}", dns_audit::render::recent::human(&run.recent, style));
     } else {
         print_report(&run.report, format, style, 0);
     }

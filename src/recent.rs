@@ -3,13 +3,13 @@
 //!
 //! [`gather`] reads the history store and git; [`build`] is the pure part that joins them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hickory_proto::rr::RecordType;
 use serde::Serialize;
 
-use crate::check::Expected;
 use crate::diff::{diff_zones, relative, Op, RecordChange};
+use crate::expected::Expected;
 use crate::git::{Commit, Repo};
 use crate::history::{Change, History};
 use crate::model::{host_of, present_name, Zone};
@@ -56,6 +56,10 @@ pub struct LiveChange {
     pub explained_by: Option<String>,
     /// Why it looks suspicious (e.g. "203.0.113.18 is bh18's address").
     pub notes: Vec<String>,
+    /// When every server it was seen on went back to what it replaced (a revert), seconds
+    /// since 1970; absent while it is still served. Additive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverted: Option<i64>,
 }
 
 /// A commit to expected-records with its record-level changes.
@@ -65,8 +69,12 @@ pub struct CommitEntry {
     pub hash: String,
     /// Author.
     pub author: String,
-    /// Author time, seconds since 1970.
+    /// Committer time (when it landed), seconds since 1970: what the window selects by.
     pub time: i64,
+    /// Author time, where it differs from the committer time (a rebased or cherry-picked
+    /// commit). Additive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authored: Option<i64>,
     /// Subject.
     pub subject: String,
     /// RRsets it changed.
@@ -275,6 +283,52 @@ fn live_status(
     Ok(())
 }
 
+/// Marks each change that every server it was seen on later undid (went back to exactly what
+/// it replaced) with when; returns the indexes of those undoing changes.
+fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
+    let mut reverts = BTreeSet::new();
+    for at in 0..changes.len() {
+        let undone = &changes[at];
+        if undone.explained_by.is_some() {
+            continue;
+        }
+        let undoing = changes
+            .iter()
+            .enumerate()
+            .find(|(other, later)| {
+                *other != at
+                    && !reverts.contains(other)
+                    && later.zone == undone.zone
+                    && later.name == undone.name
+                    && later.rtype == undone.rtype
+                    && later.first_seen >= undone.first_seen
+                    && later.before == undone.values
+                    && later.values == undone.before
+                    && undone.servers.iter().all(|s| later.servers.contains(s))
+            })
+            .map(|(other, later)| (other, later.first_seen));
+        if let Some((other, when)) = undoing {
+            changes[at].reverted = Some(when);
+            reverts.insert(other);
+        }
+    }
+    reverts
+}
+
+impl Recent {
+    /// 1 while a live change no commit explains is still served, or drift is found now; else
+    /// the fresh check's code (0 without one).
+    pub fn exit_code(&self) -> i32 {
+        let unexplained_served = self.unexplained.iter().any(|l| l.reverted.is_none());
+        let drift = self.drift.as_ref().map_or(0, |r| r.exit_code);
+        if unexplained_served {
+            1
+        } else {
+            drift
+        }
+    }
+}
+
 /// Joins live changes with commits. Pure.
 pub fn build(
     expected: &Expected,
@@ -315,6 +369,7 @@ pub fn build(
             servers: Vec::new(),
             explained_by: None,
             notes: Vec::new(),
+            reverted: None,
         });
         entry.first_seen = entry.first_seen.min(change.at);
         if !entry.servers.contains(&change.server) {
@@ -324,11 +379,15 @@ pub fn build(
     let mut explained = Vec::new();
     let mut unexplained = Vec::new();
     let mut owners = ValueOwners::new();
-    for (_, mut live) in groups {
-        if query.host.as_ref().is_some_and(|h| *h != live.host) {
-            continue;
-        }
-        live.servers.sort();
+    let mut groups: Vec<LiveChange> = groups
+        .into_values()
+        .filter(|live| query.host.as_ref().is_none_or(|h| *h == live.host))
+        .map(|mut live| {
+            live.servers.sort();
+            live
+        })
+        .collect();
+    for live in &mut groups {
         live.explained_by = commits
             .iter()
             .find(|(_, changes)| {
@@ -340,7 +399,15 @@ pub fn build(
                 })
             })
             .map(|(commit, _)| commit.hash.clone())
-            .or_else(|| matches_expected(expected, &live).then(|| "expected-records".to_string()));
+            .or_else(|| matches_expected(expected, live).then(|| "expected-records".to_string()));
+    }
+    let reverts = pair_reverts(&mut groups);
+    for (index, mut live) in groups.into_iter().enumerate() {
+        // A revert is told on the change it undid, never as a change of its own (nor folded
+        // into a commit that happens to hold the same values).
+        if reverts.contains(&index) {
+            continue;
+        }
         if live.explained_by.is_some() {
             explained.push(live);
         } else {
@@ -357,6 +424,7 @@ pub fn build(
             hash: commit.hash,
             author: commit.author,
             time: commit.time,
+            authored: (commit.authored != commit.time).then_some(commit.authored),
             subject: commit.subject,
             changes: changes
                 .into_iter()
@@ -466,220 +534,6 @@ pub fn ago(now: i64, then: i64) -> String {
     format!("{} ago", crate::report::age(now - then))
 }
 
-/// The human screen of `recent`: one or two lines an entry, loudest first.
-pub fn render_human(recent: &Recent, style: crate::render::human::Style) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let now = recent.now;
-    let since = jiff::Timestamp::from_second(recent.since)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
-    let last_run = recent.last_run.map_or_else(
-        || "no check recorded yet".to_string(),
-        |t| format!("last check {}", ago(now, t)),
-    );
-    let drift: Vec<&crate::report::Finding> = recent
-        .drift
-        .iter()
-        .flat_map(|r| r.zones.iter())
-        .flat_map(|z| {
-            z.hosts
-                .iter()
-                .flat_map(|h| &h.findings)
-                .chain(&z.server_findings)
-        })
-        .filter(|f| f.severity != crate::report::Severity::Warning)
-        .collect();
-    if recent.unexplained.is_empty()
-        && recent.commits.is_empty()
-        && recent.explained.is_empty()
-        && drift.is_empty()
-    {
-        let _ = writeln!(
-            out,
-            "Nothing changed since {since}: no commits, no live changes{}. ({last_run})",
-            if recent.drift.is_some() {
-                ", no drift now"
-            } else {
-                ""
-            }
-        );
-        if let Some(store) = &recent.store {
-            let _ = writeln!(out, "{}", store.describe(now));
-        }
-        return out;
-    }
-    let _ = writeln!(out, "Since {since} ({last_run})");
-    let paint = |code: &str, text: &str| crate::render::paint(style.colour, code, text);
-    if !recent.unexplained.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            paint("1;31", "LIVE CHANGES NO COMMIT EXPLAINS")
-        );
-        for live in &recent.unexplained {
-            let _ = writeln!(
-                out,
-                "  {:<10}  {}",
-                ago(now, live.first_seen),
-                live_line(live, style.colour)
-            );
-            let mut why = vec!["no commit explains it".to_string()];
-            why.extend(live.notes.iter().cloned());
-            if let Some((_, subject, time)) = &recent.last_commit {
-                why.push(format!("last commit: '{subject}' {}", ago(now, *time)));
-            }
-            let _ = writeln!(out, "  {:<10}  {}", "", why.join("; "));
-        }
-    }
-    if !recent.commits.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("1", "COMMITS TO expected-records"));
-        for commit in &recent.commits {
-            let status = match (commit.status.as_str(), commit.live_since) {
-                ("live", Some(t)) => format!("live on all servers since {}", ago(now, t)),
-                ("live", None) => "live on all servers (since before the history began)".into(),
-                (status, _) => status.to_string(),
-            };
-            let short = commit.hash.get(..8).unwrap_or(&commit.hash);
-            let _ = writeln!(
-                out,
-                "  {:<10}  {short}  {}  ({})  {status}",
-                ago(now, commit.time),
-                commit.subject,
-                commit.author
-            );
-            for change in commit.changes.iter().take(8) {
-                let _ = writeln!(out, "  {:<10}    {}", "", change.line());
-            }
-            if commit.changes.len() > 8 {
-                let _ = writeln!(out, "  {:<10}    … {} more", "", commit.changes.len() - 8);
-            }
-        }
-    }
-    // Live changes a commit in the window explains are told by that commit's status; the
-    // others (back to expected-records: a revert or a recovery) are worth a line each.
-    let recovered: Vec<&LiveChange> = recent
-        .explained
-        .iter()
-        .filter(|live| live.explained_by.as_deref() == Some("expected-records"))
-        .collect();
-    if !recovered.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            paint("1", "LIVE CHANGES BACK TO expected-records")
-        );
-        for live in recovered.iter().take(10) {
-            let _ = writeln!(
-                out,
-                "  {:<10}  {}",
-                ago(now, live.first_seen),
-                live_line(live, style.colour)
-            );
-        }
-        if recovered.len() > 10 {
-            let _ = writeln!(out, "  {:<10}  … {} more", "", recovered.len() - 10);
-        }
-    }
-    if let Some(report) = &recent.drift {
-        let _ = writeln!(out, "\n{}", paint("1", "DRIFT NOW"));
-        if drift.is_empty() {
-            let _ = writeln!(out, "  none: every server matches expected-records");
-        } else {
-            let text = crate::render::human::render(
-                report,
-                crate::render::human::Style {
-                    colour: style.colour,
-                    quiet: true,
-                    expand: style.expand,
-                },
-            );
-            out.push_str(&text);
-        }
-    }
-    if let Some(store) = &recent.store {
-        let _ = writeln!(out, "\n{}", store.describe(now));
-    }
-    out
-}
-
-fn live_line(live: &LiveChange, colour: bool) -> String {
-    let name = relative(&live.name, &live.zone);
-    // A value that came in one edit from one it replaced: the slip marked.
-    let marked = |value: &String| match crate::diff::resembled(
-        value,
-        live.before.iter().map(String::as_str),
-    ) {
-        Some(intended) => crate::render::slip(intended, value, colour),
-        None => value.clone(),
-    };
-    let values = match live.what.as_str() {
-        "disappeared" => format!("{} disappeared", live.before.join(", ")),
-        "appeared" => format!("{} appeared", live.values.join(", ")),
-        _ => format!(
-            "{} (was {})",
-            live.values.join(", "),
-            live.before.join(", ")
-        ),
-    };
-    let values = if live.what == "changed" {
-        let added: Vec<&String> = live
-            .values
-            .iter()
-            .filter(|v| !live.before.contains(v))
-            .collect();
-        let removed: Vec<&String> = live
-            .before
-            .iter()
-            .filter(|v| !live.values.contains(v))
-            .collect();
-        match (added.is_empty(), removed.is_empty()) {
-            (false, true) => format!(
-                "{} appeared (before: {})",
-                added
-                    .iter()
-                    .map(|v| marked(v))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                live.before.join(", ")
-            ),
-            (true, false) => format!(
-                "{} disappeared (now: {})",
-                join(&removed),
-                live.values.join(", ")
-            ),
-            _ => format!(
-                "{} (was {})",
-                live.values
-                    .iter()
-                    .map(|v| if live.before.contains(v) {
-                        v.clone()
-                    } else {
-                        marked(v)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                live.before.join(", ")
-            ),
-        }
-    } else {
-        values
-    };
-    format!(
-        "{name} {} {values} on {}",
-        live.rtype,
-        live.servers.join(", ")
-    )
-}
-
-fn join(values: &[&String]) -> String {
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,47 +544,5 @@ mod tests {
         assert_eq!(ago(100_000, 100_000 - 7200), "2 h ago");
         assert_eq!(ago(1_000_000, 1_000_000 - 3 * 86_400), "3 d ago");
         assert_eq!(ago(10, 20), "0 s ago");
-    }
-
-    #[test]
-    fn a_value_that_replaced_a_near_twin_shows_the_slip() {
-        let live = |what: &str, values: &[&str], before: &[&str]| LiveChange {
-            first_seen: 0,
-            zone: "bots.example.net.".into(),
-            host: "bh17".into(),
-            name: "bh17.bots.example.net.".into(),
-            rtype: "A".into(),
-            what: what.into(),
-            values: values.iter().map(|v| v.to_string()).collect(),
-            before: before.iter().map(|v| v.to_string()).collect(),
-            servers: vec!["ns1".into()],
-            explained_by: None,
-            notes: Vec::new(),
-        };
-        assert_eq!(
-            live_line(
-                &live("changed", &["203.0.113.71"], &["203.0.113.17"]),
-                false
-            ),
-            "bh17 A 203.0.113.[17→71] (was 203.0.113.17) on ns1"
-        );
-        assert_eq!(
-            live_line(
-                &live(
-                    "changed",
-                    &["203.0.113.17", "203.0.113.18"],
-                    &["203.0.113.17"]
-                ),
-                false
-            ),
-            "bh17 A 203.0.113.1[7→8] appeared (before: 203.0.113.17) on ns1"
-        );
-        assert_eq!(
-            live_line(
-                &live("changed", &["198.51.100.7"], &["203.0.113.17"]),
-                false
-            ),
-            "bh17 A 198.51.100.7 (was 203.0.113.17) on ns1"
-        );
     }
 }

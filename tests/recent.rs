@@ -38,13 +38,21 @@ impl Fleet {
     }
 
     fn git(&self, args: &[&str], minutes_ago: i64) {
-        let when = jiff::Timestamp::now().as_second() - minutes_ago * 60;
-        let date = format!("@{when} +0000");
+        self.git_written(args, minutes_ago, minutes_ago);
+    }
+
+    /// `git` with the commit written (author date) and landed (committer date) apart.
+    fn git_written(&self, args: &[&str], minutes_ago: i64, written_minutes_ago: i64) {
+        let at = |minutes: i64| {
+            let when = jiff::Timestamp::now().as_second() - minutes * 60;
+            format!("@{when} +0000")
+        };
+        let (date, written) = (at(minutes_ago), at(written_minutes_ago));
         let out = Command::new("git")
             .arg("-C")
             .arg(&self.repo)
             .args(args)
-            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_AUTHOR_DATE", &written)
             .env("GIT_COMMITTER_DATE", &date)
             .env("GIT_AUTHOR_NAME", "alice")
             .env("GIT_AUTHOR_EMAIL", "alice@example.net")
@@ -215,26 +223,76 @@ async fn undeployed_and_reverted_changes_are_told_apart() {
         "{json:#}"
     );
 
-    // A manual change, then reverted by hand: both live changes are listed, the revert is
-    // explained (it matches expected-records again), the manual one is not.
+    // A manual change, then reverted by hand: the manual change stays in the story, marked
+    // reverted and below what is served now; the revert is told on it, not as a change of its
+    // own; and with nothing unexplained still served, recent does not fail.
     let manual = BASE.replace("bh16 IN A 203.0.113.16", "bh16 IN A 203.0.113.61");
     fleet.observe(&with_bh18(&manual)).await;
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 1, "served and unexplained: {json:#}");
+    assert!(json["unexplained"][0]["reverted"].is_null(), "{json:#}");
+    assert!(!human.contains("SINCE REVERTED"), "{human}");
     fleet.observe(&with_bh18(BASE)).await;
-    let (_, json, _) = fleet.recent(&[]).await;
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["commits"][0]["status"], "live", "{json:#}");
     let unexplained = json["unexplained"].as_array().unwrap();
     assert_eq!(unexplained.len(), 1, "{json:#}");
     assert_eq!(strings(&unexplained[0]["values"]), ["203.0.113.61"]);
-    assert!(json["explained"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["host"] == "bh16" && c["what"] == "changed" && !c["explained_by"].is_null()));
+    assert!(unexplained[0]["reverted"].is_i64(), "{json:#}");
+    assert!(
+        !json["explained"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["host"] == "bh16"),
+        "the revert is told on the change it undid: {json:#}"
+    );
+    assert!(
+        !human.contains("LIVE CHANGES NO COMMIT EXPLAINS\n"),
+        "{human}"
+    );
+    let reverted = human
+        .lines()
+        .skip_while(|l| !l.contains("LIVE CHANGES NO COMMIT EXPLAINED, SINCE REVERTED"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        reverted.contains("bh16 A 203.0.113.[16→61] (was 203.0.113.16) on ns1; reverted "),
+        "{human}"
+    );
 
     // --host narrows everything to one host.
     let (_, json, _) = fleet.recent(&["--host", "bh18"]).await;
     assert!(json["unexplained"].as_array().unwrap().is_empty());
     assert_eq!(json["commits"].as_array().unwrap().len(), 1);
+}
+
+/// A commit written days ago and landed minutes ago (a rebase, a late merge) is in a window
+/// of an hour, shown by when it landed, with when it was written beside.
+#[tokio::test(flavor = "multi_thread")]
+async fn commits_are_chosen_and_shown_by_when_they_landed() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    std::fs::write(
+        fleet.expected().join("bots.example.net.zone"),
+        with_bh18(BASE),
+    )
+    .unwrap();
+    fleet.git(&["add", "-A"], 6);
+    fleet.git_written(&["commit", "-q", "-m", "add bh18"], 6, 3 * 24 * 60);
+    let (_, json, human) = fleet.recent(&["--since", "1h"]).await;
+    let commits = json["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 1, "{json:#}");
+    let landed = commits[0]["time"].as_i64().unwrap();
+    let written = commits[0]["authored"].as_i64().unwrap();
+    assert_eq!(landed - written, 3 * 24 * 3600 - 6 * 60, "{json:#}");
+    assert!(
+        human.contains("add bh18  (alice, written 3 d ago)"),
+        "{human}"
+    );
+    let line = human.lines().find(|l| l.contains("add bh18")).unwrap();
+    assert!(line.trim_start().starts_with("6 min ago"), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@ pub mod human;
 pub mod json;
 pub mod lint;
 pub mod prometheus;
+pub mod recent;
 pub mod zone;
 
 use crate::diff::{slips, Piece};
