@@ -8,14 +8,17 @@ use hickory_proto::rr::Name;
 
 use crate::compare::compare_zone;
 use crate::config::AxfrMode;
-use crate::expected::Expected;
-use crate::history::{History, HistoryError, RunSummary, ZoneObservations};
+use crate::config::NotifyFormat;
+use crate::error::Error;
+use crate::expected::{allowed_at, load_expected, revision_of, Expected};
+use crate::history::{store_path, History, HistoryError, RunSummary, ZoneObservations};
+use crate::lock::{lock_path, RunLock};
 use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver};
 use crate::report::{Finding, Kind, Report, ZoneReport};
 
-/// Everything `check` needs, as resolved from flags and files.
-#[derive(Clone, Debug)]
+/// Everything `check` needs, as resolved from flags, environment and files.
+#[derive(Clone, Debug, Default)]
 pub struct CheckConfig {
     /// The expected-records directory.
     pub expected: PathBuf,
@@ -25,6 +28,163 @@ pub struct CheckConfig {
     pub nameservers: Vec<Nameserver>,
     /// Transfer mode forced on every zone (None: the config's).
     pub axfr: Option<AxfrMode>,
+    /// Ask only the servers the config names at this revision's merge base (CI on a pull
+    /// request), besides `nameservers`.
+    pub base: Option<String>,
+    /// Record the run in the history store (alerts need it).
+    pub record: bool,
+    /// The history store (None: the config's `state`, else the default place).
+    pub state: Option<PathBuf>,
+    /// Wait for a run that holds the lock instead of not starting.
+    pub wait: bool,
+    /// Alert webhooks, besides the config's.
+    pub notify: Vec<String>,
+    /// Alert message shape (None: the config's).
+    pub notify_format: Option<NotifyFormat>,
+    /// Forget history older than this many seconds.
+    pub keep: Option<i64>,
+}
+
+/// How a run began.
+pub enum Started {
+    /// Another run holds the store's lock (this lock file): nothing was audited.
+    Locked(PathBuf),
+    /// The audit ran.
+    Ran(Box<Run>),
+}
+
+/// A finished audit, with the store it was recorded in (locked until the run is dropped).
+pub struct Run {
+    /// The report (`not_recorded` says why the store could not take it).
+    pub report: Report,
+    /// What could not be done around the audit, for stderr (alerts, the store, pruning).
+    pub notes: Vec<String>,
+    history: Option<History>,
+    _lock: Option<RunLock>,
+    alerts: Vec<String>,
+    notify_format: NotifyFormat,
+    notify_timeout: std::time::Duration,
+    keep: Option<i64>,
+}
+
+/// Loads expected-records, opens and locks the history store, audits and records. A store
+/// that cannot be used never hides the audit: it runs unrecorded and says so.
+pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
+    let clock = Instant::now();
+    let mut expected = load_expected(&config.expected, &config.zones)?;
+    if let Some(mode) = config.axfr {
+        expected.config.force_axfr(mode);
+    }
+    if let Some(rev) = &config.base {
+        let allowed = allowed_at(&config.expected, rev).map_err(Error::Usage)?;
+        expected.allowed_servers = Some(allowed);
+    }
+    let alerts: Vec<String> = expected
+        .config
+        .notify
+        .iter()
+        .chain(&config.notify)
+        .cloned()
+        .collect();
+    let mut notes = Vec::new();
+    let (mut history, lock, mut unrecorded) = if config.record {
+        match open_store(config, &expected)? {
+            Opened::Locked(path) => return Ok(Started::Locked(path)),
+            Opened::Store(history, lock) => (Some(history), Some(lock), None),
+            Opened::Unusable(why) => (None, None, Some(why)),
+        }
+    } else {
+        if !alerts.is_empty() {
+            notes.push("alerts need the history store (it remembers what was sent); none sent with --no-record".into());
+        }
+        (None, None, None)
+    };
+    let load_ms = clock.elapsed().as_millis() as u64;
+    let (mut report, not_recorded) = check(&expected, &config.nameservers, history.as_mut()).await;
+    // The summary's time is the whole run, loading included.
+    report.load_ms = Some(load_ms);
+    report.revision = Some(revision_of(&config.expected));
+    report.duration_ms = clock.elapsed().as_millis() as u64;
+    if let Some(e) = not_recorded {
+        unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
+    }
+    report.not_recorded = unrecorded.clone();
+    if let Some(why) = unrecorded {
+        notes.push(format!("this run was not recorded: {why}"));
+        if !alerts.is_empty() {
+            notes.push(
+                "alerts not sent: they need the history store (it remembers what was sent)".into(),
+            );
+        }
+    }
+    Ok(Started::Ran(Box::new(Run {
+        report,
+        notes,
+        history,
+        _lock: lock,
+        alerts,
+        notify_format: config
+            .notify_format
+            .unwrap_or(expected.config.notify_format),
+        notify_timeout: expected.config.notify_timeout,
+        keep: config.keep,
+    })))
+}
+
+/// The history store of a run, as it could be opened.
+enum Opened {
+    Store(History, RunLock),
+    Locked(PathBuf),
+    Unusable(String),
+}
+
+/// Opens the store, and checks it is ours, before taking the lock beside it: nothing is
+/// written next to a file that is not a dns-audit store.
+fn open_store(config: &CheckConfig, expected: &Expected) -> Result<Opened, Error> {
+    let (path, named) =
+        store_path(config.state.as_deref(), &expected.config).map_err(Error::Usage)?;
+    match History::open_in(&path, !named) {
+        Ok(store) => {
+            let lock = lock_path(&path);
+            match RunLock::acquire(&lock, config.wait) {
+                Ok(Some(held)) => Ok(Opened::Store(store, held)),
+                Ok(None) => Ok(Opened::Locked(lock)),
+                Err(e) => Err(Error::Usage(format!("{}: {e}", lock.display()))),
+            }
+        }
+        Err(e @ HistoryError::Io { .. }) if named => Err(Error::Usage(format!(
+            "{e} (give --state a file in an existing directory)"
+        ))),
+        Err(e) => Ok(Opened::Unusable(format!(
+            "{e}. Move the file aside (a new store is made in its place) or run with --no-record"
+        ))),
+    }
+}
+
+impl Run {
+    /// After the report is out: alerts on changes of state, then pruning. Returns what could
+    /// not be done.
+    pub fn finish(&mut self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let Some(history) = self.history.as_mut() else {
+            return notes;
+        };
+        if !self.alerts.is_empty() {
+            notes.extend(crate::notify::send_alerts(
+                &self.report,
+                history,
+                &self.alerts,
+                self.notify_format,
+                self.notify_timeout,
+            ));
+        }
+        if let Some(keep) = self.keep {
+            if let Err(e) = history.prune(self.report.started() - keep) {
+                notes.push(format!("old history not pruned: {e}"));
+            }
+        }
+        notes
+    }
 }
 
 /// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):

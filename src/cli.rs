@@ -401,6 +401,13 @@ impl CheckArgs {
             .iter()
             .map(|z| parse_zone_name(z).ok_or_else(|| format!("bad zone name {z:?}")))
             .collect::<Result<_, _>>()?;
+        // On a GitHub pull request, the base branch's servers only, unless --base says.
+        let base = self.base.clone().or_else(|| {
+            std::env::var("GITHUB_BASE_REF")
+                .ok()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!("origin/{r}"))
+        });
         Ok(CheckConfig {
             expected: self.source.dir.expected.clone(),
             zones,
@@ -410,6 +417,13 @@ impl CheckArgs {
                 AxfrArg::Always => AxfrMode::Always,
                 AxfrArg::Never => AxfrMode::Never,
             }),
+            base,
+            record: !self.no_record,
+            state: self.source.state.clone(),
+            wait: self.wait,
+            notify: self.notify.clone(),
+            notify_format: self.notify_format.map(NotifyFormatArg::format),
+            keep: self.keep,
         })
     }
 }

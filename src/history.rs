@@ -84,6 +84,21 @@ pub enum HistoryError {
     },
 }
 
+/// Where the store is: `flag` (--state, DNS_AUDIT_STATE), else the config's `state`, else
+/// the default place; and whether it was named (a named store's directory must exist: a
+/// mistyped path is not a new empty history).
+pub fn store_path(
+    flag: Option<&Path>,
+    config: &crate::config::Config,
+) -> Result<(PathBuf, bool), String> {
+    if let Some(path) = flag.map(Path::to_path_buf).or_else(|| config.state.clone()) {
+        return Ok((path, true));
+    }
+    default_path().map(|path| (path, false)).ok_or_else(|| {
+        "no place for the history store: set --state, `state` in the config, or HOME".into()
+    })
+}
+
 /// The default store: `$XDG_STATE_HOME/dns-audit/history.sqlite`, else
 /// `~/.local/state/dns-audit/history.sqlite`.
 pub fn default_path() -> Option<PathBuf> {

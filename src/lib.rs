@@ -8,6 +8,7 @@
 //! store knows observations but not the judge, and renderers only format a finished report.
 
 // Foundation: text, the record model and pure differences; small I/O pieces every layer may use.
+pub mod exit;
 pub mod escape;
 pub mod typo;
 pub mod model;

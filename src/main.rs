@@ -5,19 +5,16 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use dns_audit::check::check;
+use dns_audit::check::{self, check, Started};
+use dns_audit::exit;
 use dns_audit::expected::load_expected;
-use dns_audit::history::{History, HistoryError};
-use dns_audit::lock::{lock_path, RunLock};
+use dns_audit::history::History;
 use dns_audit::render::{self, human::Style, Format};
-use dns_audit::report::{Report, EXIT_USAGE};
+use dns_audit::report::Report;
 
 use crate::cli::{
     CheckArgs, Cli, Command, DemoArgs, ImportArgs, LintArgs, LintFormatArg, RecentArgs, ShowArgs,
 };
-
-/// Exit code: another check holds the run lock (nothing was audited).
-const EXIT_LOCKED: i32 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -54,8 +51,8 @@ fn run_check(
 ) -> Result<i32, String> {
     let result = audit(cli, args, runtime);
     let failed = match &result {
-        Err(_) => Some(EXIT_USAGE),
-        Ok(code) if *code == EXIT_LOCKED => Some(EXIT_LOCKED),
+        Err(_) => Some(exit::USAGE),
+        Ok(code) if *code == exit::LOCKED => Some(exit::LOCKED),
         Ok(_) => None,
     };
     if let (Some(code), Some(path)) = (failed, &args.metrics_file) {
@@ -69,123 +66,46 @@ fn run_check(
 }
 
 fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
-    let clock = std::time::Instant::now();
     let config = args.config()?;
-    let mut expected = load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
-    if let Some(mode) = config.axfr {
-        expected.config.force_axfr(mode);
-    }
     if args.plan {
+        let mut expected =
+            load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
+        if let Some(mode) = config.axfr {
+            expected.config.force_axfr(mode);
+        }
         print!("{}", dns_audit::check::query_plan(&expected));
-        return Ok(0);
+        return Ok(exit::CLEAN);
     }
-    let base = args.base.clone().or_else(|| {
-        std::env::var("GITHUB_BASE_REF")
-            .ok()
-            .filter(|r| !r.is_empty())
-            .map(|r| format!("origin/{r}"))
-    });
-    if let Some(rev) = base {
-        expected.allowed_servers = Some(dns_audit::expected::allowed_at(&config.expected, &rev)?);
-    }
-    let targets: Vec<String> = expected
-        .config
-        .notify
-        .iter()
-        .chain(&args.notify)
-        .cloned()
-        .collect();
-    let mut history = None;
-    let mut _lock = None;
-    let mut unrecorded: Option<String> = None;
-    if args.no_record {
-        if !targets.is_empty() {
-            eprintln!("dns-audit: alerts need the history store (it remembers what was sent); none sent with --no-record");
+    let mut run = match runtime
+        .block_on(check::run(&config))
+        .map_err(|e| e.to_string())?
+    {
+        Started::Locked(lock) => {
+            eprintln!(
+                "dns-audit: another check is still running (lock {}); not starting a second one",
+                lock.display()
+            );
+            return Ok(exit::LOCKED);
         }
-    } else {
-        let (path, explicit) = history_path(&args.source.state, &expected.config)?;
-        // The store is opened (and checked to be ours) before the lock is taken beside it:
-        // nothing is written next to a file that is not a dns-audit store. A store that cannot
-        // be used never hides the audit: the run goes on unrecorded and says so.
-        match History::open_in(&path, !explicit) {
-            Ok(store) => {
-                let lock = lock_path(&path);
-                match RunLock::acquire(&lock, args.wait)
-                    .map_err(|e| format!("{}: {e}", lock.display()))?
-                {
-                    Some(held) => _lock = Some(held),
-                    None => {
-                        eprintln!(
-                            "dns-audit: another check is still running (lock {}); not starting a second one",
-                            lock.display()
-                        );
-                        return Ok(EXIT_LOCKED);
-                    }
-                }
-                history = Some(store);
-            }
-            Err(e @ HistoryError::Io { .. }) if explicit => {
-                return Err(format!(
-                    "{e} (give --state a file in an existing directory)"
-                ))
-            }
-            Err(e) => {
-                unrecorded = Some(format!(
-                    "{e}. Move the file aside (a new store is made in its place) or run with --no-record"
-                ));
-            }
-        }
-    }
-    let load_ms = clock.elapsed().as_millis() as u64;
-    let (mut report, not_recorded) =
-        runtime.block_on(check(&expected, &config.nameservers, history.as_mut()));
-    // The summary's time is the whole run, loading included.
-    report.load_ms = Some(load_ms);
-    report.revision = Some(dns_audit::expected::revision_of(&config.expected));
-    report.duration_ms = clock.elapsed().as_millis() as u64;
-    if let Some(e) = not_recorded {
-        unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
-    }
-    report.not_recorded = unrecorded.clone();
-    let started = report
-        .started_at
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .unwrap_or_default();
+        Started::Ran(run) => run,
+    };
+    let report = &run.report;
     let mut style = cli.style(args.quiet);
     style.expand = args.verbose;
-    print_report(&report, args.format.format(), style, started);
+    print_report(report, args.format.format(), style, report.started());
     if let Some(path) = &args.metrics_file {
-        let text = render::prometheus::render(&report, started);
+        let text = render::prometheus::render(report, report.started());
         if let Err(e) = dns_audit::files::write_atomically(path, text.as_bytes()) {
             eprintln!("dns-audit: metrics not written to {}: {e}", path.display());
         }
     }
-    if let Some(why) = &unrecorded {
-        eprintln!("dns-audit: this run was not recorded: {why}");
-        if !targets.is_empty() {
-            eprintln!("dns-audit: alerts not sent: they need the history store (it remembers what was sent)");
-        }
+    for note in &run.notes {
+        eprintln!("dns-audit: {note}");
     }
-    if let Some(history) = history.as_mut() {
-        if !targets.is_empty() {
-            let format = args
-                .notify_format
-                .map_or(expected.config.notify_format, |f| f.format());
-            let timeout = expected.config.notify_timeout;
-            for failure in
-                dns_audit::notify::send_alerts(&report, history, &targets, format, timeout)
-            {
-                eprintln!("dns-audit: {failure}");
-            }
-        }
-        if let Some(keep) = args.keep {
-            if let Err(e) = history.prune(started - keep) {
-                eprintln!("dns-audit: old history not pruned: {e}");
-            }
-        }
+    for note in run.finish() {
+        eprintln!("dns-audit: {note}");
     }
-    Ok(report.exit_code)
+    Ok(run.report.exit_code)
 }
 
 /// `recent`: a fresh check (unless offline, recorded like any run), then history and git.
@@ -203,7 +123,8 @@ fn run_recent(
     })?;
     let zones = args.zones()?;
     let expected = load_expected(&args.source.dir.expected, &zones).map_err(|e| e.to_string())?;
-    let (path, explicit) = history_path(&args.source.state, &expected.config)?;
+    let (path, explicit) =
+        dns_audit::history::store_path(args.source.state.as_deref(), &expected.config)?;
     // --offline only reads: the store is opened read-only (no file, lock or journal made), so
     // on-call can read the service user's store; a missing one is said, not created.
     let (history, drift) = if args.offline {
@@ -286,7 +207,7 @@ fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
 fn run_show(args: &ShowArgs) -> Result<i32, String> {
     let loaded = dns_audit::show::load(&args.config()?).map_err(|e| e.to_string())?;
     print!("{}", render::zone::listing(&loaded.zone));
-    Ok(0)
+    Ok(exit::CLEAN)
 }
 
 fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
@@ -307,7 +228,7 @@ fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Result<i3
         config.server.addr
     );
     println!("{}", imported.config_note);
-    Ok(0)
+    Ok(exit::CLEAN)
 }
 
 fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
@@ -343,7 +264,7 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
         for problem in &run.mismatch {
             eprintln!("demo: FAILED: {problem}");
         }
-        return Ok(1);
+        return Ok(exit::DRIFT);
     }
     if format == Format::Human {
         println!(
@@ -351,25 +272,11 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
             run.report.exit_code
         );
     }
-    Ok(0)
+    Ok(exit::CLEAN)
 }
 
 /// The history store: `--state` (or DNS_AUDIT_STATE), else the config's `state`, else the
 /// platform default; and whether it was named (then its directory must exist).
-fn history_path(
-    flag: &Option<std::path::PathBuf>,
-    config: &dns_audit::config::Config,
-) -> Result<(std::path::PathBuf, bool), String> {
-    if let Some(path) = flag.clone().or_else(|| config.state.clone()) {
-        return Ok((path, true));
-    }
-    dns_audit::history::default_path()
-        .map(|path| (path, false))
-        .ok_or_else(|| {
-            "no place for the history store: set --state, `state` in the config, or HOME".into()
-        })
-}
-
 fn print_report(report: &Report, format: Format, style: Style, started: i64) {
     let text = match format {
         Format::Human => render::human::render(report, style),
@@ -381,5 +288,5 @@ fn print_report(report: &Report, format: Format, style: Style, started: i64) {
 
 fn fail(message: &str) -> ExitCode {
     eprintln!("dns-audit: {message}");
-    ExitCode::from(EXIT_USAGE as u8)
+    ExitCode::from(exit::USAGE as u8)
 }

@@ -320,9 +320,12 @@ impl Recent {
     /// the fresh check's code (0 without one).
     pub fn exit_code(&self) -> i32 {
         let unexplained_served = self.unexplained.iter().any(|l| l.reverted.is_none());
-        let drift = self.drift.as_ref().map_or(0, |r| r.exit_code);
+        let drift = self
+            .drift
+            .as_ref()
+            .map_or(crate::exit::CLEAN, |r| r.exit_code);
         if unexplained_served {
-            1
+            crate::exit::DRIFT
         } else {
             drift
         }

@@ -3,19 +3,11 @@
 //!
 //! The JSON form of this type is the documented, versioned schema (`docs/json-schema.md`).
 
+use crate::exit;
 use serde::Serialize;
 
 /// Version tag of the JSON schema; bumped on any incompatible change.
 pub const SCHEMA: &str = "dns-audit.check/1";
-
-/// Exit code: every server answered and nothing drifted.
-pub const EXIT_CLEAN: i32 = 0;
-/// Exit code: drift found (whatever else happened).
-pub const EXIT_DRIFT: i32 = 1;
-/// Exit code: bad usage, config or zone file; nothing was audited.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit code: the audit is incomplete (a server could not be asked) and the rest had no drift.
-pub const EXIT_INCOMPLETE: i32 = 3;
 
 /// How much a finding matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -284,6 +276,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// When the run started, seconds since 1970.
+    pub fn started(&self) -> i64 {
+        self.started_at
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .unwrap_or_default()
+    }
+
     /// Builds the report and its verdict from finished zone reports.
     pub fn new(started_at: String, duration_ms: u64, zones: Vec<ZoneReport>) -> Report {
         let mut summary = Summary {
@@ -315,9 +315,9 @@ impl Report {
             Verdict::Clean
         };
         let exit_code = match verdict {
-            Verdict::Clean => EXIT_CLEAN,
-            Verdict::Drift => EXIT_DRIFT,
-            Verdict::Incomplete => EXIT_INCOMPLETE,
+            Verdict::Clean => exit::CLEAN,
+            Verdict::Drift => exit::DRIFT,
+            Verdict::Incomplete => exit::INCOMPLETE,
         };
         Report {
             schema: SCHEMA,

@@ -122,7 +122,11 @@ impl LintReport {
 
     /// 1 with errors (or warnings under --strict), else 0.
     pub fn exit_code(&self, strict: bool) -> i32 {
-        i32::from(self.errors > 0 || (strict && self.warnings > 0))
+        if self.errors > 0 || (strict && self.warnings > 0) {
+            crate::exit::DRIFT
+        } else {
+            crate::exit::CLEAN
+        }
     }
 }
 
