@@ -512,29 +512,103 @@ impl Lint<'_> {
         }
     }
 
+    /// The judgement of the change from `base`: each named check below, in turn.
     fn risk(&mut self, base: &Zone, settings: &LintSettings) {
-        let zone = self.zone;
-        let changes = diff_zones(base, zone, self.host_depth);
+        let changes = diff_zones(base, self.zone, self.host_depth);
         if changes.is_empty() {
             return;
         }
-        let soa_line = self.line(&zone.origin, RecordType::SOA);
-        if let (Some(old), Some(new)) = (base.serial(), zone.serial()) {
-            if new <= old {
-                self.push(Level::Error, "serial-not-raised", &self.origin.clone(), "SOA", soa_line,
-                    format!("the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change"),
-                    None);
-            }
-        }
-        let view = ZoneView::new(base, zone, self.host_depth);
+        self.serial_not_raised(base);
+        let view = ZoneView::new(base, self.zone, self.host_depth);
         let systematic = systematic(&changes);
         let new_hosts: BTreeSet<String> = view
             .current_hosts
             .difference(&view.base_hosts)
             .cloned()
             .collect();
+        self.mass_change(base, &changes, settings, systematic.is_some());
+        let mut flagged_hosts = BTreeSet::new();
+        for change in &changes {
+            let Some(spot) = self.spot(change) else {
+                continue;
+            };
+            if new_hosts.contains(&change.host) && flagged_hosts.insert(change.host.clone()) {
+                self.near_miss_host(&spot, &view);
+            }
+            self.near_miss_shape(&spot, &view);
+            self.other_host(&spot, &new_hosts);
+            if matches!(spot.rtype, RecordType::A | RecordType::AAAA) {
+                for value in &spot.added {
+                    self.address(&spot, value, &view, systematic);
+                }
+                self.second_address(&spot);
+            }
+            self.ttl_outlier(change, spot.rtype, spot.line, &systematic);
+        }
+    }
 
-        // Mass change: a share of the zone changed or deleted at once (octoDNS's safety check).
+    /// Where findings about `change` point: the record it added, else its RRset.
+    fn spot<'c>(&self, change: &'c RecordChange) -> Option<Spot<'c>> {
+        let rtype = change.rtype.parse::<RecordType>().ok()?;
+        let name = Name::from_ascii(&change.name)
+            .map(|n| crate::model::canonical_name(&n))
+            .ok();
+        let added: Vec<&'c String> = change
+            .after
+            .iter()
+            .filter(|v| !change.before.contains(v))
+            .collect();
+        let line = name.as_ref().map_or(0, |n| {
+            added
+                .first()
+                .and_then(|v| self.value_line(n, rtype, v))
+                .unwrap_or_else(|| self.line(n, rtype))
+        });
+        Some(Spot {
+            change,
+            rtype,
+            name,
+            added,
+            line,
+            rel: self.rel(&change.name),
+        })
+    }
+
+    /// A finding about the change at `spot`.
+    fn flag(
+        &mut self,
+        spot: &Spot<'_>,
+        level: Level,
+        check: &'static str,
+        message: String,
+        resembles: Option<String>,
+    ) {
+        let (name, rtype) = (&spot.change.name, &spot.change.rtype);
+        self.push(level, check, name, rtype, spot.line, message, resembles);
+    }
+
+    /// serial-not-raised: the zone changed and its SOA serial did not go up.
+    fn serial_not_raised(&mut self, base: &Zone) {
+        let (Some(old), Some(new)) = (base.serial(), self.zone.serial()) else {
+            return;
+        };
+        if new <= old {
+            let line = self.line(&self.zone.origin, RecordType::SOA);
+            self.push(Level::Error, "serial-not-raised", &self.origin.clone(), "SOA", line,
+                format!("the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change"),
+                None);
+        }
+    }
+
+    /// mass-change: a share of the zone changed or deleted at once (octoDNS's safety check),
+    /// unless the change is systematic (a renumbering, a TTL policy) or allowed.
+    fn mass_change(
+        &mut self,
+        base: &Zone,
+        changes: &[RecordChange],
+        settings: &LintSettings,
+        systematic: bool,
+    ) {
         let touched = changes.iter().filter(|c| c.op != Op::Added).count();
         let total = base
             .iter()
@@ -542,162 +616,138 @@ impl Lint<'_> {
             .sum::<usize>()
             .max(1);
         let share = touched as f64 / total as f64;
-        if touched >= 10
+        if touched >= MASS_CHANGE_MIN
             && share > settings.mass_change_share
             && !settings.allow_mass_change
-            && systematic.is_none()
+            && !systematic
         {
-            self.push(Level::Error, "mass-change", &self.origin.clone(), "", soa_line,
+            let line = self.line(&self.zone.origin, RecordType::SOA);
+            self.push(Level::Error, "mass-change", &self.origin.clone(), "", line,
                 format!("{touched} of {total} RRsets ({:.0}%) change or go at once, over the {:.0}% threshold: pass --allow-mass-change if that is meant",
                     share * 100.0, settings.mass_change_share * 100.0), None);
         }
+    }
 
-        let mut flagged_hosts = BTreeSet::new();
-        for change in &changes {
-            let Ok(rtype) = change.rtype.parse::<RecordType>() else {
-                continue;
-            };
-            let name = Name::from_ascii(&change.name).map(|n| crate::model::canonical_name(&n));
-            let added: Vec<&String> = change
-                .after
-                .iter()
-                .filter(|v| !change.before.contains(v))
-                .collect();
-            // Point at the record the change added, else at the RRset.
-            let line = name.as_ref().map_or(0, |n| {
-                added
-                    .first()
-                    .and_then(|v| self.value_line(n, rtype, v))
-                    .unwrap_or_else(|| self.line(n, rtype))
-            });
-            let rel = self.rel(&change.name);
+    /// near-miss-name: a new host whose label is a near miss of an existing one.
+    fn near_miss_host(&mut self, spot: &Spot<'_>, view: &ZoneView) {
+        let host = &spot.change.host;
+        let Some((existing, why)) = view.near_miss_host(host) else {
+            return;
+        };
+        let message = format!("new host {host} is a near miss of existing host {existing} ({why})");
+        self.flag(
+            spot,
+            Level::Error,
+            "near-miss-name",
+            message,
+            Some(view.describe_host(&existing)),
+        );
+        self.slipped(&existing, host);
+    }
 
-            // A new host whose label is a near miss of an existing one.
-            if new_hosts.contains(&change.host) && flagged_hosts.insert(change.host.clone()) {
-                if let Some((existing, why)) = view.near_miss_host(&change.host) {
-                    self.push(
-                        Level::Error,
-                        "near-miss-name",
-                        &change.name,
-                        &change.rtype,
-                        line,
-                        format!(
-                            "new host {} is a near miss of existing host {existing} ({why})",
-                            change.host
-                        ),
-                        Some(view.describe_host(&existing)),
-                    );
-                    self.slipped(&existing, &change.host);
-                }
-            }
-            // A new name of a shape no host has, one or two edits from one that exists.
-            if change.op == Op::Added
-                && !rel.split('.').any(|l| l.starts_with('_'))
-                && !view.base_names.contains(&change.name)
-            {
-                if let Some((shape, why)) = view.near_miss_shape(&change.name, &change.host) {
-                    self.push(
-                        Level::Error,
-                        "near-miss-name",
-                        &change.name,
-                        &change.rtype,
-                        line,
-                        format!(
-                            "{rel} looks like a slip of the existing name pattern {shape} ({why})"
-                        ),
-                        Some(shape),
-                    );
-                }
-            }
-            // Setting up one host must not touch another.
-            if !new_hosts.is_empty() && !new_hosts.contains(&change.host) && change.host != "@" {
-                let mentions_new = change.after.iter().chain(&change.before).any(|v| {
-                    new_hosts
-                        .iter()
-                        .any(|h| v.contains(&format!("{h}.{}", self.origin)))
-                });
-                if !mentions_new {
-                    let hosts: Vec<&String> = new_hosts.iter().collect();
-                    self.push(
-                        Level::Error,
-                        "other-host",
-                        &change.name,
-                        &change.rtype,
-                        line,
-                        format!(
-                            "this change sets up {} but also changes {}: {}",
-                            hosts
-                                .iter()
-                                .map(|h| h.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            change.host,
-                            change.line()
-                        ),
-                        None,
-                    );
-                }
-            }
-            if !matches!(rtype, RecordType::A | RecordType::AAAA) {
-                self.ttl_outlier(change, rtype, line, &systematic);
-                continue;
-            }
-            for value in &added {
-                let line = name
-                    .as_ref()
-                    .map_or(line, |n| self.value_line(n, rtype, value).unwrap_or(line));
-                if let Some(owner) = view.owner_elsewhere(rtype, value, &change.host) {
-                    self.push(
-                        Level::Error,
-                        "address-reuse",
-                        &change.name,
-                        &change.rtype,
-                        line,
-                        format!("{rel} {rtype} {value}: that address belongs to {owner}"),
-                        Some(format!("{owner} {rtype} {value}")),
-                    );
-                    continue;
-                }
-                if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 1 {
-                    if let Some(why) = typo::slip(&change.before[0], value) {
-                        self.push(
-                            Level::Warning,
-                            "near-miss-address",
-                            &change.name,
-                            &change.rtype,
-                            line,
-                            format!(
-                                "{rel} {rtype} changes from {} to {value}, one {why} away: a slip?",
-                                change.before[0]
-                            ),
-                            Some(format!("{rel} {rtype} {}", change.before[0])),
-                        );
-                        self.slipped(&change.before[0], value);
-                        continue;
-                    }
-                }
-                if systematic != Some(Systematic::Renumbering) {
-                    if let Some(why) = view.off_pattern(rtype, value, &change.host) {
-                        self.push(
-                            Level::Warning,
-                            "address-pattern",
-                            &change.name,
-                            &change.rtype,
-                            line,
-                            format!("{rel} {rtype} {value} {why}"),
-                            None,
-                        );
-                    }
-                }
-            }
-            if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 2 {
-                self.push(Level::Warning, "second-address", &change.name, &change.rtype, line,
-                    format!("{rel} gains a second {rtype} ({}) it never had: is one of them meant for another host?",
-                        added.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")),
-                    Some(format!("{rel} {rtype} {}", change.before[0])));
-            }
-            self.ttl_outlier(change, rtype, line, &systematic);
+    /// near-miss-name: a new name of a shape no host has, one or two edits from one that
+    /// exists (underscore names, service labels, are left alone).
+    fn near_miss_shape(&mut self, spot: &Spot<'_>, view: &ZoneView) {
+        let change = spot.change;
+        if change.op != Op::Added
+            || spot.rel.split('.').any(|l| l.starts_with('_'))
+            || view.base_names.contains(&change.name)
+        {
+            return;
         }
+        if let Some((shape, why)) = view.near_miss_shape(&change.name, &change.host) {
+            let message = format!(
+                "{} looks like a slip of the existing name pattern {shape} ({why})",
+                spot.rel
+            );
+            self.flag(spot, Level::Error, "near-miss-name", message, Some(shape));
+        }
+    }
+
+    /// other-host: setting up one host must not touch another.
+    fn other_host(&mut self, spot: &Spot<'_>, new_hosts: &BTreeSet<String>) {
+        let change = spot.change;
+        if new_hosts.is_empty() || new_hosts.contains(&change.host) || change.host == "@" {
+            return;
+        }
+        let mentions_new = change.after.iter().chain(&change.before).any(|v| {
+            new_hosts
+                .iter()
+                .any(|h| v.contains(&format!("{h}.{}", self.origin)))
+        });
+        if mentions_new {
+            return;
+        }
+        let hosts: Vec<&str> = new_hosts.iter().map(String::as_str).collect();
+        let message = format!(
+            "this change sets up {} but also changes {}: {}",
+            hosts.join(", "),
+            change.host,
+            change.line()
+        );
+        self.flag(spot, Level::Error, "other-host", message, None);
+    }
+
+    /// address-reuse, near-miss-address, address-pattern: an address the change adds that
+    /// belongs to another host, is one slip from the one it replaces, or breaks the pattern.
+    fn address(
+        &mut self,
+        spot: &Spot<'_>,
+        value: &str,
+        view: &ZoneView,
+        systematic: Option<Systematic>,
+    ) {
+        let (change, rtype, rel) = (spot.change, spot.rtype, &spot.rel);
+        let line = spot
+            .name
+            .as_ref()
+            .and_then(|n| self.value_line(n, rtype, value))
+            .unwrap_or(spot.line);
+        let at = Spot {
+            line,
+            ..spot.clone()
+        };
+        if let Some(owner) = view.owner_elsewhere(rtype, value, &change.host) {
+            let message = format!("{rel} {rtype} {value}: that address belongs to {owner}");
+            let like = Some(format!("{owner} {rtype} {value}"));
+            self.flag(&at, Level::Error, "address-reuse", message, like);
+            return;
+        }
+        if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 1 {
+            let before = &change.before[0];
+            if let Some(why) = typo::slip(before, value) {
+                let message = format!(
+                    "{rel} {rtype} changes from {before} to {value}, one {why} away: a slip?"
+                );
+                let like = Some(format!("{rel} {rtype} {before}"));
+                self.flag(&at, Level::Warning, "near-miss-address", message, like);
+                self.slipped(before, value);
+                return;
+            }
+        }
+        if systematic != Some(Systematic::Renumbering) {
+            if let Some(why) = view.off_pattern(rtype, value, &change.host) {
+                let message = format!("{rel} {rtype} {value} {why}");
+                self.flag(&at, Level::Warning, "address-pattern", message, None);
+            }
+        }
+    }
+
+    /// second-address: a host that had one address gains a second.
+    fn second_address(&mut self, spot: &Spot<'_>) {
+        let change = spot.change;
+        if change.op != Op::Changed || change.before.len() != 1 || change.after.len() != 2 {
+            return;
+        }
+        let added: Vec<&str> = spot.added.iter().map(|v| v.as_str()).collect();
+        let message = format!(
+            "{} gains a second {} ({}) it never had: is one of them meant for another host?",
+            spot.rel,
+            spot.rtype,
+            added.join(", ")
+        );
+        let like = Some(format!("{} {} {}", spot.rel, spot.rtype, change.before[0]));
+        self.flag(spot, Level::Warning, "second-address", message, like);
     }
 
     fn ttl_outlier(
@@ -908,6 +958,24 @@ fn systematic(changes: &[RecordChange]) -> Option<Systematic> {
     }
     (mappings.len() <= 2).then_some(Systematic::Renumbering)
 }
+
+/// Where the findings about one change point, and what it adds.
+#[derive(Clone)]
+struct Spot<'c> {
+    change: &'c RecordChange,
+    rtype: RecordType,
+    /// The owner, canonical (None when it does not parse).
+    name: Option<Name>,
+    /// Values the change brings.
+    added: Vec<&'c String>,
+    line: usize,
+    /// The owner relative to the zone.
+    rel: String,
+}
+
+/// RRsets a change must touch (change or delete) before the share of the zone it touches is
+/// judged: a small zone's every change is not a mass change.
+const MASS_CHANGE_MIN: usize = 10;
 
 /// What the base and the proposed zone hold, indexed for the risk checks.
 struct ZoneView {
