@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
 use crate::diff::{diff_zones, relative, Op, RecordChange};
-use crate::model::{host_of, present_name, Rdata, Zone};
+use crate::model::{host_of, present_name, Rdata, RrSet, TypeMap, Zone};
 use crate::typo;
 use crate::zonefile::{LoadedZone, ZoneError};
 
@@ -266,56 +266,16 @@ impl Lint<'_> {
         relative(name, &self.origin)
     }
 
+    /// What makes the zone wrong on its own, whatever changed: each named check below.
     fn validity(&mut self) {
         let zone = self.zone;
-        let origin = &zone.origin;
         for (name, sets) in zone.iter() {
-            let shown = present_name(name);
             if let Some(cname) = sets.get(&RecordType::CNAME) {
-                let line = self.line(name, RecordType::CNAME);
-                if name == origin {
-                    self.push(
-                        Level::Error,
-                        "cname-at-apex",
-                        &shown,
-                        "CNAME",
-                        line,
-                        "a CNAME at the zone apex: the apex must hold SOA and NS".into(),
-                        None,
-                    );
-                }
-                if let Some(other) = sets.keys().find(|t| !beside_cname(**t)) {
-                    self.push(
-                        Level::Error,
-                        "cname-and-other-data",
-                        &shown,
-                        "CNAME",
-                        line,
-                        format!(
-                            "{} has a CNAME and other data ({other}): a CNAME must stand alone",
-                            self.rel(&shown)
-                        ),
-                        None,
-                    );
-                }
-                if cname.rdatas.len() > 1 {
-                    self.push(
-                        Level::Error,
-                        "two-cnames",
-                        &shown,
-                        "CNAME",
-                        line,
-                        format!(
-                            "{} has {} CNAME records: only one is allowed",
-                            self.rel(&shown),
-                            cname.rdatas.len()
-                        ),
-                        None,
-                    );
-                }
+                self.cname_rules(name, sets, cname);
             }
             self.nsec3_validity(name, sets);
-            if let Some(repeat) = repeats_origin(origin, name) {
+            if let Some(repeat) = repeats_origin(&zone.origin, name) {
+                let shown = present_name(name);
                 let rtype = sets.keys().next().copied().unwrap_or(RecordType::A);
                 self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), self.line(name, rtype),
                     format!("{shown} repeats the zone name: was `{repeat}` written without its trailing dot?"), None);
@@ -325,61 +285,103 @@ impl Lint<'_> {
                     let Some(target) = rdata.to_hickory(*rtype).as_ref().and_then(target_of) else {
                         continue;
                     };
-                    let target = crate::model::canonical_name(&target);
-                    let line = self.line(name, *rtype);
-                    if let Some(repeat) = repeats_origin(origin, &target) {
-                        self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), line,
-                            format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(&target)), None);
-                    } else if let Some(dname) =
-                        below_dname(zone, &target).filter(|_| *rtype == RecordType::NS)
-                    {
-                        let message = format!(
-                            "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
-                            present_name(&target),
-                            present_name(&dname)
-                        );
-                        self.push(
-                            Level::Error,
-                            "ns-below-dname",
-                            &shown,
-                            "NS",
-                            line,
-                            message,
-                            None,
-                        );
-                    } else if *rtype == RecordType::NS && without_address(zone, &target) {
-                        // named-checkzone refuses the zone: nobody could reach that server.
-                        self.push(
-                            Level::Error,
-                            "ns-without-address",
-                            &shown,
-                            "NS",
-                            line,
-                            format!(
-                                "NS {} is inside the zone but has no A or AAAA record (BIND refuses to load the zone)",
-                                present_name(&target)
-                            ),
-                            None,
-                        );
-                    } else if dangling(zone, &target) {
-                        self.push(
-                            Level::Error,
-                            "dangling-target",
-                            &shown,
-                            &rtype.to_string(),
-                            line,
-                            format!(
-                                "{rtype} target {} is inside the zone but has no records",
-                                present_name(&target)
-                            ),
-                            None,
-                        );
-                    }
+                    self.target(name, *rtype, &crate::model::canonical_name(&target));
                 }
             }
         }
         self.dnssec_validity();
-        let apex = zone.get(origin);
+        self.apex_records();
+        self.duplicates();
+    }
+
+    /// cname-at-apex, cname-and-other-data, two-cnames.
+    fn cname_rules(&mut self, name: &Name, sets: &TypeMap, cname: &RrSet) {
+        let shown = present_name(name);
+        let line = self.line(name, RecordType::CNAME);
+        if *name == self.zone.origin {
+            let message = "a CNAME at the zone apex: the apex must hold SOA and NS".into();
+            self.push(
+                Level::Error,
+                "cname-at-apex",
+                &shown,
+                "CNAME",
+                line,
+                message,
+                None,
+            );
+        }
+        if let Some(other) = sets.keys().find(|t| !beside_cname(**t)) {
+            let message = format!(
+                "{} has a CNAME and other data ({other}): a CNAME must stand alone",
+                self.rel(&shown)
+            );
+            let check = "cname-and-other-data";
+            self.push(Level::Error, check, &shown, "CNAME", line, message, None);
+        }
+        if cname.rdatas.len() > 1 {
+            let message = format!(
+                "{} has {} CNAME records: only one is allowed",
+                self.rel(&shown),
+                cname.rdatas.len()
+            );
+            self.push(
+                Level::Error,
+                "two-cnames",
+                &shown,
+                "CNAME",
+                line,
+                message,
+                None,
+            );
+        }
+    }
+
+    /// What a name-bearing record at `name` points at: repeated-origin (a name written without
+    /// its trailing dot), ns-below-dname, ns-without-address, dangling-target.
+    fn target(&mut self, name: &Name, rtype: RecordType, target: &Name) {
+        let zone = self.zone;
+        let shown = present_name(name);
+        let line = self.line(name, rtype);
+        let (check, message) = if let Some(repeat) = repeats_origin(&zone.origin, target) {
+            ("repeated-origin", format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(target)))
+        } else if let Some(dname) = below_dname(zone, target).filter(|_| rtype == RecordType::NS) {
+            ("ns-below-dname", format!(
+                "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
+                present_name(target),
+                present_name(&dname)
+            ))
+        } else if rtype == RecordType::NS && without_address(zone, target) {
+            // named-checkzone refuses the zone: nobody could reach that server.
+            ("ns-without-address", format!(
+                "NS {} is inside the zone but has no A or AAAA record (BIND refuses to load the zone)",
+                present_name(target)
+            ))
+        } else if dangling(zone, target) {
+            (
+                "dangling-target",
+                format!(
+                    "{rtype} target {} is inside the zone but has no records",
+                    present_name(target)
+                ),
+            )
+        } else {
+            return;
+        };
+        self.push(
+            Level::Error,
+            check,
+            &shown,
+            &rtype.to_string(),
+            line,
+            message,
+            None,
+        );
+    }
+
+    /// no-apex-soa, no-apex-ns: what BIND refuses to load a zone without.
+    fn apex_records(&mut self) {
+        let origin = &self.zone.origin;
+        let apex = self.zone.get(origin);
         for (rtype, check) in [
             (RecordType::SOA, "no-apex-soa"),
             (RecordType::NS, "no-apex-ns"),
@@ -400,6 +402,10 @@ impl Lint<'_> {
                 );
             }
         }
+    }
+
+    /// duplicate: a record written twice with the same data (BIND keeps one).
+    fn duplicates(&mut self) {
         for (name, rtype, place) in &self.loaded.duplicates {
             self.findings.push(LintFinding {
                 level: Level::Warning,
