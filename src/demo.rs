@@ -200,7 +200,7 @@ fn recent_mismatch(recent: &Recent, with_git: bool) -> Vec<String> {
     }
     if with_git {
         let add_bh18 = recent.commits.iter().find(|c| c.subject == "add bh18");
-        if add_bh18.is_none_or(|c| c.status != "live") {
+        if add_bh18.is_none_or(|c| c.status != crate::recent::CommitStatus::Live) {
             problems.push("recent did not show the 'add bh18' commit as live".into());
         }
     }

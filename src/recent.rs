@@ -44,8 +44,8 @@ pub struct LiveChange {
     /// Type.
     #[serde(rename = "type")]
     pub rtype: String,
-    /// `appeared`, `changed` or `disappeared`.
-    pub what: String,
+    /// What happened to the RRset.
+    pub what: LiveWhat,
     /// Values now.
     pub values: Vec<String>,
     /// Values before.
@@ -60,6 +60,47 @@ pub struct LiveChange {
     /// since 1970; absent while it is still served. Additive.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reverted: Option<i64>,
+}
+
+/// What happened to an RRset on its servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveWhat {
+    /// It was not served before.
+    Appeared,
+    /// Its values changed.
+    Changed,
+    /// It is no longer served.
+    Disappeared,
+}
+
+/// Whether what a commit made expected is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CommitStatus {
+    /// On every server.
+    #[serde(rename = "live")]
+    Live,
+    /// On some servers.
+    #[serde(rename = "partly live")]
+    PartlyLive,
+    /// On none.
+    #[serde(rename = "not yet live")]
+    NotYetLive,
+    /// No history tells.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl CommitStatus {
+    /// As JSON and people read it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitStatus::Live => "live",
+            CommitStatus::PartlyLive => "partly live",
+            CommitStatus::NotYetLive => "not yet live",
+            CommitStatus::Unknown => "unknown",
+        }
+    }
 }
 
 /// A commit to expected-records with its record-level changes.
@@ -79,8 +120,8 @@ pub struct CommitEntry {
     pub subject: String,
     /// RRsets it changed.
     pub changes: Vec<RecordChange>,
-    /// `live` (seen on every server), `partly live`, `not yet live`, or `unknown` (no history).
-    pub status: String,
+    /// Whether it is served: on every server, some, none, or unknown (no history).
+    pub status: CommitStatus,
     /// Since when it is live on every server.
     pub live_since: Option<i64>,
 }
@@ -266,12 +307,11 @@ fn live_status(
         }
     }
     entry.status = match (live, total) {
-        (_, 0) => "unknown",
-        (l, t) if l == t => "live",
-        (0, _) => "not yet live",
-        _ => "partly live",
-    }
-    .into();
+        (_, 0) => CommitStatus::Unknown,
+        (l, t) if l == t => CommitStatus::Live,
+        (0, _) => CommitStatus::NotYetLive,
+        _ => CommitStatus::PartlyLive,
+    };
     // A state first seen by the store's first run was there before the history began: since
     // when is not known (a fresh store would otherwise call every commit "live since 0 s ago").
     entry.live_since = match since {
@@ -339,7 +379,51 @@ pub fn build(
     commits: Vec<(Commit, Vec<RecordChange>)>,
     query: &RecentQuery,
 ) -> Recent {
-    // Group the per-server rows of one change of one RRset (same state before and after).
+    let mut live_changes = group_live_changes(expected, changes, query);
+    for live in &mut live_changes {
+        live.explained_by = explanation(expected, &commits, live);
+    }
+    let reverts = pair_reverts(&mut live_changes);
+    let mut explained = Vec::new();
+    let mut unexplained = Vec::new();
+    let mut owners = ValueOwners::new();
+    for (index, mut live) in live_changes.into_iter().enumerate() {
+        // A revert is told on the change it undid, never as a change of its own (nor folded
+        // into a commit that happens to hold the same values).
+        if reverts.contains(&index) {
+            continue;
+        }
+        if live.explained_by.is_some() {
+            explained.push(live);
+        } else {
+            live.notes = suspicions(expected, &mut owners, &live);
+            unexplained.push(live);
+        }
+    }
+    let newest = |a: &LiveChange, b: &LiveChange| b.first_seen.cmp(&a.first_seen);
+    explained.sort_by(newest);
+    unexplained.sort_by(newest);
+    Recent {
+        schema: SCHEMA,
+        since: query.since,
+        now: query.now,
+        last_run: None,
+        unexplained,
+        explained,
+        commits: commit_entries(commits, query),
+        last_commit: None,
+        drift: None,
+        store: None,
+    }
+}
+
+/// The per-server rows of one change of one RRset (the same state before and after) as one
+/// live change, with every server it was seen on.
+fn group_live_changes(
+    expected: &Expected,
+    changes: &[Change],
+    query: &RecentQuery,
+) -> Vec<LiveChange> {
     type Key = (String, String, String, bool, Vec<String>, Vec<String>);
     let mut groups: BTreeMap<Key, LiveChange> = BTreeMap::new();
     for change in changes {
@@ -361,11 +445,11 @@ pub fn build(
             name: change.name.clone(),
             rtype: change.rtype.clone(),
             what: if !change.present {
-                "disappeared".into()
+                LiveWhat::Disappeared
             } else if change.before.is_empty() {
-                "appeared".into()
+                LiveWhat::Appeared
             } else {
-                "changed".into()
+                LiveWhat::Changed
             },
             values: change.values.clone(),
             before: change.before.clone(),
@@ -379,49 +463,43 @@ pub fn build(
             entry.servers.push(change.server.clone());
         }
     }
-    let mut explained = Vec::new();
-    let mut unexplained = Vec::new();
-    let mut owners = ValueOwners::new();
-    let mut groups: Vec<LiveChange> = groups
+    groups
         .into_values()
         .filter(|live| query.host.as_ref().is_none_or(|h| *h == live.host))
         .map(|mut live| {
             live.servers.sort();
             live
         })
-        .collect();
-    for live in &mut groups {
-        live.explained_by = commits
-            .iter()
-            .find(|(_, changes)| {
-                changes.iter().any(|c| {
-                    c.zone == live.zone
-                        && c.name == live.name
-                        && c.rtype == live.rtype
-                        && c.after == live.values
-                })
+        .collect()
+}
+
+/// What explains a live change: a commit in the window that made those values expected, or
+/// expected-records as it is now (a deploy of an older commit, a recovery).
+fn explanation(
+    expected: &Expected,
+    commits: &[(Commit, Vec<RecordChange>)],
+    live: &LiveChange,
+) -> Option<String> {
+    commits
+        .iter()
+        .find(|(_, changes)| {
+            changes.iter().any(|c| {
+                c.zone == live.zone
+                    && c.name == live.name
+                    && c.rtype == live.rtype
+                    && c.after == live.values
             })
-            .map(|(commit, _)| commit.hash.clone())
-            .or_else(|| matches_expected(expected, live).then(|| "expected-records".to_string()));
-    }
-    let reverts = pair_reverts(&mut groups);
-    for (index, mut live) in groups.into_iter().enumerate() {
-        // A revert is told on the change it undid, never as a change of its own (nor folded
-        // into a commit that happens to hold the same values).
-        if reverts.contains(&index) {
-            continue;
-        }
-        if live.explained_by.is_some() {
-            explained.push(live);
-        } else {
-            live.notes = suspicions(expected, &mut owners, &live);
-            unexplained.push(live);
-        }
-    }
-    let newest = |a: &LiveChange, b: &LiveChange| b.first_seen.cmp(&a.first_seen);
-    explained.sort_by(newest);
-    unexplained.sort_by(newest);
-    let commits = commits
+        })
+        .map(|(commit, _)| commit.hash.clone())
+        .or_else(|| matches_expected(expected, live).then(|| "expected-records".to_string()))
+}
+
+/// The commits of the window, narrowed to `--host`.
+fn commit_entries(
+    commits: Vec<(Commit, Vec<RecordChange>)>,
+    query: &RecentQuery,
+) -> Vec<CommitEntry> {
+    commits
         .into_iter()
         .map(|(commit, changes)| CommitEntry {
             hash: commit.hash,
@@ -433,23 +511,11 @@ pub fn build(
                 .into_iter()
                 .filter(|c| query.host.as_ref().is_none_or(|h| *h == c.host))
                 .collect(),
-            status: "unknown".into(),
+            status: CommitStatus::Unknown,
             live_since: None,
         })
         .filter(|c| query.host.is_none() || !c.changes.is_empty())
-        .collect();
-    Recent {
-        schema: SCHEMA,
-        since: query.since,
-        now: query.now,
-        last_run: None,
-        unexplained,
-        explained,
-        commits,
-        last_commit: None,
-        drift: None,
-        store: None,
-    }
+        .collect()
 }
 
 fn zone_of<'e>(expected: &'e Expected, zone: &str) -> Option<&'e Zone> {
@@ -482,8 +548,8 @@ fn matches_expected(expected: &Expected, live: &LiveChange) -> bool {
         .ok()
         .and_then(|n| zone.rrset(&n, rtype));
     match set {
-        Some(set) => live.what != "disappeared" && set.shown(rtype) == live.values,
-        None => live.what == "disappeared",
+        Some(set) => live.what != LiveWhat::Disappeared && set.shown(rtype) == live.values,
+        None => live.what == LiveWhat::Disappeared,
     }
 }
 

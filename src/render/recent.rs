@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::human::Style;
 use super::{paint, slip};
-use crate::recent::{ago, CommitEntry, LiveChange, Recent};
+use crate::recent::{ago, CommitEntry, CommitStatus, LiveChange, LiveWhat, Recent};
 use crate::report::{Finding, Severity};
 
 /// Entries shown per section before a count of the rest.
@@ -149,10 +149,10 @@ fn commits(out: &mut String, recent: &Recent, style: Style) {
 }
 
 fn commit_lines(out: &mut String, commit: &CommitEntry, now: i64) {
-    let status = match (commit.status.as_str(), commit.live_since) {
-        ("live", Some(t)) => format!("live on all servers since {}", ago(now, t)),
-        ("live", None) => "live on all servers (since before the history began)".into(),
-        (status, _) => status.to_string(),
+    let status = match (commit.status, commit.live_since) {
+        (CommitStatus::Live, Some(t)) => format!("live on all servers since {}", ago(now, t)),
+        (CommitStatus::Live, None) => "live on all servers (since before the history began)".into(),
+        (status, _) => status.as_str().to_string(),
     };
     let short = commit.hash.get(..8).unwrap_or(&commit.hash);
     let written = commit
@@ -250,9 +250,9 @@ fn live_line(live: &LiveChange, colour: bool) -> String {
         .iter()
         .filter(|v| !live.values.contains(v))
         .collect();
-    let values = match (live.what.as_str(), added.is_empty(), removed.is_empty()) {
-        ("disappeared", _, _) => format!("{} disappeared", live.before.join(", ")),
-        ("appeared", _, _) => format!("{} appeared", live.values.join(", ")),
+    let values = match (live.what, added.is_empty(), removed.is_empty()) {
+        (LiveWhat::Disappeared, _, _) => format!("{} disappeared", live.before.join(", ")),
+        (LiveWhat::Appeared, _, _) => format!("{} appeared", live.values.join(", ")),
         (_, false, true) => format!(
             "{} appeared (before: {})",
             join(added.into_iter().map(marked)),
@@ -290,13 +290,13 @@ mod tests {
 
     #[test]
     fn a_value_that_replaced_a_near_twin_shows_the_slip() {
-        let live = |what: &str, values: &[&str], before: &[&str]| LiveChange {
+        let live = |what: LiveWhat, values: &[&str], before: &[&str]| LiveChange {
             first_seen: 0,
             zone: "bots.example.net.".into(),
             host: "bh17".into(),
             name: "bh17.bots.example.net.".into(),
             rtype: "A".into(),
-            what: what.into(),
+            what,
             values: values.iter().map(|v| v.to_string()).collect(),
             before: before.iter().map(|v| v.to_string()).collect(),
             servers: vec!["ns1".into()],
@@ -306,7 +306,7 @@ mod tests {
         };
         assert_eq!(
             live_line(
-                &live("changed", &["203.0.113.71"], &["203.0.113.17"]),
+                &live(LiveWhat::Changed, &["203.0.113.71"], &["203.0.113.17"]),
                 false
             ),
             "bh17 A 203.0.113.[17→71] (was 203.0.113.17) on ns1"
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(
             live_line(
                 &live(
-                    "changed",
+                    LiveWhat::Changed,
                     &["203.0.113.17", "203.0.113.18"],
                     &["203.0.113.17"]
                 ),
@@ -324,7 +324,7 @@ mod tests {
         );
         assert_eq!(
             live_line(
-                &live("changed", &["198.51.100.7"], &["203.0.113.17"]),
+                &live(LiveWhat::Changed, &["198.51.100.7"], &["203.0.113.17"]),
                 false
             ),
             "bh17 A 198.51.100.7 (was 203.0.113.17) on ns1"
