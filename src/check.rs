@@ -292,7 +292,7 @@ pub async fn check(
             started_at: started.as_second(),
             duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
             servers: report.zones.iter().map(|z| z.servers.len() as i64).sum(),
-            verdict: format!("{:?}", report.verdict).to_ascii_lowercase(),
+            verdict: report.verdict.as_str().to_string(),
             drift: report.summary.drift as i64,
             failures: report.summary.failures as i64,
         };

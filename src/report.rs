@@ -58,7 +58,39 @@ pub enum Kind {
     SameSerialOtherData,
 }
 
+impl Severity {
+    /// As JSON and metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Drift => "drift",
+            Severity::Failure => "failure",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 impl Kind {
+    /// As JSON and metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::MissingRrset => "missing_rrset",
+            Kind::WrongValue => "wrong_value",
+            Kind::ExtraType => "extra_type",
+            Kind::UnexpectedName => "unexpected_name",
+            Kind::TtlDiffers => "ttl_differs",
+            Kind::ServersDisagree => "servers_disagree",
+            Kind::SerialDiffers => "serial_differs",
+            Kind::NotAuthoritative => "not_authoritative",
+            Kind::Unreachable => "unreachable",
+            Kind::QueryFailed => "query_failed",
+            Kind::SignatureExpiring => "signature_expiring",
+            Kind::RateLimited => "rate_limited",
+            Kind::NotAllowed => "not_allowed",
+            Kind::TransferFailed => "transfer_failed",
+            Kind::SameSerialOtherData => "same_serial_other_data",
+        }
+    }
+
     /// Short human label.
     pub fn label(self) -> &'static str {
         match self {
@@ -225,6 +257,17 @@ pub enum Verdict {
     Incomplete,
 }
 
+impl Verdict {
+    /// As JSON, metrics and the history store spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Drift => "drift",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+}
+
 /// Counts over the whole run.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Summary {
@@ -330,6 +373,41 @@ impl Report {
             not_recorded: None,
             load_ms: None,
             revision: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_spelled_as_serde_spells_them() {
+        let kinds = [
+            Kind::MissingRrset,
+            Kind::WrongValue,
+            Kind::ExtraType,
+            Kind::UnexpectedName,
+            Kind::TtlDiffers,
+            Kind::ServersDisagree,
+            Kind::SerialDiffers,
+            Kind::NotAuthoritative,
+            Kind::Unreachable,
+            Kind::QueryFailed,
+            Kind::SignatureExpiring,
+            Kind::RateLimited,
+            Kind::NotAllowed,
+            Kind::TransferFailed,
+            Kind::SameSerialOtherData,
+        ];
+        for kind in kinds {
+            assert_eq!(serde_json::json!(kind), kind.as_str(), "{kind:?}");
+        }
+        for severity in [Severity::Drift, Severity::Failure, Severity::Warning] {
+            assert_eq!(serde_json::json!(severity), severity.as_str());
+        }
+        for verdict in [Verdict::Clean, Verdict::Drift, Verdict::Incomplete] {
+            assert_eq!(serde_json::json!(verdict), verdict.as_str());
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::report::{Report, Verdict};
+use crate::report::{Report, ServerReport, Verdict};
 
 /// Escapes a label value: backslash, double quote and line feed (the format's three escapes);
 /// other control characters become `\DDD` so a metric line stays one line.
@@ -21,20 +21,81 @@ fn label(value: &str) -> String {
     out
 }
 
-/// Renders the metrics of one run. `now` is the run's start, seconds since 1970.
-pub fn render(report: &Report, now: i64) -> String {
-    let mut out = String::new();
-    let mut metric = |name: &str, help: &str, kind: &str, samples: Vec<(String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// Metrics in the text format, one gauge after another.
+#[derive(Default)]
+struct Metrics(String);
+
+impl Metrics {
+    /// One gauge with its help line and its samples (labels, value).
+    fn gauge(&mut self, name: &str, help: &str, samples: Vec<(String, String)>) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (labels, value) in samples {
             if labels.is_empty() {
-                let _ = writeln!(out, "{name} {value}");
+                let _ = writeln!(self.0, "{name} {value}");
             } else {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
             }
         }
-    };
-    let mut findings: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
+    }
+
+    /// One gauge with a single unlabelled value.
+    fn value(&mut self, name: &str, help: &str, value: String) {
+        self.gauge(name, help, vec![(String::new(), value)]);
+    }
+}
+
+/// Renders the metrics of one run. `now` is the run's start, seconds since 1970.
+pub fn render(report: &Report, now: i64) -> String {
+    let mut metrics = Metrics::default();
+    metrics.gauge(
+        "dns_audit_findings",
+        "Findings of the last run by zone, host, kind and severity.",
+        finding_counts(report),
+    );
+    metrics.gauge(
+        "dns_audit_server_up",
+        "1 when the server answered for the zone in the last run, else 0.",
+        per_server(report, &|s| {
+            Some(if s.status == "ok" { "1" } else { "0" }.into())
+        }),
+    );
+    metrics.gauge(
+        "dns_audit_soa_serial",
+        "SOA serial each server served in the last run.",
+        per_server(report, &|s| s.serial.map(|n| n.to_string())),
+    );
+    let drift = u8::from(report.verdict == Verdict::Drift);
+    metrics.value(
+        "dns_audit_drift",
+        "1 when the last run found drift, else 0.",
+        drift.to_string(),
+    );
+    metrics.value(
+        "dns_audit_exit_code",
+        "Exit code of the last run (0 clean, 1 drift, 3 incomplete).",
+        report.exit_code.to_string(),
+    );
+    metrics.value(
+        "dns_audit_run_duration_seconds",
+        "How long the last run took.",
+        format!("{:.3}", report.duration_ms as f64 / 1000.0),
+    );
+    metrics.value(
+        "dns_audit_run_success",
+        "1 when the last run audited (whatever it found), 0 when it could not (bad zone file or config, another run holding the lock).",
+        "1".into(),
+    );
+    metrics.value(
+        "dns_audit_last_run_timestamp_seconds",
+        "When the last run started, seconds since 1970.",
+        now.to_string(),
+    );
+    metrics.0
+}
+
+/// Findings counted by zone, host, kind and severity.
+fn finding_counts(report: &Report) -> Vec<(String, String)> {
+    let mut counts: BTreeMap<(&str, &str, &str, &str), u64> = BTreeMap::new();
     for zone in &report.zones {
         let all = zone
             .hosts
@@ -42,102 +103,50 @@ pub fn render(report: &Report, now: i64) -> String {
             .flat_map(|h| &h.findings)
             .chain(&zone.server_findings);
         for f in all {
-            let severity = format!("{:?}", f.severity).to_ascii_lowercase();
-            let kind = serde_json::to_value(f.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            *findings
-                .entry((zone.zone.clone(), f.host.clone(), kind, severity))
-                .or_default() += 1;
+            let key = (
+                zone.zone.as_str(),
+                f.host.as_str(),
+                f.kind.as_str(),
+                f.severity.as_str(),
+            );
+            *counts.entry(key).or_default() += 1;
         }
     }
-    metric(
-        "dns_audit_findings",
-        "Findings of the last run by zone, host, kind and severity.",
-        "gauge",
-        findings
-            .into_iter()
-            .map(|((zone, host, kind, severity), n)| {
-                (
-                    format!(
-                        "zone=\"{}\",host=\"{}\",kind=\"{}\",severity=\"{}\"",
-                        label(&zone),
-                        label(&host),
-                        label(&kind),
-                        label(&severity)
-                    ),
-                    n.to_string(),
-                )
-            })
-            .collect(),
-    );
-    let servers = |f: &dyn Fn(&crate::report::ServerReport) -> Option<String>| {
-        report
-            .zones
-            .iter()
-            .flat_map(|z| z.servers.iter().map(move |s| (z, s)))
-            .filter_map(|(z, s)| {
-                let value = f(s)?;
-                let labels = format!(
-                    "zone=\"{}\",server=\"{}\",address=\"{}\"",
-                    label(&z.zone),
-                    label(&s.name),
-                    label(&s.address)
-                );
-                Some((labels, value))
-            })
-            .collect::<Vec<_>>()
-    };
-    metric(
-        "dns_audit_server_up",
-        "1 when the server answered for the zone in the last run, else 0.",
-        "gauge",
-        servers(&|s| Some(if s.status == "ok" { "1" } else { "0" }.into())),
-    );
-    metric(
-        "dns_audit_soa_serial",
-        "SOA serial each server served in the last run.",
-        "gauge",
-        servers(&|s| s.serial.map(|n| n.to_string())),
-    );
-    metric(
-        "dns_audit_drift",
-        "1 when the last run found drift, else 0.",
-        "gauge",
-        vec![(
-            String::new(),
-            u8::from(report.verdict == Verdict::Drift).to_string(),
-        )],
-    );
-    metric(
-        "dns_audit_exit_code",
-        "Exit code of the last run (0 clean, 1 drift, 3 incomplete).",
-        "gauge",
-        vec![(String::new(), report.exit_code.to_string())],
-    );
-    metric(
-        "dns_audit_run_duration_seconds",
-        "How long the last run took.",
-        "gauge",
-        vec![(
-            String::new(),
-            format!("{:.3}", report.duration_ms as f64 / 1000.0),
-        )],
-    );
-    metric(
-        "dns_audit_run_success",
-        "1 when the last run audited (whatever it found), 0 when it could not (bad zone file or config, another run holding the lock).",
-        "gauge",
-        vec![(String::new(), "1".into())],
-    );
-    metric(
-        "dns_audit_last_run_timestamp_seconds",
-        "When the last run started, seconds since 1970.",
-        "gauge",
-        vec![(String::new(), now.to_string())],
-    );
-    out
+    counts
+        .into_iter()
+        .map(|((zone, host, kind, severity), n)| {
+            let labels = format!(
+                "zone=\"{}\",host=\"{}\",kind=\"{}\",severity=\"{}\"",
+                label(zone),
+                label(host),
+                label(kind),
+                label(severity)
+            );
+            (labels, n.to_string())
+        })
+        .collect()
+}
+
+/// One sample per server of each zone, where `value` gives one.
+fn per_server(
+    report: &Report,
+    value: &dyn Fn(&ServerReport) -> Option<String>,
+) -> Vec<(String, String)> {
+    report
+        .zones
+        .iter()
+        .flat_map(|z| z.servers.iter().map(move |s| (z, s)))
+        .filter_map(|(z, s)| {
+            let value = value(s)?;
+            let labels = format!(
+                "zone=\"{}\",server=\"{}\",address=\"{}\"",
+                label(&z.zone),
+                label(&s.name),
+                label(&s.address)
+            );
+            Some((labels, value))
+        })
+        .collect()
 }
 
 /// The metrics of a run that audited nothing (exit 2: a broken zone file or config; exit 4:
