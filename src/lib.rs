@@ -10,6 +10,7 @@
 // Foundation: text, the record model and pure differences; small I/O pieces every layer may use.
 pub mod exit;
 pub mod escape;
+pub mod hash;
 pub mod typo;
 pub mod model;
 pub mod diff;

@@ -68,13 +68,12 @@ fn zone_state(zone: &ZoneReport) -> ZoneState {
     } else {
         "incomplete"
     };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = crate::hash::Fnv1a::default();
     for line in findings.iter().map(|f| finding_line(f)) {
-        for b in line.bytes().chain([0]) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        hash.feed(line.as_bytes());
+        hash.feed(&[0]);
     }
+    let hash = hash.finish();
     ZoneState {
         zone: zone.zone.clone(),
         state,

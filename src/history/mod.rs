@@ -1,0 +1,345 @@
+//! The history store: what each server answered, kept as changes, not snapshots.
+//!
+//! One SQLite file (WAL, busy timeout). Per (zone, server, name, type) the store keeps the current
+//! state as a hash; a run adds a `changes` row only where an RRset first appears, changes or
+//! disappears, plus one small `runs` row. A year of 5-minute runs over a stable fleet therefore
+//! grows with the number of changes, not of runs. Every run is one transaction: a run killed at
+//! any point leaves the store as it was, and a second run waits for the first to commit.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::observe::{Probe, ServerView};
+
+mod read;
+mod record;
+mod schema;
+
+/// `PRAGMA application_id` of a dns-audit store ("dnsa").
+const APPLICATION_ID: i64 = 0x646e_7361;
+/// Schema version this build writes; older ones are migrated forward.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// Errors of the history store.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The file exists but is not a dns-audit store (or is damaged); it is left untouched.
+    #[error("{path}: {why}; the file was left untouched")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Another run held the store for longer than the busy timeout.
+    #[error("{path}: the history store is busy (another run is writing); try again")]
+    Busy {
+        /// The file.
+        path: PathBuf,
+    },
+    /// SQLite or the file system failed.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The directory could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Where the store is: `flag` (--state, DNS_AUDIT_STATE), else the config's `state`, else
+/// the default place; and whether it was named (a named store's directory must exist: a
+/// mistyped path is not a new empty history).
+pub fn store_path(
+    flag: Option<&Path>,
+    config: &crate::config::Config,
+) -> Result<(PathBuf, bool), String> {
+    if let Some(path) = flag.map(Path::to_path_buf).or_else(|| config.state.clone()) {
+        return Ok((path, true));
+    }
+    default_path().map(|path| (path, false)).ok_or_else(|| {
+        "no place for the history store: set --state, `state` in the config, or HOME".into()
+    })
+}
+
+/// The default store: `$XDG_STATE_HOME/dns-audit/history.sqlite`, else
+/// `~/.local/state/dns-audit/history.sqlite`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local").join("state"))
+        })?;
+    Some(base.join("dns-audit").join("history.sqlite"))
+}
+
+/// An open store.
+pub struct History {
+    path: PathBuf,
+    conn: Connection,
+}
+
+/// What a run was, for its `runs` row.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// Start, seconds since 1970.
+    pub started_at: i64,
+    /// Duration.
+    pub duration_ms: i64,
+    /// Server addresses asked.
+    pub servers: i64,
+    /// Verdict word.
+    pub verdict: String,
+    /// Drift findings.
+    pub drift: i64,
+    /// Failure findings.
+    pub failures: i64,
+}
+
+/// The observations of one zone in a run.
+pub struct ZoneObservations<'a, 'z> {
+    /// Zone apex in presentation form.
+    pub zone: String,
+    /// The plan the answers line up with.
+    pub plan: &'a [Probe<'z>],
+    /// One view per server.
+    pub views: &'a [ServerView],
+}
+
+/// What one server serves for one RRset, as last recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedState {
+    /// Server label (the name it was last recorded under).
+    pub server: String,
+    /// Server address: what the history is keyed by.
+    pub address: String,
+    /// Whether the RRset is served.
+    pub present: bool,
+    /// Its values.
+    pub values: Vec<String>,
+    /// Since when (the run that first saw this state).
+    pub since: i64,
+}
+
+/// One recorded change of one RRset on one server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// When the run that saw it started, seconds since 1970.
+    pub at: i64,
+    /// Zone apex.
+    pub zone: String,
+    /// Server label.
+    pub server: String,
+    /// Owner name.
+    pub name: String,
+    /// Type.
+    pub rtype: String,
+    /// Whether the RRset is present after the change (false: it disappeared).
+    pub present: bool,
+    /// Values after the change (presentation format).
+    pub values: Vec<String>,
+    /// Values before (empty when it appeared).
+    pub before: Vec<String>,
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase};
+    move |source| {
+        let code = match &source {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+            _ => None,
+        };
+        match code {
+            Some(DatabaseBusy | DatabaseLocked) => HistoryError::Busy { path: path.into() },
+            Some(NotADatabase | DatabaseCorrupt) => HistoryError::Foreign {
+                path: path.into(),
+                why: format!("not a readable SQLite database ({source})"),
+            },
+            _ => HistoryError::Sqlite {
+                path: path.into(),
+                source,
+            },
+        }
+    }
+}
+
+impl History {
+    /// Opens (creating when missing, its directory too) the store at `path`. A file that is not
+    /// a dns-audit store, or is damaged, is reported and never written to.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        History::open_in(path, true)
+    }
+
+    /// Opens the store at `path`, creating the file when missing; its directory is created only
+    /// when `create_dir` (the default place), so a mistyped `--state` is an error, not a fresh
+    /// store that hides the history.
+    pub fn open_in(path: &Path, create_dir: bool) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if create_dir {
+                std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
+                    path: dir.into(),
+                    source,
+                })?;
+            } else if !dir.is_dir() {
+                return Err(HistoryError::Io {
+                    path: dir.into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such directory (the store's directory is created only for the default place)",
+                    ),
+                });
+            }
+        }
+        let err = sqlite(path);
+        // Look before touching anything: a foreign database must not even get a new journal mode.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+        let history = History::identified(path, flags)?;
+        // Switching the journal mode and some lock upgrades report "busy" at once, without
+        // waiting; two runs that start together retry here instead of failing.
+        retry_busy(|| {
+            let mode: String = history
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(&err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                history
+                    .conn
+                    .pragma_update(None, "journal_mode", "WAL")
+                    .map_err(&err)?;
+            }
+            history
+                .conn
+                .pragma_update(None, "synchronous", "NORMAL")
+                .map_err(&err)
+        })?;
+        let mut history = history;
+        if history.version()? != SCHEMA_VERSION {
+            retry_busy(|| history.migrate())?;
+        }
+        Ok(history)
+    }
+
+    /// Opens `path` with `flags` and checks, reading only, that it is empty or a dns-audit
+    /// store in good health.
+    fn identified(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
+        let err = sqlite(path);
+        let conn = Connection::open_with_flags(path, flags).map_err(&err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
+        let mut history = History {
+            path: path.into(),
+            conn,
+        };
+        retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
+        Ok(history)
+    }
+
+    /// The schema version the file holds.
+    fn version(&self) -> Result<i64, HistoryError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite(&self.path))
+    }
+
+    /// Opens an existing store to read only: no file, directory, journal or lock is created
+    /// (on-call may read a store it cannot write). None when there is no file.
+    pub fn open_read_only(path: &Path) -> Result<Option<History>, HistoryError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let history = History::identified(path, flags)?;
+        let version = history.version()?;
+        if !(1..=SCHEMA_VERSION).contains(&version) {
+            return Err(HistoryError::Foreign {
+                path: path.into(),
+                why: format!(
+                    "schema {version}: not one this dns-audit reads (1 to {SCHEMA_VERSION})"
+                ),
+            });
+        }
+        Ok(Some(history))
+    }
+
+    /// The runs the store holds and when the first one started.
+    pub fn summary(&self) -> Result<(u64, Option<i64>), HistoryError> {
+        self.conn
+            .query_row("SELECT count(*), min(started_at) FROM runs", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .map_err(sqlite(&self.path))
+    }
+
+    /// Where the store is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Fails unless the file is empty or a dns-audit store in good health; reads only.
+    fn identify(&mut self, behavior: TransactionBehavior) -> Result<(), HistoryError> {
+        let err = sqlite(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(behavior)
+            .map_err(&err)?;
+        check_identity(&tx, &self.path)?;
+        tx.commit().map_err(&err)
+    }
+}
+
+/// Runs `step` again while it reports the store busy, for up to a minute.
+fn retry_busy<T>(mut step: impl FnMut() -> Result<T, HistoryError>) -> Result<T, HistoryError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match step() {
+            Err(HistoryError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Fails unless the database is empty or a dns-audit store that passes SQLite's quick check.
+fn check_identity(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), HistoryError> {
+    let err = sqlite(path);
+    let app: i64 = tx
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(&err)?;
+    let tables: i64 = tx
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(&err)?;
+    if app != APPLICATION_ID && (app != 0 || tables != 0) {
+        return Err(HistoryError::Foreign {
+            path: path.into(),
+            why: "this is an SQLite database of something else, not a dns-audit history store"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// SQLite's quick check (every page of the file): run before each write, so a damaged store is
+/// reported instead of written to. Readers rely on SQLite's own corruption errors.
+fn check_health(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), HistoryError> {
+    let check: String = tx
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(sqlite(path))?;
+    if check != "ok" {
+        return Err(HistoryError::Foreign {
+            path: path.into(),
+            why: format!("the store is damaged ({check})"),
+        });
+    }
+    Ok(())
+}
