@@ -303,79 +303,21 @@ impl Config {
                 .unwrap_or((0, 0));
             config_error(path, line, column, e.message())
         })?;
-        let mut config = Config::default();
-        let at_key = |key: &str, message: String| {
-            let (line, column) = key_place(text, key);
-            config_error(path, line, column, message)
+        let source = Source { path, text };
+        let mut config = Config {
+            query: query_settings(&source, &raw)?,
+            state: raw.state.clone(),
+            ..Config::default()
         };
-        if let Some(ms) = raw.timeout_ms {
-            if ms == 0 {
-                return Err(at_key("timeout_ms", "timeout_ms must be above 0".into()));
-            }
-            config.query.timeout = Duration::from_millis(ms);
-        }
-        if let Some(retries) = raw.retries {
-            if retries > MAX_RETRIES {
-                return Err(at_key(
-                    "retries",
-                    format!("retries = {retries} is over {MAX_RETRIES}: with exponential backoff more tries would take hours"),
-                ));
-            }
-            config.query.retries = retries;
-        }
-        if let Some(concurrency) = raw.concurrency {
-            if concurrency == 0 {
-                return Err(at_key("concurrency", "concurrency must be above 0".into()));
-            }
-            config.query.concurrency = concurrency;
-        }
         if let Some(bytes) = raw.max_zone_bytes {
             config.limits.max_bytes = bytes;
-        }
-        if let Some(ms) = raw.transfer_timeout_ms {
-            config.query.transfer_timeout = Duration::from_millis(ms.max(1));
-        }
-        config.state = raw.state.clone();
-        config.notify = raw.notify.clone().unwrap_or_default();
-        for target in &config.notify {
-            if let Err(why) = check_notify_target(target) {
-                let (line, column) = find_line(text, target);
-                return Err(config_error(path, line, column, why));
-            }
-        }
-        if let Some(format) = raw.notify_format {
-            config.notify_format = format;
-        }
-        if let Some(share) = raw.mass_change_share {
-            if !(0.0..=1.0).contains(&share) {
-                let (line, column) = find_line(text, "mass_change_share");
-                return Err(config_error(
-                    path,
-                    line,
-                    column,
-                    "mass_change_share must be between 0 and 1",
-                ));
-            }
-            config.mass_change_share = share;
-        }
-        for waiver in &raw.waive {
-            if waiver.reason.trim().is_empty() {
-                let (line, column) = find_line(text, &waiver.name);
-                return Err(config_error(path, line, column, "a waiver needs a reason"));
-            }
-            config.waivers.push(Waiver {
-                name: waiver.name.clone(),
-                check: waiver.check.clone(),
-                reason: waiver.reason.clone(),
-            });
-        }
-        if let Some(ms) = raw.notify_timeout_ms {
-            config.notify_timeout = Duration::from_millis(ms.max(1));
         }
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
             config.query.max_transfer_records = records;
         }
+        config.alert_settings(&source, &raw)?;
+        config.lint_settings(&source, &raw)?;
         // Not `#[serde(flatten)]`: it would lose the position of unknown keys.
         let defaults = RawZoneSettings {
             nameservers: raw.nameservers,
@@ -392,18 +334,56 @@ impl Config {
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
+            let (line, column) = find_line(text, zone);
             let name = parse_zone_name(zone).ok_or_else(|| {
-                let (line, column) = find_line(text, zone);
                 config_error(path, line, column, format!("bad zone name {zone:?}"))
             })?;
             let resolved = resolve(path, text, &config.defaults, settings)?;
-            let (line, column) = find_line(text, zone);
             config
                 .zone_tables
                 .insert(name.clone(), (path.to_path_buf(), line, column));
             config.zones.insert(name, resolved);
         }
         Ok(config)
+    }
+
+    /// `notify`, `notify_format`, `notify_timeout_ms`: webhooks must be http(s) URLs.
+    fn alert_settings(&mut self, source: &Source<'_>, raw: &RawConfig) -> Result<(), Error> {
+        self.notify = raw.notify.clone().unwrap_or_default();
+        for target in &self.notify {
+            if let Err(why) = check_notify_target(target) {
+                return Err(source.error_at(target, why));
+            }
+        }
+        if let Some(format) = raw.notify_format {
+            self.notify_format = format;
+        }
+        if let Some(ms) = raw.notify_timeout_ms {
+            self.notify_timeout = Duration::from_millis(ms.max(1));
+        }
+        Ok(())
+    }
+
+    /// `mass_change_share` (a share, 0 to 1) and `[[waive]]` (each with a reason).
+    fn lint_settings(&mut self, source: &Source<'_>, raw: &RawConfig) -> Result<(), Error> {
+        if let Some(share) = raw.mass_change_share {
+            if !(0.0..=1.0).contains(&share) {
+                let message = "mass_change_share must be between 0 and 1";
+                return Err(source.error_at("mass_change_share", message.into()));
+            }
+            self.mass_change_share = share;
+        }
+        for waiver in &raw.waive {
+            if waiver.reason.trim().is_empty() {
+                return Err(source.error_at(&waiver.name, "a waiver needs a reason".into()));
+            }
+            self.waivers.push(Waiver {
+                name: waiver.name.clone(),
+                check: waiver.check.clone(),
+                reason: waiver.reason.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// An error for a `[zones."…"]` table that names none of `zones` (the zones that have a
@@ -646,6 +626,57 @@ pub fn parse_server(text: &str) -> Option<SocketAddr> {
     ip.parse::<std::net::IpAddr>()
         .ok()
         .map(|ip| SocketAddr::new(ip, 53))
+}
+
+/// The config file being read, for errors at a place in it.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at the line where `key` is set.
+    fn error_at_key(&self, key: &str, message: String) -> Error {
+        let (line, column) = key_place(self.text, key);
+        config_error(self.path, line, column, message)
+    }
+
+    /// An error at the first place `needle` is written.
+    fn error_at(&self, needle: &str, message: String) -> Error {
+        let (line, column) = find_line(self.text, needle);
+        config_error(self.path, line, column, message)
+    }
+}
+
+/// `timeout_ms`, `retries`, `concurrency`, `transfer_timeout_ms`: none may make the audit
+/// wait forever or never start.
+fn query_settings(source: &Source<'_>, raw: &RawConfig) -> Result<QuerySettings, Error> {
+    let mut query = QuerySettings::default();
+    if let Some(ms) = raw.timeout_ms {
+        if ms == 0 {
+            return Err(source.error_at_key("timeout_ms", "timeout_ms must be above 0".into()));
+        }
+        query.timeout = Duration::from_millis(ms);
+    }
+    if let Some(retries) = raw.retries {
+        if retries > MAX_RETRIES {
+            return Err(source.error_at_key(
+                "retries",
+                format!("retries = {retries} is over {MAX_RETRIES}: with exponential backoff more tries would take hours"),
+            ));
+        }
+        query.retries = retries;
+    }
+    if let Some(concurrency) = raw.concurrency {
+        if concurrency == 0 {
+            return Err(source.error_at_key("concurrency", "concurrency must be above 0".into()));
+        }
+        query.concurrency = concurrency;
+    }
+    if let Some(ms) = raw.transfer_timeout_ms {
+        query.transfer_timeout = Duration::from_millis(ms.max(1));
+    }
+    Ok(query)
 }
 
 /// Parses a zone name as written by a user (`bots.example.net`, `.` for the root).
