@@ -14,7 +14,7 @@ use crate::expected::{allowed_at, load_expected, revision_of, Expected};
 use crate::history::{store_path, History, HistoryError, RunSummary, ZoneObservations};
 use crate::lock::{lock_path, RunLock};
 use crate::model::present_name;
-use crate::observe::{nameservers, observe_zone, plan, Nameserver};
+use crate::observe::{nameservers, observe_zone, plan, Nameserver, ServerView};
 use crate::report::{Finding, Kind, Report, ZoneReport};
 
 /// Everything `check` needs, as resolved from flags, environment and files.
@@ -216,86 +216,30 @@ pub async fn check(
     history: Option<&mut History>,
 ) -> (Report, Option<HistoryError>) {
     let started = jiff::Timestamp::now();
-    let started_at = started.to_string();
-    let now = u64::try_from(started.as_second()).unwrap_or(0);
     let clock = Instant::now();
     let mut reports: Vec<ZoneReport> = Vec::new();
     let mut observed = Vec::new();
     for loaded in &expected.zones {
         let zone = &loaded.zone;
-        let settings = expected.config.zone(&zone.origin);
-        let plan = plan(zone, settings);
-        // Without a readable history every serial is new: propagation is assumed to have
-        // just begun (a warning), never drift.
-        let serials = history
-            .as_deref()
-            .and_then(|h| h.serials(&present_name(&zone.origin)).ok())
-            .unwrap_or_default();
-        let mut refused = Vec::new();
-        let views = match nameservers(zone, settings, overrides).await {
-            Ok(mut servers) if !servers.is_empty() => {
-                if let Some(allowed) = &expected.allowed_servers {
-                    let (ok, not): (Vec<_>, Vec<_>) = servers
-                        .into_iter()
-                        .partition(|s| allowed.contains(&s.addr) || overrides.contains(s));
-                    servers = ok;
-                    refused = not;
-                }
-                observe_zone(zone, &plan, servers, expected.config.query, settings).await
-            }
-            Ok(_) => Vec::new(),
-            Err(why) => {
-                let mut report = compare_zone(zone, settings, &plan, &[], now, &serials);
-                report.server_findings.push(no_servers(zone, why));
-                reports.push(report);
-                continue;
-            }
-        };
-        let mut report = compare_zone(zone, settings, &plan, &views, now, &serials);
-        let file = expected
-            .dir
-            .join(crate::zonefile::file_name_for_zone(&zone.origin));
-        report.zone_file = Some(file.display().to_string());
-        if let Some(history) = history.as_deref() {
-            let addresses: HashMap<&str, String> = views
-                .iter()
-                .map(|v| (v.server.label.as_str(), v.server.addr.to_string()))
-                .collect();
-            annotate_since(history, &mut report, &addresses, started.as_second());
-        }
-        for server in refused {
-            let mut finding = no_servers(
-                zone,
-                format!(
-                    "{} ({}) is not among the nameservers the base branch's config allows: not asked",
-                    server.label, server.addr
-                ),
-            );
-            finding.kind = Kind::NotAllowed;
-            finding.servers = vec![crate::escape::terminal(&server.label)];
-            report.server_findings.push(finding);
-        }
-        if views.is_empty() && report.server_findings.is_empty() {
-            report
-                .server_findings
-                .push(no_servers(zone, "no nameserver addresses found".into()));
-        }
+        let plan = plan(zone, expected.config.zone(&zone.origin));
+        let (report, views) = audit_zone(
+            expected,
+            zone,
+            &plan,
+            overrides,
+            history.as_deref(),
+            started,
+        )
+        .await;
         reports.push(report);
         if history.is_some() {
             observed.push((present_name(&zone.origin), plan, views));
         }
     }
     let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let report = Report::new(started_at, duration_ms, reports);
+    let report = Report::new(started.to_string(), duration_ms, reports);
     let failure = history.and_then(|history| {
-        let run = RunSummary {
-            started_at: started.as_second(),
-            duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
-            servers: report.zones.iter().map(|z| z.servers.len() as i64).sum(),
-            verdict: report.verdict.as_str().to_string(),
-            drift: report.summary.drift as i64,
-            failures: report.summary.failures as i64,
-        };
+        let run = RunSummary::of(&report, started.as_second());
         let zones: Vec<ZoneObservations<'_, '_>> = observed
             .iter()
             .map(|(zone, plan, views)| ZoneObservations {
@@ -307,6 +251,79 @@ pub async fn check(
         history.record(&run, &zones).err()
     });
     (report, failure)
+}
+
+/// One zone: its servers (those the base branch allows), what each serves, the comparison,
+/// and since when each finding has been served.
+async fn audit_zone<'z>(
+    expected: &Expected,
+    zone: &'z crate::model::Zone,
+    plan: &[crate::observe::Probe<'z>],
+    overrides: &[Nameserver],
+    history: Option<&History>,
+    started: jiff::Timestamp,
+) -> (ZoneReport, Vec<ServerView>) {
+    let settings = expected.config.zone(&zone.origin);
+    let now = u64::try_from(started.as_second()).unwrap_or(0);
+    // Without a readable history every serial is new: propagation is assumed to have just
+    // begun (a warning), never drift.
+    let serials = history
+        .and_then(|h| h.serials(&present_name(&zone.origin)).ok())
+        .unwrap_or_default();
+    let servers = match nameservers(zone, settings, overrides).await {
+        Ok(servers) => servers,
+        Err(why) => {
+            let mut report = compare_zone(zone, settings, plan, &[], now, &serials);
+            report.server_findings.push(no_servers(zone, why));
+            return (report, Vec::new());
+        }
+    };
+    let (servers, refused): (Vec<_>, Vec<_>) = servers.into_iter().partition(|s| {
+        expected
+            .allowed_servers
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(&s.addr) || overrides.contains(s))
+    });
+    let views = if servers.is_empty() {
+        Vec::new()
+    } else {
+        observe_zone(zone, plan, servers, expected.config.query, settings).await
+    };
+    let mut report = compare_zone(zone, settings, plan, &views, now, &serials);
+    let file = expected
+        .dir
+        .join(crate::zonefile::file_name_for_zone(&zone.origin));
+    report.zone_file = Some(file.display().to_string());
+    if let Some(history) = history {
+        let addresses: HashMap<&str, String> = views
+            .iter()
+            .map(|v| (v.server.label.as_str(), v.server.addr.to_string()))
+            .collect();
+        annotate_since(history, &mut report, &addresses, started.as_second());
+    }
+    for server in refused {
+        report.server_findings.push(not_allowed(zone, &server));
+    }
+    if views.is_empty() && report.server_findings.is_empty() {
+        report
+            .server_findings
+            .push(no_servers(zone, "no nameserver addresses found".into()));
+    }
+    (report, views)
+}
+
+/// A server the base branch's config does not name, not asked (CI on a pull request).
+fn not_allowed(zone: &crate::model::Zone, server: &Nameserver) -> Finding {
+    let mut finding = no_servers(
+        zone,
+        format!(
+            "{} ({}) is not among the nameservers the base branch's config allows: not asked",
+            server.label, server.addr
+        ),
+    );
+    finding.kind = Kind::NotAllowed;
+    finding.servers = vec![crate::escape::terminal(&server.label)];
+    finding
 }
 
 /// Findings looked up in the history at most, per zone: a mass failure stays fast.

@@ -107,6 +107,20 @@ pub struct RunSummary {
     pub failures: i64,
 }
 
+impl RunSummary {
+    /// The row of a finished run that started at `started` (seconds since 1970).
+    pub fn of(report: &crate::report::Report, started: i64) -> RunSummary {
+        RunSummary {
+            started_at: started,
+            duration_ms: i64::try_from(report.duration_ms).unwrap_or(i64::MAX),
+            servers: report.zones.iter().map(|z| z.servers.len() as i64).sum(),
+            verdict: report.verdict.as_str().to_string(),
+            drift: report.summary.drift as i64,
+            failures: report.summary.failures as i64,
+        }
+    }
+}
+
 /// The observations of one zone in a run.
 pub struct ZoneObservations<'a, 'z> {
     /// Zone apex in presentation form.
