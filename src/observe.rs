@@ -383,68 +383,78 @@ pub async fn observe_server(
     let soa_answer = wire
         .query_for(&zone.origin, RecordType::SOA, &questions[0].keep)
         .await;
-    view.serial = match &soa_answer {
-        Ok(answer) if !answer.metadata.authoritative => Err(Failure::NotAuthoritative),
-        Ok(answer) => {
-            view.soa = rrset_from(answer.answers.iter(), &zone.origin, RecordType::SOA);
-            soa_serial(answer, &zone.origin)
-                .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()))
-        }
-        Err(failure) => Err(failure.clone()),
-    };
-    if view.serial.is_err() {
-        view.stats = wire.stats();
-        return view;
-    }
-    if axfr != AxfrMode::Never {
+    (view.serial, view.soa) = read_soa(&soa_answer, &zone.origin);
+    if view.serial.is_ok() && axfr != AxfrMode::Never {
         match wire
             .transfer(&zone.origin, settings.transfer_timeout, tsig)
             .await
         {
             Ok(records) => {
-                let (answers, extras) = from_transfer(zone, plan, records);
-                view.answers = answers;
-                view.extras = extras;
+                (view.answers, view.extras) = from_transfer(zone, plan, records);
                 view.method = Method::Transfer;
-                view.stats = wire.stats();
-                return view;
             }
             Err(failure) if axfr == AxfrMode::Always => {
                 // Read by transfer only, and the transfer failed: nothing is known.
                 view.method = Method::Transfer;
                 view.answers = vec![Observed::Failed(failure.clone()); plan.len()];
                 view.transfer_failure = Some(failure);
-                view.stats = wire.stats();
-                return view;
             }
             Err(failure) => view.transfer_failure = Some(failure),
         }
     }
-    let mut replies: Vec<(usize, Result<Message, Failure>)> = stream::iter(
-        questions
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(index, question)| {
-                let wire = Arc::clone(&wire);
-                async move {
-                    let reply = wire
-                        .query_for(question.name, question.rtype, &question.keep)
-                        .await;
-                    (index, reply)
-                }
-            }),
-    )
-    .buffer_unordered(settings.concurrency.max(1))
-    .collect()
-    .await;
-    replies.push((0, soa_answer));
-    replies.sort_unstable_by_key(|(index, _)| *index);
-    let replies: Vec<Result<Message, Failure>> =
-        replies.into_iter().map(|(_, reply)| reply).collect();
-    view.answers = read_replies(plan, &questions, &asked, &replies);
+    if view.serial.is_ok() && view.method == Method::Queries {
+        let replies = ask_all(&wire, &questions, soa_answer, settings.concurrency).await;
+        view.answers = read_replies(plan, &questions, &asked, &replies);
+    }
     view.stats = wire.stats();
     view
+}
+
+/// The serial and SOA RRset an answer to the apex SOA gives, or why there are none.
+fn read_soa(answer: &Result<Message, Failure>, origin: &Name) -> (Result<u32, Failure>, Observed) {
+    match answer {
+        Ok(answer) if !answer.metadata.authoritative => (
+            Err(Failure::NotAuthoritative),
+            Observed::Failed(Failure::NotAuthoritative),
+        ),
+        Ok(answer) => {
+            let soa = rrset_from(answer.answers.iter(), origin, RecordType::SOA);
+            let serial = soa_serial(answer, origin)
+                .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()));
+            (serial, soa)
+        }
+        Err(failure) => (Err(failure.clone()), Observed::Failed(failure.clone())),
+    }
+}
+
+/// The replies to every question, in order (the first, the apex SOA, already asked), with at
+/// most `concurrency` in flight.
+async fn ask_all(
+    wire: &Arc<Server>,
+    questions: &[Question<'_>],
+    soa_answer: Result<Message, Failure>,
+    concurrency: usize,
+) -> Vec<Result<Message, Failure>> {
+    let asked = questions
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(index, question)| {
+            let wire = Arc::clone(wire);
+            async move {
+                let reply = wire
+                    .query_for(question.name, question.rtype, &question.keep)
+                    .await;
+                (index, reply)
+            }
+        });
+    let mut replies: Vec<(usize, Result<Message, Failure>)> = stream::iter(asked)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    replies.push((0, soa_answer));
+    replies.sort_unstable_by_key(|(index, _)| *index);
+    replies.into_iter().map(|(_, reply)| reply).collect()
 }
 
 /// What each probe of the plan saw, from the replies to the questions (one per question, in
