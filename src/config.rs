@@ -16,7 +16,6 @@ use crate::zonefile::ZoneLimits;
 /// The file name of the config inside the expected-records directory.
 pub const CONFIG_FILE: &str = "dns-audit.toml";
 
-/// How a TTL difference is judged.
 /// The message shape of alerts (`notify_format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,6 +40,7 @@ pub struct Waiver {
     pub reason: String,
 }
 
+/// How a TTL difference is judged.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TtlPolicy {

@@ -7,6 +7,10 @@
 //! So `config` is a leaf of the input layer and knows nothing of its consumers, the history
 //! store knows observations but not the judge, and renderers only format a finished report.
 
+// No unwrap or expect outside tests: a panic is never the answer to a bad zone file, packet or
+// store (clippy.toml lets tests unwrap).
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 // Foundation: text, the record model and pure differences; small I/O pieces every layer may use.
 pub mod exit;
 pub mod escape;

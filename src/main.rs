@@ -1,5 +1,9 @@
 //! The `dns-audit` binary: flags in, library calls, output and exit code out.
 
+// No unwrap or expect outside tests: a panic is never the answer to a bad zone file, packet or
+// store (clippy.toml lets tests unwrap).
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 
 use std::process::ExitCode;
