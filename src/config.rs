@@ -226,6 +226,20 @@ impl ZoneSettings {
             .iter()
             .any(|pattern| name_matches(origin, name, pattern))
     }
+
+    /// The `ignore_names` entries that match no name of `zone`: they can hide only names a
+    /// transfer shows beyond the zone file, and may be a typo or a host long gone.
+    pub fn unused_ignores<'a>(&'a self, zone: &crate::model::Zone) -> Vec<&'a str> {
+        self.ignore_names
+            .iter()
+            .filter(|pattern| {
+                !zone
+                    .iter()
+                    .any(|(name, _)| name_matches(&zone.origin, name, pattern))
+            })
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// The whole configuration, resolved.

@@ -101,6 +101,43 @@ async fn the_incident_is_stopped_before_it_ships() {
     assert_eq!(code, Some(0), "{out}");
 }
 
+/// An ignore_names entry that matches nothing in the zone file is said at its line in the
+/// config, with the name it may have meant; a waiver with a reason quiets one that is meant.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ignore_that_matches_nothing_is_said_where_it_is_written() {
+    let repo = Repo::new();
+    let config = repo.dir().join("dns-audit.toml");
+    std::fs::write(
+        &config,
+        "ignore_names = [\"bh71\", \"_acme-challenge\", \"bh16\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) = repo.lint(&["--strict"]).await;
+    assert_eq!(code, Some(1), "a warning under --strict: {out}{err}");
+    assert!(
+        out.contains(":1:18: warning[unused-ignore]: ignore_names entry \"bh71\" matches no name in the zone file (did you mean bh17?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("entry \"_acme-challenge\" matches no name"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("\"bh16\" matches"),
+        "bh16 is in the zone: {out}"
+    );
+
+    let waived = "ignore_names = [\"_acme-challenge\"]\n\n[[waive]]\nname = \"_acme-challenge\"\n\
+                  check = \"unused-ignore\"\nreason = \"ACME challenges come and go\"\n";
+    std::fs::write(&config, waived).unwrap();
+    let (code, out, _) = repo.lint(&["--strict"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("[waived: ACME challenges come and go]"),
+        "{out}"
+    );
+}
+
 /// A changed value one edit from what it replaces is shown with the slip marked, in every
 /// format that people read.
 #[tokio::test(flavor = "multi_thread")]

@@ -90,6 +90,7 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
             },
             None => None,
         };
+        findings.extend(unused_ignores(dir, &settings_file, &loaded.zone));
         let host_depth = settings_file.zone(&origin).host_depth;
         findings.extend(lint_zone(
             &loaded,
@@ -101,6 +102,62 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     }
     let base = repo_and_base.map(|(_, rev)| rev);
     Ok(LintReport::new(base, findings, &settings.waivers))
+}
+
+/// unused-ignore: an `ignore_names` entry that matches no name of the zone file, with the name
+/// it may have meant. Said here, in review, rather than on every check: an entry that hides
+/// only names a transfer shows (ACME challenges come and go) is meant, and can be waived.
+fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<LintFinding> {
+    let file = dir.join(crate::config::CONFIG_FILE);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let shown_zone = crate::model::present_name(&zone.origin);
+    let names: Vec<String> = zone
+        .iter()
+        .map(|(name, _)| crate::diff::relative(&crate::model::present_name(name), &shown_zone))
+        .collect();
+    config
+        .zone(&zone.origin)
+        .unused_ignores(zone)
+        .into_iter()
+        .map(|pattern| {
+            let quoted = format!("\"{pattern}\"");
+            let (line, column) = text
+                .lines()
+                .enumerate()
+                .find_map(|(i, l)| l.find(&quoted).map(|c| (i + 1, c + 2)))
+                .unwrap_or((0, 0));
+            let meant = names
+                .iter()
+                .map(|n| (crate::typo::distance(n, pattern), n))
+                .filter(|(d, _)| *d <= 2)
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, n)| format!(" (did you mean {n}?)"))
+                .unwrap_or_default();
+            let name = if pattern.ends_with('.') || shown_zone == "." {
+                pattern.to_string()
+            } else if pattern == "@" {
+                shown_zone.clone()
+            } else {
+                format!("{pattern}.{shown_zone}")
+            };
+            LintFinding {
+                level: Level::Warning,
+                check: "unused-ignore",
+                file: file.display().to_string(),
+                line,
+                column,
+                zone: shown_zone.clone(),
+                name: name.to_ascii_lowercase(),
+                rtype: String::new(),
+                message: format!(
+                    "ignore_names entry \"{pattern}\" matches no name in the zone file{meant}: it can only hide names a transfer shows beyond it"
+                ),
+                resembles: None,
+                slip: None,
+                waived: None,
+            }
+        })
+        .collect()
 }
 
 /// The zone as it was at `rev`, read from git objects: an empty zone when the file is new; None
