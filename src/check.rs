@@ -79,6 +79,7 @@ pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
         let allowed = allowed_at(&config.expected, rev).map_err(Error::Usage)?;
         expected.allowed_servers = Some(allowed);
     }
+    let mut notes = unused_ignores(&expected);
     let alerts: Vec<String> = expected
         .config
         .notify
@@ -86,7 +87,6 @@ pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
         .chain(&config.notify)
         .cloned()
         .collect();
-    let mut notes = Vec::new();
     let (mut history, lock, mut unrecorded) = if config.record {
         match open_store(config, &expected)? {
             Opened::Locked(path) => return Ok(Started::Locked(path)),
@@ -129,6 +129,25 @@ pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
         notify_timeout: expected.config.notify_timeout,
         keep: config.keep,
     })))
+}
+
+/// The `ignore_names` entries that match no name of their zone file and no waiver covers, as
+/// lint says them (file:line:column): said on every run, like every setting the audit cannot
+/// use, until fixed or waived.
+fn unused_ignores(expected: &Expected) -> Vec<String> {
+    let waivers = &expected.config.waivers;
+    expected
+        .zones
+        .iter()
+        .flat_map(|loaded| {
+            crate::lint::run::unused_ignores(&expected.dir, &expected.config, &loaded.zone)
+        })
+        .filter(|f| !waivers.iter().any(|w| crate::lint::waiver_matches(w, f)))
+        .map(|f| {
+            let note = format!("{}:{}:{}: {}", f.file, f.line, f.column, f.message);
+            crate::escape::terminal(&note)
+        })
+        .collect()
 }
 
 /// The history store of a run, as it could be opened.

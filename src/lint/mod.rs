@@ -130,7 +130,8 @@ impl LintReport {
     }
 }
 
-fn waiver_matches(waiver: &Waiver, finding: &LintFinding) -> bool {
+/// Whether `waiver` covers `finding`: its check, at its name.
+pub(crate) fn waiver_matches(waiver: &Waiver, finding: &LintFinding) -> bool {
     if waiver.name == "*" {
         return true;
     }

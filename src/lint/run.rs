@@ -105,9 +105,9 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
 }
 
 /// unused-ignore: an `ignore_names` entry that matches no name of the zone file, with the name
-/// it may have meant. Said here, in review, rather than on every check: an entry that hides
-/// only names a transfer shows (ACME challenges come and go) is meant, and can be waived.
-fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<LintFinding> {
+/// it may have meant. An entry that hides only names a transfer shows (ACME challenges come
+/// and go) is meant: a waiver says so, and quiets `check` too.
+pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<LintFinding> {
     let file = dir.join(crate::config::CONFIG_FILE);
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let shown_zone = crate::model::present_name(&zone.origin);
