@@ -296,7 +296,51 @@ fn data_differences(
         }
         note(unexpected(zone, extra), Some(extra.set.ttl));
     }
+    for bogus in crate::dnssec::validate(zone, &served(scope, view)) {
+        if !settings.ignores_name(&zone.origin, &bogus.name) {
+            note(bogus_rrset(bogus), None);
+        }
+    }
     failed
+}
+
+/// Every RRset the server showed, by owner and type.
+fn served<'v>(scope: &Scope<'_, '_>, view: &'v ServerView) -> crate::dnssec::Served<'v> {
+    let mut served = crate::dnssec::Served::new();
+    let answers = view.answers.iter().zip(scope.plan);
+    for (observed, probe) in answers {
+        match observed {
+            Observed::Present(set) => {
+                served.insert((probe.name.clone(), probe.rtype), Some(set));
+            }
+            Observed::Absent => {
+                served.insert((probe.name.clone(), probe.rtype), None);
+            }
+            Observed::Failed(_) | Observed::Unasked => {}
+        }
+    }
+    if let Observed::Present(soa) = &view.soa {
+        served.insert((scope.zone.origin.clone(), RecordType::SOA), Some(soa));
+    }
+    for extra in &view.extras {
+        served.insert((extra.name.clone(), extra.rtype), Some(&extra.set));
+    }
+    served
+}
+
+/// An RRset validating resolvers reject: its own kind, beside whatever drift it has.
+fn bogus_rrset(bogus: crate::dnssec::Bogus) -> Difference {
+    Difference {
+        kind: Kind::Bogus,
+        severity: Severity::Drift,
+        name: bogus.name,
+        rtype: bogus.rtype,
+        expected: Vec::new(),
+        seen: Vec::new(),
+        unexpected: Vec::new(),
+        missing: Vec::new(),
+        why: bogus.why,
+    }
 }
 
 /// An RRset a transfer showed that expected-records does not have.

@@ -31,6 +31,7 @@ pub mod expected;
 // The audit, in data-flow order; then the judge of proposed changes and the side channels.
 pub mod transport;
 pub mod observe;
+pub mod dnssec;
 pub mod report;
 pub mod compare;
 pub mod lint;

@@ -56,6 +56,9 @@ pub enum Kind {
     TransferFailed,
     /// Servers on the same SOA serial serve different data (an edit without a serial bump).
     SameSerialOtherData,
+    /// A signed RRset no signature of which verifies with a key of the zone: validating
+    /// resolvers reject it (SERVFAIL for their users).
+    Bogus,
 }
 
 impl Severity {
@@ -88,6 +91,7 @@ impl Kind {
             Kind::NotAllowed => "not_allowed",
             Kind::TransferFailed => "transfer_failed",
             Kind::SameSerialOtherData => "same_serial_other_data",
+            Kind::Bogus => "bogus",
         }
     }
 
@@ -109,6 +113,7 @@ impl Kind {
             Kind::TransferFailed => "blind spot",
             Kind::SameSerialOtherData => "same serial, other data",
             Kind::NotAllowed => "not allowed",
+            Kind::Bogus => "bogus",
         }
     }
 }
@@ -399,6 +404,7 @@ mod tests {
             Kind::NotAllowed,
             Kind::TransferFailed,
             Kind::SameSerialOtherData,
+            Kind::Bogus,
         ];
         for kind in kinds {
             assert_eq!(serde_json::json!(kind), kind.as_str(), "{kind:?}");

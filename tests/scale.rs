@@ -121,10 +121,14 @@ async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
         let dir = dir_with("signed.example.net.", signed, config);
         let (code, json) = check_json(dir.path(), &[("ns1", nsd.addr)]).await;
         assert_eq!(code, 1, "{config}: {json:#}");
+        // The signature is missing (drift of the RRSIG RRset), and the A RRset it signed is
+        // now bogus for validating resolvers: two findings of two kinds.
         let drift = drift(&json);
-        assert_eq!(drift.len(), 1, "{config}: {drift:#?}");
-        assert_eq!(drift[0]["type"], "RRSIG");
-        assert_eq!(drift[0]["missing"], serde_json::json!(["signature over A"]));
+        assert_eq!(drift.len(), 2, "{config}: {drift:#?}");
+        let lost = drift.iter().find(|f| f["type"] == "RRSIG").unwrap();
+        assert_eq!(lost["missing"], serde_json::json!(["signature over A"]));
+        let bogus = drift.iter().find(|f| f["kind"] == "bogus").unwrap();
+        assert_eq!(bogus["type"], "A", "{bogus:#}");
     }
 }
 
