@@ -521,6 +521,7 @@ impl Lint<'_> {
 
     /// The judgement of the change from `base`: each named check below, in turn.
     fn risk(&mut self, base: &Zone, settings: &LintSettings) {
+        self.mname_changed(base);
         let changes = diff_zones(base, self.zone, self.host_depth);
         if changes.is_empty() {
             return;
@@ -534,11 +535,13 @@ impl Lint<'_> {
             .cloned()
             .collect();
         self.mass_change(base, &changes, settings, systematic.is_some());
+        self.targets_removed(base, &changes);
         let mut flagged_hosts = BTreeSet::new();
         for change in &changes {
             let Some(spot) = self.spot(change) else {
                 continue;
             };
+            self.zone_wide(&spot, base);
             if new_hosts.contains(&change.host) && flagged_hosts.insert(change.host.clone()) {
                 self.near_miss_host(&spot, &view);
             }
@@ -592,6 +595,148 @@ impl Lint<'_> {
     ) {
         let (name, rtype) = (&spot.change.name, &spot.change.rtype);
         self.push(level, check, name, rtype, spot.line, message, resembles);
+    }
+
+    /// delegation-change, dnssec-change: a change that can take the whole zone (or a whole
+    /// delegated subtree) down, named with its blast radius. A planned change (a key rollover,
+    /// a move of nameservers) goes through with a waiver and its reason.
+    fn zone_wide(&mut self, spot: &Spot<'_>, base: &Zone) {
+        let Some(name) = &spot.name else {
+            return;
+        };
+        let zone = self.zone;
+        let apex = *name == zone.origin;
+        // Where the name sits: at a delegation, or below one (glue), in either version.
+        let cut = zone
+            .cut_above(name)
+            .or_else(|| base.cut_above(name))
+            .cloned();
+        let ttl = zone
+            .rrset(name, spot.rtype)
+            .or_else(|| base.rrset(name, spot.rtype))
+            .map_or(0, |set| set.ttl);
+        let cached = crate::report::age(i64::from(ttl));
+        let (check, message) = match spot.rtype {
+            RecordType::NS if apex => ("delegation-change", format!(
+                "the zone's own NS set changes ({}): every name of the zone depends on it; the parent's copy must change with it, and resolvers keep the old set up to the parent's NS TTL",
+                spot.change.line()
+            )),
+            RecordType::NS if cut.as_ref() == Some(name) => ("delegation-change", format!(
+                "the delegation of {} changes ({}): every name below it depends on it; resolvers keep the old one up to {cached} (TTL {ttl})",
+                spot.rel,
+                spot.change.line()
+            )),
+            RecordType::A | RecordType::AAAA if cut.as_ref().is_some_and(|c| c != name) => {
+                ("delegation-change", format!(
+                    "glue of a delegation changes ({}): the servers of {} are reached through it; resolvers keep the old address up to {cached} (TTL {ttl})",
+                    spot.change.line(),
+                    cut.as_ref().map(|c| self.rel(&crate::model::present_name(c))).unwrap_or_default()
+                ))
+            }
+            RecordType::DS if cut.as_ref() == Some(name) => ("dnssec-change", format!(
+                "the DS of {} changes ({}): if it matches no key of the child, validating resolvers reject every name below it for up to {cached} (TTL {ttl})",
+                spot.rel,
+                spot.change.line()
+            )),
+            RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY if apex => ("dnssec-change", format!(
+                "the zone's {} set changes ({}): a key the parent's DS points at, or one that signs, gone too soon makes the whole zone bogus for validating resolvers, for up to {cached} (TTL {ttl}) and the parent's DS TTL",
+                spot.rtype,
+                spot.change.line()
+            )),
+            _ => return,
+        };
+        self.flag(spot, Level::Error, check, message, None);
+    }
+
+    /// target-removed: the last address of a name that an NS, MX, SRV or CNAME still points
+    /// at goes away.
+    fn targets_removed(&mut self, base: &Zone, changes: &[RecordChange]) {
+        let zone = self.zone;
+        let has_address = |z: &Zone, n: &Name| {
+            z.rrset(n, RecordType::A).is_some() || z.rrset(n, RecordType::AAAA).is_some()
+        };
+        let mut told = BTreeSet::new();
+        for change in changes.iter().filter(|c| c.op == Op::Removed) {
+            let Ok(name) = Name::from_ascii(&change.name).map(|n| crate::model::canonical_name(&n))
+            else {
+                continue;
+            };
+            if !matches!(change.rtype.as_str(), "A" | "AAAA")
+                || !has_address(base, &name)
+                || has_address(zone, &name)
+                || !told.insert(name.clone())
+            {
+                continue;
+            }
+            let pointers: Vec<String> = zone
+                .iter()
+                .flat_map(|(owner, sets)| sets.iter().map(move |(rtype, set)| (owner, *rtype, set)))
+                .filter(|(_, rtype, _)| {
+                    matches!(
+                        rtype,
+                        RecordType::NS | RecordType::MX | RecordType::SRV | RecordType::CNAME
+                    )
+                })
+                .filter(|(_, rtype, set)| {
+                    set.rdatas.iter().any(|rdata| {
+                        rdata
+                            .to_hickory(*rtype)
+                            .as_ref()
+                            .and_then(target_of)
+                            .is_some_and(|t| crate::model::canonical_name(&t) == name)
+                    })
+                })
+                .map(|(owner, rtype, _)| {
+                    format!("{} {rtype}", self.rel(&crate::model::present_name(owner)))
+                })
+                .collect();
+            if pointers.is_empty() {
+                continue;
+            }
+            // A removed record has no line in the proposed file: the finding is the file's.
+            let line = 0;
+            let shown = crate::model::present_name(&name);
+            let message = format!(
+                "the last address of {} goes, while {} still point{} at it: mail, delegations or services there stop",
+                self.rel(&shown),
+                pointers.join(", "),
+                if pointers.len() == 1 { "s" } else { "" }
+            );
+            self.push(
+                Level::Error,
+                "target-removed",
+                &shown,
+                &change.rtype,
+                line,
+                message,
+                None,
+            );
+        }
+    }
+
+    /// delegation-change: the SOA MNAME, the primary that dynamic updates and NOTIFY go to,
+    /// changes (the SOA's other changes, its serial first, are the routine of every edit).
+    fn mname_changed(&mut self, base: &Zone) {
+        let (old, new) = (mname(base), mname(self.zone));
+        if old == new {
+            return;
+        }
+        let line = self.line(&self.zone.origin, RecordType::SOA);
+        let message = format!(
+            "the SOA MNAME changes ({} -> {}): dynamic updates and NOTIFY go to the primary it names",
+            old.unwrap_or_default(),
+            new.unwrap_or_default()
+        );
+        let origin = self.origin.clone();
+        self.push(
+            Level::Error,
+            "delegation-change",
+            &origin,
+            "SOA",
+            line,
+            message,
+            None,
+        );
     }
 
     /// serial-not-raised: the zone changed and its SOA serial did not go up.
@@ -964,6 +1109,15 @@ fn systematic(changes: &[RecordChange]) -> Option<Systematic> {
         }
     }
     (mappings.len() <= 2).then_some(Systematic::Renumbering)
+}
+
+/// The SOA MNAME of a zone, as written.
+fn mname(zone: &Zone) -> Option<String> {
+    let set = zone.rrset(&zone.origin, RecordType::SOA)?;
+    match set.rdatas.iter().next()?.to_hickory(RecordType::SOA)? {
+        RData::SOA(soa) => Some(crate::model::present_name(&soa.mname)),
+        _ => None,
+    }
 }
 
 /// Where the findings about one change point, and what it adds.
@@ -1418,5 +1572,91 @@ mod tests {
     fn a_change_without_a_new_serial_is_an_error() {
         let text = format!("{BASE}bh19 A 203.0.113.19\n");
         assert!(lint(&text).iter().any(|(c, _)| *c == "serial-not-raised"));
+    }
+
+    #[test]
+    fn zone_wide_changes_are_errors_of_their_own() {
+        let base = format!(
+            "{BASE}sub NS ns.sub\nns.sub A 192.0.2.80\nsub DS 12345 13 2 {}\n\
+             @ MX 10 mail\nmail A 192.0.2.25\n",
+            "ab".repeat(32)
+        );
+        let lint_against = |text: &str| -> Vec<(&'static str, String)> {
+            let settings = LintSettings {
+                mass_change_share: 0.3,
+                ..Default::default()
+            };
+            lint_zone(
+                &load(text),
+                "z.net.zone",
+                Some(&load(&base).zone),
+                &settings,
+                1,
+            )
+            .into_iter()
+            .map(|f| (f.check, f.name))
+            .collect()
+        };
+        let bump = |text: String| text.replace("h 1 2 3 4 5", "h 2 2 3 4 5");
+        let cases: [(&str, String, &str, &str); 7] = [
+            (
+                "apex NS",
+                format!("{base}@ NS ns2.other.net.\n"),
+                "delegation-change",
+                "z.net.",
+            ),
+            (
+                "delegation NS",
+                base.replace("sub NS ns.sub", "sub NS ns.other.net."),
+                "delegation-change",
+                "sub.z.net.",
+            ),
+            (
+                "glue",
+                base.replace("192.0.2.80", "192.0.2.81"),
+                "delegation-change",
+                "ns.sub.z.net.",
+            ),
+            (
+                "SOA MNAME",
+                base.replace("@ SOA ns1 h", "@ SOA ns9.other.net. h"),
+                "delegation-change",
+                "z.net.",
+            ),
+            (
+                "DS",
+                base.replace("12345 13 2", "54321 13 2"),
+                "dnssec-change",
+                "sub.z.net.",
+            ),
+            (
+                "DNSKEY",
+                format!("{base}@ DNSKEY 256 3 13 {}\n", "A".repeat(88)),
+                "dnssec-change",
+                "z.net.",
+            ),
+            (
+                "MX target",
+                base.replace("mail A 192.0.2.25\n", ""),
+                "target-removed",
+                "mail.z.net.",
+            ),
+        ];
+        for (case, text, check, name) in cases {
+            let found = lint_against(&bump(text));
+            assert!(
+                found.iter().any(|(c, n)| *c == check && n == name),
+                "{case}: {found:?}"
+            );
+        }
+        let host_change = bump(base.replace("bh16 A 203.0.113.16", "bh16 A 203.0.113.61"));
+        let found = lint_against(&host_change);
+        assert!(
+            !found.iter().any(|(c, _)| matches!(
+                *c,
+                "delegation-change" | "dnssec-change" | "target-removed"
+            )),
+            "a host's own address is not zone-wide: {found:?}"
+        );
     }
 }
