@@ -43,6 +43,10 @@ pub struct CheckConfig {
     pub notify_format: Option<NotifyFormat>,
     /// Forget history older than this many seconds.
     pub keep: Option<i64>,
+    /// Wait this long for one answer (None: the config's).
+    pub timeout: Option<std::time::Duration>,
+    /// Further tries after a timeout (None: the config's).
+    pub retries: Option<u32>,
 }
 
 /// How a run began.
@@ -74,6 +78,12 @@ pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
     let mut expected = load_expected(&config.expected, &config.zones)?;
     if let Some(mode) = config.axfr {
         expected.config.force_axfr(mode);
+    }
+    if let Some(timeout) = config.timeout {
+        expected.config.query.timeout = timeout;
+    }
+    if let Some(retries) = config.retries {
+        expected.config.query.retries = retries;
     }
     if let Some(rev) = &config.base {
         let allowed = allowed_at(&config.expected, rev).map_err(Error::Usage)?;

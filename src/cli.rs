@@ -63,7 +63,7 @@ pub struct ImportArgs {
     #[arg(value_name = "ZONE")]
     pub zone: String,
     /// The authoritative server to read it from.
-    #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
+    #[arg(long, value_name = "[NAME=]HOST[:PORT]", value_parser = parse_nameserver)]
     pub server: Nameserver,
     /// Names to ask for one by one when the server refuses a transfer (one per line).
     #[arg(long, value_name = "FILE")]
@@ -162,7 +162,7 @@ pub enum LintFormatArg {
 pub struct RecentArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Window: an age (30m, 24h, 7d) or an RFC 3339 time.
+    /// Window: an age (30m, 24h, 7d, 1h30m), a date (2026-11-29) or an RFC 3339 time.
     #[arg(long, default_value = "24h", value_name = "AGE|TIME")]
     pub since: String,
     /// Only this zone (repeatable).
@@ -208,7 +208,7 @@ pub struct SourceArgs {
     #[command(flatten)]
     pub dir: ExpectedDir,
     /// Ask this server instead of the config's or the NS records' (repeatable).
-    #[arg(long, value_name = "[NAME=]IP[:PORT]", value_parser = parse_nameserver)]
+    #[arg(long, value_name = "[NAME=]HOST[:PORT]", value_parser = parse_nameserver)]
     pub nameserver: Vec<Nameserver>,
     /// The history store [default: the config's `state`, else $XDG_STATE_HOME/dns-audit/history.sqlite].
     #[arg(long, value_name = "PATH", env = "DNS_AUDIT_STATE")]
@@ -261,6 +261,12 @@ pub struct CheckArgs {
     /// Read zones by transfer (AXFR): auto falls back to queries where refused [default: the config's, else auto].
     #[arg(long, value_enum, value_name = "MODE")]
     pub axfr: Option<AxfrArg>,
+    /// Wait this long for one answer (e.g. 500ms, 2s) [default: the config's timeout_ms, else 1.5 s].
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// Further tries after a timeout, with backoff (0 to 10) [default: the config's, else 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: Option<u32>,
 }
 
 /// `--axfr` values.
@@ -346,8 +352,44 @@ pub enum ColourChoice {
     Never,
 }
 
+/// `[NAME=]IP[:PORT]`, `IP@PORT`, or a host name (with a port the same ways), resolved once by
+/// the system resolver (`localhost`, a name from /etc/hosts); of its addresses the first IPv4
+/// one is asked, else the first (getaddrinfo's order of `localhost` differs between systems).
 fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
-    text.parse()
+    let by_address = text.parse::<Nameserver>();
+    let (label, rest) = match text.split_once('=') {
+        Some((label, rest)) if !label.is_empty() => (Some(label), rest),
+        _ => (None, text),
+    };
+    let (host, port) = dns_audit::config::split_port(rest)?;
+    if by_address.is_ok() || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return by_address;
+    }
+    use std::net::ToSocketAddrs;
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("bad nameserver {text:?}: cannot resolve {host:?}: {e}"))?
+        .min_by_key(std::net::SocketAddr::is_ipv6)
+        .ok_or_else(|| format!("bad nameserver {text:?}: {host:?} has no address"))?;
+    Ok(Nameserver {
+        label: label.unwrap_or(host).to_string(),
+        addr,
+    })
+}
+
+/// `500ms`, `2s`, `1m`, or a number of milliseconds.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let millis = match text.strip_suffix("ms") {
+        Some(ms) => ms.parse::<u64>().ok(),
+        None => text.parse::<u64>().ok().or_else(|| {
+            dns_audit::config::parse_age(text)
+                .and_then(|s| u64::try_from(s).ok()?.checked_mul(1000))
+        }),
+    };
+    millis
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| format!("bad timeout {text:?}: expected e.g. 500ms, 2s (above 0)"))
 }
 
 fn parse_notify(text: &str) -> Result<String, String> {
@@ -424,6 +466,8 @@ impl CheckArgs {
             notify: self.notify.clone(),
             notify_format: self.notify_format.map(NotifyFormatArg::format),
             keep: self.keep,
+            timeout: self.timeout,
+            retries: self.retries,
         })
     }
 }

@@ -465,13 +465,15 @@ fn resolve(
         out.nameservers = servers
             .iter()
             .map(|s| {
-                parse_server(s).ok_or_else(|| {
+                parse_server(s).map_err(|why| {
                     let (line, column) = find_line(text, s);
                     config_error(
                         path,
                         line,
                         column,
-                        format!("bad nameserver address {s:?}: expected IP or IP:PORT"),
+                        format!(
+                            "bad nameserver address {s:?}: {why} (expected IP, IP:PORT or IP@PORT)"
+                        ),
                     )
                 })
             })
@@ -607,39 +609,90 @@ fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
 
 /// Parses an age such as `30m`, `24h`, `7d` (also `s` and `w`) into seconds.
 pub fn parse_age(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().ok()?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    number.checked_mul(unit)
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    // One or more number-unit pairs, largest first or not: 1h30m, 2w, 90s.
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !c.is_ascii_digit())?;
+        let (number, after) = rest.split_at(split);
+        let number: i64 = number.parse().ok()?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let unit = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(number.checked_mul(unit)?)?;
+        rest = next;
+    }
+    Some(total)
 }
 
-/// Parses `--since`: an age (`30m`, `24h`, `7d`) before `now`, or an RFC 3339 time. Seconds since
-/// 1970.
+/// What `--since` takes, for its error message.
+pub const SINCE_FORMS: &str =
+    "an age (30m, 24h, 7d, 2w, 1h30m), a date (2026-11-29, midnight UTC) or an RFC 3339 time (2026-11-29T03:00:00Z)";
+
+/// Parses `--since`: an age before `now` (units s, m, h, d, w, combined as in `1h30m`), a date
+/// (midnight UTC), or an RFC 3339 time. Seconds since 1970.
 pub fn parse_since(text: &str, now: i64) -> Option<i64> {
     if let Some(age) = parse_age(text) {
         return Some(now - age);
     }
-    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+    if let Ok(time) = text.parse::<jiff::Timestamp>() {
+        return Some(time.as_second());
+    }
+    let date = text.trim().parse::<jiff::civil::Date>().ok()?;
+    let midnight = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    Some(midnight.timestamp().as_second())
 }
 
-/// Parses `IP`, `IP:PORT`, `[IPv6]:PORT` (port 53 when not given).
-pub fn parse_server(text: &str) -> Option<SocketAddr> {
+/// Parses a server address: `IP`, `IP:PORT`, `[IPv6]:PORT` or kdig's `IP@PORT` (port 53 when
+/// not given). The error names the part that is wrong.
+pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
     if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Some(addr);
+        return Ok(addr);
     }
-    let ip = text.trim_start_matches('[').trim_end_matches(']');
-    ip.parse::<std::net::IpAddr>()
-        .ok()
-        .map(|ip| SocketAddr::new(ip, 53))
+    let (host, port) = split_port(text)?;
+    let ip = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .map_err(|_| format!("{host:?} is not an IP address"))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// `host` and port of `host@port`, `host:port` (one colon: not an IPv6 address) or `[v6]:port`;
+/// port 53 when none is given.
+pub fn split_port(text: &str) -> Result<(&str, u16), String> {
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("port {p:?} is not a port (1 to 65535)"))
+    };
+    if let Some((host, p)) = text.rsplit_once('@') {
+        return Ok((host, port(p)?));
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        return match rest.split_once("]:") {
+            Some((host, p)) => Ok((host, port(p)?)),
+            None => Ok((text, 53)),
+        };
+    }
+    match text.split_once(':') {
+        Some((host, p)) if !p.contains(':') => Ok((host, port(p)?)),
+        _ => Ok((text, 53)),
+    }
 }
 
 /// The config file being read, for errors at a place in it.
@@ -828,6 +881,12 @@ ttl = "warn"
         assert_eq!(parse_since("24h", 100_000), Some(13_600));
         assert_eq!(parse_since("2026-11-24T12:00:00Z", 0), Some(1_795_521_600));
         assert_eq!(parse_since("yesterday", 0), None);
+        assert_eq!(parse_age("1h30m"), Some(5400));
+        assert_eq!(parse_age("2w"), Some(1_209_600));
+        assert_eq!(parse_age("1h30"), None, "a number needs its unit");
+        assert_eq!(parse_age("30x5m"), None);
+        assert_eq!(parse_since("2026-11-24", 0), Some(1_795_478_400));
+        assert_eq!(parse_since("2026-13-01", 0), None);
     }
 
     #[test]

@@ -121,8 +121,9 @@ fn run_recent(
     let now = jiff::Timestamp::now().as_second();
     let since = dns_audit::config::parse_since(&args.since, now).ok_or_else(|| {
         format!(
-            "bad --since {:?}: expected 30m, 24h, 7d or an RFC 3339 time",
-            args.since
+            "bad --since {:?}: expected {}",
+            args.since,
+            dns_audit::config::SINCE_FORMS
         )
     })?;
     let zones = args.zones()?;

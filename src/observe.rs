@@ -338,8 +338,9 @@ impl std::str::FromStr for Nameserver {
             Some((label, addr)) if !label.is_empty() => (Some(label), addr),
             _ => (None, text),
         };
-        let addr = crate::config::parse_server(addr)
-            .ok_or_else(|| format!("bad nameserver {text:?}: expected [NAME=]IP[:PORT]"))?;
+        let addr = crate::config::parse_server(addr).map_err(|why| {
+            format!("bad nameserver {text:?}: {why} (expected [NAME=]IP[:PORT] or IP@PORT)")
+        })?;
         Ok(Nameserver {
             label: label.map_or_else(|| addr.to_string(), str::to_string),
             addr,

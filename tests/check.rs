@@ -903,3 +903,55 @@ async fn an_ignore_that_matches_nothing_is_said_on_every_run_until_waived() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("bh71"), "{stderr}");
 }
+
+/// The server syntax dig and kdig users type: a host name, `IP@PORT`; a bad part is named.
+/// --timeout and --retries on the command line.
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_and_timeouts_are_written_as_dig_users_write_them() {
+    let ns1 = serve(ZONE).await;
+    let port = ns1.addr().port();
+    let dir = expected_dir(ZONE, FAST);
+    for server in [
+        format!("127.0.0.1@{port}"),
+        format!("ns1=localhost:{port}"),
+        format!("ns1=localhost@{port}"),
+    ] {
+        let (code, json) = check_json_with(dir.path(), &[], &["--nameserver", &server]).await;
+        assert_eq!(code, 0, "{server}: {json:#}");
+        assert_eq!(json["zones"][0]["servers"][0]["status"], "ok", "{server}");
+    }
+    let out = run(vec![
+        "check".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        "127.0.0.1:99999".into(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("port \"99999\" is not a port"), "{stderr}");
+
+    // A server that never answers, asked with a short timeout and no retry: over fast.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let started = std::time::Instant::now();
+    let (code, json) = check_json_with(
+        dir.path(),
+        &[("ns2", silent.local_addr().unwrap())],
+        &["--timeout", "100ms", "--retries", "0"],
+    )
+    .await;
+    assert_eq!(code, 3, "{json:#}");
+    assert_eq!(json["zones"][0]["servers"][0]["retries"], 0, "{json:#}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    for bad in [["--timeout", "0"], ["--retries", "11"]] {
+        let mut args = vec![
+            "check".to_string(),
+            "--expected".into(),
+            dir.path().display().to_string(),
+        ];
+        args.extend(bad.iter().map(|s| s.to_string()));
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}

@@ -667,3 +667,30 @@ async fn check_says_which_revision_of_expected_records_it_compared() {
         "{text}"
     );
 }
+
+/// `--since` as people type it: ages in any combination, dates, RFC 3339 times; a refusal says
+/// every form that works.
+#[tokio::test(flavor = "multi_thread")]
+async fn since_takes_ages_dates_and_times() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    for since in ["1h30m", "2w", "2026-01-01", "2026-01-01T00:00:00Z"] {
+        let (code, _, human) = fleet.recent(&["--since", since]).await;
+        assert_eq!(code, 0, "{since}: {human}");
+    }
+    let out = run(vec![
+        "recent".into(),
+        "--offline".into(),
+        "--expected".into(),
+        fleet.expected().display().to_string(),
+        "--since".into(),
+        "1h30".into(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("an age (30m, 24h, 7d, 2w, 1h30m), a date (2026-11-29, midnight UTC) or an RFC 3339 time"),
+        "{stderr}"
+    );
+}

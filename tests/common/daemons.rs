@@ -263,6 +263,8 @@ fn configure(
             ("knot.conf", text, vec!["-c".into(), conf])
         }
         Software::Bind => {
+            // lock-file: named's default lock (/run/named/named.lock) makes a second named
+            // exit at once, and tests start several in parallel.
             let rrl = if setup.rate_limit {
                 "  rate-limit { responses-per-second 1; slip 1; };\n"
             } else {
@@ -279,6 +281,7 @@ fn configure(
             let text = format!(
                 "{key}options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  \
                  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  \
+                 lock-file \"{d}/named.lock\";\n  \
                  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  \
                  recursion no;\n  notify no;\n  dnssec-validation no;\n  \
                  allow-transfer {{ {allowed} }};\n{rrl}}};\ncontrols {{ }};\n\
