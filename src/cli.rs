@@ -34,8 +34,8 @@ pub enum Command {
     Check(CheckArgs),
     /// What changed lately: live changes no commit explains (on top), commits, drift now.
     ///
-    /// Exit codes: 1 a live change no commit explains, or drift now; else as check (0 clean,
-    /// 3 incomplete); 2 bad usage, config, zone file or history store.
+    /// Exit codes: 1 a live change no commit explains still served, or drift now; else as check
+    /// (0 clean, 3 incomplete); 2 bad usage, config, zone file or history store.
     Recent(RecentArgs),
     /// Validate the zone files and flag changes that look like typos (pre-deploy, in CI).
     ///
@@ -54,6 +54,15 @@ pub enum Command {
     Import(ImportArgs),
     /// Replay the Bot-Host #17 incident on two loopback servers and audit them.
     Demo(DemoArgs),
+    /// Print the shell completion script for SHELL (e.g. `dns-audit completions bash >
+    /// /etc/bash_completion.d/dns-audit`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `dns-audit man > dns-audit.1; man ./dns-audit.1`).
+    Man,
 }
 
 /// `import` flags.
@@ -84,7 +93,7 @@ impl ImportArgs {
             zone,
             server: self.server.clone(),
             names: self.names.clone(),
-            expected: self.dir.expected.clone(),
+            expected: self.dir.path_or_new(),
             force: self.force,
         })
     }
@@ -118,7 +127,7 @@ impl ShowArgs {
         };
         Ok(dns_audit::show::ShowConfig {
             target: self.target.clone(),
-            expected: self.dir.expected.clone(),
+            expected: self.dir.path_or_new(),
             origin,
             include_root: self.include_root.clone(),
         })
@@ -192,14 +201,31 @@ impl RecentArgs {
 /// `--expected DIR`, as every subcommand that reads or writes expected-records takes it.
 #[derive(Debug, Args)]
 pub struct ExpectedDir {
-    /// The expected-records directory (zone files and dns-audit.toml).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "expected-records",
-        env = "DNS_AUDIT_EXPECTED"
-    )]
-    pub expected: PathBuf,
+    /// The expected-records directory (zone files and dns-audit.toml) [default: found as git
+    /// finds its repository: ./expected-records or a parent's, up to the repository root; or
+    /// the current directory when it holds dns-audit.toml]
+    #[arg(long = "expected", value_name = "DIR", env = "DNS_AUDIT_EXPECTED")]
+    pub given: Option<PathBuf>,
+}
+
+impl ExpectedDir {
+    /// The directory: as given, else discovered from the current directory.
+    pub fn path(&self) -> Result<PathBuf, String> {
+        match &self.given {
+            Some(dir) => Ok(dir.clone()),
+            None => {
+                let here = std::env::current_dir()
+                    .map_err(|e| format!("cannot read the current directory: {e}"))?;
+                dns_audit::expected::discover(&here)
+            }
+        }
+    }
+
+    /// For writing (import): as given, else the one discovered, else `./expected-records`.
+    pub fn path_or_new(&self) -> PathBuf {
+        self.path()
+            .unwrap_or_else(|_| PathBuf::from(dns_audit::expected::DIR_NAME))
+    }
 }
 
 /// Flags every subcommand that reads expected-records shares.
@@ -451,7 +477,7 @@ impl CheckArgs {
                 .map(|r| format!("origin/{r}"))
         });
         Ok(CheckConfig {
-            expected: self.source.dir.expected.clone(),
+            expected: self.source.dir.path()?,
             zones,
             nameservers: self.source.nameserver.clone(),
             axfr: self.axfr.map(|mode| match mode {

@@ -10,6 +10,36 @@ use crate::error::Error;
 use crate::model::present_name;
 use crate::zonefile::{load_zone, zone_name_for_file, LoadedZone, ZoneError};
 
+/// The directory's usual name.
+pub const DIR_NAME: &str = "expected-records";
+
+/// Finds expected-records as git finds its repository: `start` itself when it holds a
+/// `dns-audit.toml`, else `expected-records/` in it or in a parent, up to the repository root
+/// (the first directory holding `.git`) or the file system root. The error says where it
+/// looked and what to pass.
+pub fn discover(start: &Path) -> Result<PathBuf, String> {
+    if start.join(crate::config::CONFIG_FILE).is_file() {
+        return Ok(start.to_path_buf());
+    }
+    let mut looked = Vec::new();
+    for dir in start.ancestors() {
+        let candidate = dir.join(DIR_NAME);
+        if candidate.is_dir() {
+            return Ok(candidate);
+        }
+        looked.push(candidate.display().to_string());
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    Err(format!(
+        "no expected-records directory: looked for {} (and {} in {}); pass --expected DIR or set DNS_AUDIT_EXPECTED",
+        looked.join(", "),
+        crate::config::CONFIG_FILE,
+        start.display()
+    ))
+}
+
 /// The versioned truth: config and zones.
 #[derive(Clone, Debug)]
 pub struct Expected {

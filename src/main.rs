@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         Command::Show(args) => run_show(args),
         Command::Import(args) => run_import(args, &runtime),
         Command::Demo(args) => run_demo(&cli, args, &runtime),
+        Command::Completions { shell } => run_completions(*shell),
+        Command::Man => run_man(),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -127,7 +129,8 @@ fn run_recent(
         )
     })?;
     let zones = args.zones()?;
-    let expected = load_expected(&args.source.dir.expected, &zones).map_err(|e| e.to_string())?;
+    let dir = args.source.dir.path()?;
+    let expected = load_expected(&dir, &zones).map_err(|e| e.to_string())?;
     let (path, explicit) =
         dns_audit::history::store_path(args.source.state.as_deref(), &expected.config)?;
     // --offline only reads: the store is opened read-only (no file, lock or journal made), so
@@ -164,7 +167,7 @@ fn run_recent(
             first_run: None,
         },
     };
-    let repo = match dns_audit::git::Repo::find(&args.source.dir.expected) {
+    let repo = match dns_audit::git::Repo::find(&dir) {
         Ok(repo) => Some(repo),
         Err(e) => {
             eprintln!("dns-audit: no commits shown: {e}");
@@ -194,7 +197,7 @@ fn run_recent(
 
 fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
     let config = dns_audit::lint::run::LintConfig {
-        expected: args.dir.expected.clone(),
+        expected: args.dir.path()?,
         base: args.base.clone(),
         allow_mass_change: args.allow_mass_change,
     };
@@ -282,6 +285,27 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
 
 /// The history store: `--state` (or DNS_AUDIT_STATE), else the config's `state`, else the
 /// platform default; and whether it was named (then its directory must exist).
+/// The completion script, generated from the flags themselves.
+fn run_completions(shell: clap_complete::Shell) -> Result<i32, String> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "dns-audit", &mut std::io::stdout());
+    Ok(exit::CLEAN)
+}
+
+/// The manual page, generated from the flags and their help.
+fn run_man() -> Result<i32, String> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut page)
+        .map_err(|e| format!("cannot render the manual page: {e}"))?;
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(&page)
+        .map_err(|e| format!("cannot write the manual page: {e}"))?;
+    Ok(exit::CLEAN)
+}
+
 fn print_report(report: &Report, format: Format, style: Style, started: i64) {
     let text = match format {
         Format::Human => render::human::render(report, style),

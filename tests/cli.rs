@@ -1,0 +1,134 @@
+//! The command line people already know: expected-records found as git finds its repository,
+//! shell completions and a manual page generated from the flags.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+/// The binary run in `cwd` with `args`, no DNS_AUDIT_* from the environment unless given.
+fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dns-audit"));
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DNS_AUDIT_EXPECTED")
+        .env_remove("DNS_AUDIT_STATE")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// A repository holding expected-records/ and a deeper directory to start from.
+fn repository() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join(".git")).unwrap();
+    let expected = root.path().join("expected-records");
+    std::fs::create_dir(&expected).unwrap();
+    std::fs::write(expected.join("bots.example.net.zone"), ZONE).unwrap();
+    std::fs::write(expected.join("dns-audit.toml"), FAST).unwrap();
+    std::fs::create_dir_all(root.path().join("docs/runbooks")).unwrap();
+    root
+}
+
+fn plan(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn expected_records_are_found_from_a_parent_from_inside_and_by_the_environment() {
+    let repo = repository();
+    let root = repo.path();
+    let from_below = run_in(&root.join("docs/runbooks"), &["check", "--plan"], &[]);
+    assert!(plan(&from_below).starts_with("bots.example.net. SOA\n"));
+    let from_inside = run_in(&root.join("expected-records"), &["check", "--plan"], &[]);
+    assert_eq!(plan(&from_inside), plan(&from_below));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let by_env = run_in(
+        elsewhere.path(),
+        &["check", "--plan"],
+        &[("DNS_AUDIT_EXPECTED", &root.join("expected-records"))],
+    );
+    assert_eq!(plan(&by_env), plan(&from_below));
+
+    // Not found: it says where it looked and what to pass, and stops at the repository root.
+    std::fs::create_dir(elsewhere.path().join(".git")).unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("a/b")).unwrap();
+    let lost = run_in(&elsewhere.path().join("a/b"), &["lint"], &[]);
+    let stderr = String::from_utf8_lossy(&lost.stderr);
+    assert_eq!(lost.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no expected-records directory: looked for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("a/b/expected-records"), "{stderr}");
+    assert!(
+        stderr.contains("pass --expected DIR or set DNS_AUDIT_EXPECTED"),
+        "{stderr}"
+    );
+    let parent_of_repo = elsewhere.path().parent().unwrap().join("expected-records");
+    assert!(
+        !stderr.contains(&parent_of_repo.display().to_string()),
+        "looked above the repository root: {stderr}"
+    );
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_flags() {
+    let here = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run_in(here.path(), &["completions", shell], &[]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("dns-audit"), "{shell}: {script}");
+        assert!(
+            script.contains("recent"),
+            "{shell}: subcommands are completed"
+        );
+    }
+    let out = run_in(here.path(), &["man"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH dns-audit 1"),
+        "{page}"
+    );
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "{section} missing: {page}");
+    }
+}
+
+/// `audit` is the same program under the name on-call types.
+#[test]
+fn audit_is_dns_audit_under_the_name_on_call_types() {
+    let repo = repository();
+    let run_as = |program: &str| {
+        Command::new(program)
+            .args(["check", "--plan"])
+            .current_dir(repo.path())
+            .env_remove("DNS_AUDIT_EXPECTED")
+            .output()
+            .unwrap()
+    };
+    let audit = run_as(env!("CARGO_BIN_EXE_audit"));
+    let dns_audit = run_as(env!("CARGO_BIN_EXE_dns-audit"));
+    assert_eq!(audit.status.code(), Some(0), "{audit:?}");
+    assert_eq!(audit.stdout, dns_audit.stdout);
+    let bad = Command::new(env!("CARGO_BIN_EXE_audit"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "exit codes pass through");
+}
