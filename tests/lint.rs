@@ -352,3 +352,94 @@ async fn a_pull_request_cannot_point_check_at_other_servers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every class of mistake the README's table lists is a lint error (or the `duplicate`
+/// warning) at the line that holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_class_bind_or_knot_rejects_is_said_at_its_line() {
+    const HEAD: &str =
+        "$ORIGIN t.example.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "cname-and-other-data",
+            "www A 192.0.2.2\nwww CNAME ns1\n",
+            ":7: error[cname-and-other-data]",
+        ),
+        (
+            "two-cnames",
+            "www CNAME ns1\nwww CNAME ns1.other.\n",
+            "error[two-cnames]",
+        ),
+        (
+            "ns-without-address",
+            "@ NS ns2\n",
+            ":6: error[ns-without-address]",
+        ),
+        (
+            "ns-below-dname",
+            "sub DNAME other.example.\nx NS ns.sub\n",
+            ":7: error[ns-below-dname]",
+        ),
+        (
+            "ds-at-apex",
+            &format!("@ DS 12345 13 2 {}\n", "ab".repeat(32)),
+            ":6: error[ds-at-apex]",
+        ),
+        (
+            "cds-without-dnskey",
+            &format!("@ CDS 12345 13 2 {}\n", "ab".repeat(32)),
+            ":6: error[cds-without-dnskey]",
+        ),
+        (
+            "nsec3-hash-length",
+            "ca4u3j6g3t7tvcgtkdeqqvvp9qnqmnij NSEC3 1 0 0 - AAAA A\n",
+            ":6: error[nsec3-hash-length]",
+        ),
+        (
+            "nsec3-owner",
+            &format!("not-base32 NSEC3 1 0 0 - {} A\n", "0".repeat(32)),
+            ":6: error[nsec3-owner]",
+        ),
+        ("svcb alpn", "svc HTTPS 1 . alpn=h2,,h3\n", ":6:"),
+        (
+            "svcb mandatory",
+            "svc HTTPS 1 . mandatory=port alpn=h2\n",
+            ":6:",
+        ),
+        ("svcb port", "svc HTTPS 1 . port=70000\n", ":6:"),
+        (
+            "dangling-target",
+            "@ MX 10 mail\n",
+            ":6: error[dangling-target]",
+        ),
+        (
+            "duplicate",
+            "www A 192.0.2.2\nwww A 192.0.2.2\n",
+            ":7: warning[duplicate]",
+        ),
+        (
+            "repeated-origin",
+            "www CNAME ns1.t.example\n",
+            ":6: error[repeated-origin]",
+        ),
+    ];
+    for (case, extra, said) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.example.zone"), format!("{HEAD}{extra}")).unwrap();
+        let out = run(vec![
+            "lint".into(),
+            "--expected".into(),
+            dir.path().display().to_string(),
+        ])
+        .await;
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(said), "{case}: {text}");
+        let code = out.status.code();
+        let expected = if *case == "duplicate" {
+            Some(0)
+        } else {
+            Some(1)
+        };
+        assert_eq!(code, expected, "{case}: {text}");
+    }
+}

@@ -286,7 +286,11 @@ impl Lint<'_> {
                     let Some(target) = rdata.to_hickory(*rtype).as_ref().and_then(target_of) else {
                         continue;
                     };
-                    self.target(name, *rtype, &crate::model::canonical_name(&target));
+                    // The line of this record, not of its RRset's first one.
+                    let line = self
+                        .value_line(name, *rtype, &rdata.present(*rtype))
+                        .unwrap_or_else(|| self.line(name, *rtype));
+                    self.target(name, *rtype, &crate::model::canonical_name(&target), line);
                 }
             }
         }
@@ -339,18 +343,25 @@ impl Lint<'_> {
 
     /// What a name-bearing record at `name` points at: repeated-origin (a name written without
     /// its trailing dot), ns-below-dname, ns-without-address, dangling-target.
-    fn target(&mut self, name: &Name, rtype: RecordType, target: &Name) {
+    fn target(&mut self, name: &Name, rtype: RecordType, target: &Name, line: usize) {
         let zone = self.zone;
         let shown = present_name(name);
-        let line = self.line(name, rtype);
         let (check, message) = if let Some(repeat) = repeats_origin(&zone.origin, target) {
             ("repeated-origin", format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(target)))
         } else if let Some(dname) = below_dname(zone, target).filter(|_| rtype == RecordType::NS) {
-            ("ns-below-dname", format!(
-                "NS {} is below the DNAME at {}: its address can never be looked up (BIND refuses to load the zone)",
-                present_name(target),
-                present_name(&dname)
-            ))
+            (
+                "ns-below-dname",
+                format!(
+                    "NS {} is below the DNAME at {}: its address can never be looked up ({})",
+                    present_name(target),
+                    present_name(&dname),
+                    if *name == zone.origin {
+                        "BIND refuses to load the zone"
+                    } else {
+                        "Knot's kzonecheck rejects the zone"
+                    }
+                ),
+            )
         } else if rtype == RecordType::NS && without_address(zone, target) {
             // named-checkzone refuses the zone: nobody could reach that server.
             ("ns-without-address", format!(
@@ -454,28 +465,27 @@ impl Lint<'_> {
             .and_then(|sets| sets.get(&RecordType::DNSKEY))
             .map(|set| set.rdatas.iter().collect())
             .unwrap_or_default();
-        if !keys.is_empty() {
-            for rtype in [RecordType::CDS, RecordType::CDNSKEY] {
-                let Some(set) = apex.and_then(|sets| sets.get(&rtype)) else {
-                    continue;
-                };
-                for rdata in &set.rdatas {
-                    if !child_key_matches(rtype, rdata.bytes(), &keys) {
-                        let line = self.line(origin, rtype);
-                        let message = format!(
-                            "{rtype} {} matches no DNSKEY of the zone: the parent would publish a DS for a key that signs nothing, and validating resolvers would reject the zone (BIND refuses to load it)",
-                            rdata.present(rtype)
-                        );
-                        self.push(
-                            Level::Error,
-                            "cds-without-dnskey",
-                            &shown,
-                            &rtype.to_string(),
-                            line,
-                            message,
-                            None,
-                        );
-                    }
+        // With no DNSKEY at all, only a delete record (RFC 8078) matches.
+        for rtype in [RecordType::CDS, RecordType::CDNSKEY] {
+            let Some(set) = apex.and_then(|sets| sets.get(&rtype)) else {
+                continue;
+            };
+            for rdata in &set.rdatas {
+                if !child_key_matches(rtype, rdata.bytes(), &keys) {
+                    let line = self.line(origin, rtype);
+                    let message = format!(
+                        "{rtype} {} matches no DNSKEY of the zone: the parent would publish a DS for a key that signs nothing, and validating resolvers would reject the zone (BIND refuses to load it)",
+                        rdata.present(rtype)
+                    );
+                    self.push(
+                        Level::Error,
+                        "cds-without-dnskey",
+                        &shown,
+                        &rtype.to_string(),
+                        line,
+                        message,
+                        None,
+                    );
                 }
             }
         }
@@ -1507,6 +1517,11 @@ mod tests {
         assert!(checks(&bad).contains(&"cds-without-dnskey"));
         let unsigned = format!("{head}@ CDS 0 0 0 00\n@ CDNSKEY 0 3 0 AA==\n");
         assert!(!checks(&unsigned).contains(&"cds-without-dnskey"));
+        let no_keys = format!("{head}@ CDS {tag} 13 2 {}\n", "ab".repeat(32));
+        assert!(
+            checks(&no_keys).contains(&"cds-without-dnskey"),
+            "a CDS in a zone with no DNSKEY at all"
+        );
         let nsec3 = |owner: &str| format!("{head}{owner} NSEC3 1 0 0 - {} A\n", "0".repeat(32));
         assert!(!checks(&nsec3("CPNMU0")).contains(&"nsec3-owner"));
         assert!(
