@@ -145,8 +145,9 @@ impl Daemon {
             if daemon.wait_ready(origin) {
                 return Some(daemon);
             }
+            let status = daemon.child.try_wait().ok().flatten();
             eprintln!(
-                "{software:?} did not come up on port {port}, retrying: {}",
+                "{software:?} did not come up on port {port} (exit: {status:?}), retrying: {}",
                 daemon.log()
             );
         }
@@ -173,18 +174,24 @@ impl Daemon {
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
-        for _ in 0..150 {
+        // By the clock, not by tries: a server still loading a big zone answers SERVFAIL or
+        // REFUSED at once, and a count of tries ran out in milliseconds (BIND and the root
+        // zone on a busy machine).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
             let _ = socket.send_to(&bytes, self.addr);
             let mut buf = [0u8; 4096];
             if let Ok(len) = socket.recv(&mut buf) {
-                if let Ok(m) = Message::from_vec(&buf[..len]) {
-                    if m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty() {
-                        return true;
-                    }
+                let ready = Message::from_vec(&buf[..len]).is_ok_and(|m| {
+                    m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty()
+                });
+                if ready {
+                    return true;
                 }
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
         false
@@ -263,8 +270,8 @@ fn configure(
             ("knot.conf", text, vec!["-c".into(), conf])
         }
         Software::Bind => {
-            // lock-file: named's default lock (/run/named/named.lock) makes a second named
-            // exit at once, and tests start several in parallel.
+            // Everything named writes stays in the test's directory (lock-file included), so
+            // servers started in parallel share nothing.
             let rrl = if setup.rate_limit {
                 "  rate-limit { responses-per-second 1; slip 1; };\n"
             } else {
