@@ -119,6 +119,27 @@ fn signatures_over(served: &Served<'_>, name: &Name, rtype: RecordType) -> Optio
     Some(signatures)
 }
 
+/// Whether a signature verifies with one of the keys it names.
+enum Verified {
+    /// It does, or it cannot be checked here (an algorithm this build lacks proves nothing).
+    Yes,
+    /// It does not.
+    No,
+}
+
+fn verify(keys: &[&DNSKEY], name: &Name, sig: &RRSIG, records: &[Record]) -> Verified {
+    let supported = sig.input().algorithm.is_supported();
+    let verifies = keys.iter().any(|key| {
+        key.verify_rrsig(name, DNSClass::IN, sig, records.iter())
+            .is_ok()
+    });
+    if verifies || !supported {
+        Verified::Yes
+    } else {
+        Verified::No
+    }
+}
+
 /// Why the RRset does not validate, or None when one of its signatures verifies (a resolver
 /// needs one) or none could be checked (an algorithm this build cannot verify is treated as
 /// resolvers treat it: not bogus).
@@ -166,16 +187,12 @@ fn judge(
             ));
             continue;
         }
-        for key in candidates {
-            match key.verify_rrsig(name, DNSClass::IN, sig, records.iter()) {
-                Ok(()) => return None,
-                // A key this build cannot use (an algorithm ring lacks) proves nothing.
-                Err(_) if !input.algorithm.is_supported() => return None,
-                Err(_) => reasons.push(format!(
-                    "the signature by key {} does not verify",
-                    input.key_tag
-                )),
-            }
+        match verify(&candidates, name, sig, &records) {
+            Verified::Yes => return None,
+            Verified::No => reasons.push(format!(
+                "the signature by key {} does not verify",
+                input.key_tag
+            )),
         }
     }
     Some(format!(

@@ -678,28 +678,7 @@ impl Lint<'_> {
             {
                 continue;
             }
-            let pointers: Vec<String> = zone
-                .iter()
-                .flat_map(|(owner, sets)| sets.iter().map(move |(rtype, set)| (owner, *rtype, set)))
-                .filter(|(_, rtype, _)| {
-                    matches!(
-                        rtype,
-                        RecordType::NS | RecordType::MX | RecordType::SRV | RecordType::CNAME
-                    )
-                })
-                .filter(|(_, rtype, set)| {
-                    set.rdatas.iter().any(|rdata| {
-                        rdata
-                            .to_hickory(*rtype)
-                            .as_ref()
-                            .and_then(target_of)
-                            .is_some_and(|t| crate::model::canonical_name(&t) == name)
-                    })
-                })
-                .map(|(owner, rtype, _)| {
-                    format!("{} {rtype}", self.rel(&crate::model::present_name(owner)))
-                })
-                .collect();
+            let pointers = self.pointers_to(&name);
             if pointers.is_empty() {
                 continue;
             }
@@ -722,6 +701,30 @@ impl Lint<'_> {
                 None,
             );
         }
+    }
+
+    /// The NS, MX, SRV and CNAME records of the zone that point at `name`, as `owner TYPE`.
+    fn pointers_to(&self, name: &Name) -> Vec<String> {
+        let pointing = |rtype: RecordType, set: &RrSet| {
+            matches!(
+                rtype,
+                RecordType::NS | RecordType::MX | RecordType::SRV | RecordType::CNAME
+            ) && set.rdatas.iter().any(|rdata| {
+                rdata
+                    .to_hickory(rtype)
+                    .as_ref()
+                    .and_then(target_of)
+                    .is_some_and(|t| crate::model::canonical_name(&t) == *name)
+            })
+        };
+        self.zone
+            .iter()
+            .flat_map(|(owner, sets)| sets.iter().map(move |(rtype, set)| (owner, *rtype, set)))
+            .filter(|(_, rtype, set)| pointing(*rtype, set))
+            .map(|(owner, rtype, _)| {
+                format!("{} {rtype}", self.rel(&crate::model::present_name(owner)))
+            })
+            .collect()
     }
 
     /// delegation-change: the SOA MNAME, the primary that dynamic updates and NOTIFY go to,
