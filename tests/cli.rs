@@ -37,13 +37,7 @@ fn repository() -> tempfile::TempDir {
 }
 
 fn plan(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    success_stdout(out)
 }
 
 #[test]

@@ -33,13 +33,7 @@ async fn show(target: &str, expected: &Path) -> String {
         expected.display().to_string(),
     ])
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    success_stdout(&out)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -115,6 +115,17 @@ pub async fn run(args: Vec<String>) -> Output {
     .unwrap()
 }
 
+/// The output of a run that must succeed (exit 0), or a failure showing its stderr.
+pub fn success_stdout(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `check --expected DIR --format json --nameserver …` and the parsed JSON.
 pub async fn check_json(dir: &Path, servers: &[(&str, SocketAddr)]) -> (i32, serde_json::Value) {
     check_json_with(dir, servers, &[]).await
