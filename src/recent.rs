@@ -222,10 +222,9 @@ pub fn gather(
     recent.last_run = last_run;
     recent.last_commit = last_commit;
     if let Some(history) = history {
-        let history_began = history.summary().map_err(|e| e.to_string())?.1;
         let mut servers = BTreeMap::new();
         for entry in &mut recent.commits {
-            live_status(history, history_began, &mut servers, entry).map_err(|e| e.to_string())?;
+            live_status(history, &mut servers, entry).map_err(|e| e.to_string())?;
         }
     }
     Ok(recent)
@@ -261,18 +260,17 @@ fn commit_changes(
     Ok(out)
 }
 
-/// Whether every server now serves what the commit made expected, and since when.
-/// `history_began` is when the store's first run started: a state that run saw had been there
-/// for an unknown time.
+/// Whether every server now serves what the commit made expected, and since when. A state a
+/// server's first recorded run saw (its baseline) had been there for an unknown time.
 fn live_status(
     history: &History,
-    history_began: Option<i64>,
     servers_of: &mut BTreeMap<String, Vec<String>>,
     entry: &mut CommitEntry,
 ) -> Result<(), crate::history::HistoryError> {
     let mut live = 0;
     let mut total = 0;
     let mut since: Option<i64> = None;
+    let mut since_unknown = false;
     // SOA serials are not recorded as changes (they move with every deploy).
     for change in entry.changes.iter().filter(|c| c.rtype != "SOA") {
         if !servers_of.contains_key(&change.zone) {
@@ -295,6 +293,7 @@ fn live_status(
                     };
                     if ok {
                         since = Some(since.map_or(state.since, |s: i64| s.max(state.since)));
+                        since_unknown |= state.baseline;
                     }
                     ok
                 }
@@ -312,12 +311,11 @@ fn live_status(
         (0, _) => CommitStatus::NotYetLive,
         _ => CommitStatus::PartlyLive,
     };
-    // A state first seen by the store's first run was there before the history began: since
+    // A state first seen by a server's first run was there before its history began: since
     // when is not known (a fresh store would otherwise call every commit "live since 0 s ago").
+    // Told by the baseline mark, not by comparing times: two runs in one second are apart.
     entry.live_since = match since {
-        Some(t) if live == total && total > 0 && history_began.is_none_or(|first| t > first) => {
-            Some(t)
-        }
+        Some(t) if live == total && total > 0 && !since_unknown => Some(t),
         _ => None,
     };
     Ok(())

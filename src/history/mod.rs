@@ -144,6 +144,8 @@ pub struct ServedState {
     pub values: Vec<String>,
     /// Since when (the run that first saw this state).
     pub since: i64,
+    /// Seen first by the server's first recorded run: it was there before, since when unknown.
+    pub baseline: bool,
 }
 
 /// One recorded change of one RRset on one server.

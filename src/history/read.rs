@@ -47,7 +47,8 @@ impl History {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT coalesce(s.label, s.server), c.present, c.vals, c.at, s.server FROM rrsets s
+                "SELECT coalesce(s.label, s.server), c.present, c.vals, c.at, s.server, c.baseline
+                 FROM rrsets s
                  JOIN changes c ON c.id = (SELECT max(id) FROM changes WHERE rrset = s.id)
                  WHERE s.zone = ?1 AND s.name = ?2 AND s.rtype = ?3 ORDER BY s.server",
             )
@@ -61,6 +62,7 @@ impl History {
                     present: r.get::<_, i64>(1)? != 0,
                     values: serde_json::from_str(&vals).unwrap_or_default(),
                     since: r.get(3)?,
+                    baseline: r.get::<_, i64>(5)? != 0,
                 })
             })
             .map_err(&err)?;
