@@ -4,7 +4,7 @@
 #![no_main]
 
 use hickory_proto::op::Message;
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::{Name, Record, RecordData, RecordType};
 use libfuzzer_sys::fuzz_target;
 
 use dns_audit::transport::{decode_for, Keep};
