@@ -220,14 +220,14 @@ pub struct Question<'z> {
     pub keep: Keep,
 }
 
+/// The questions of a zone and, per probe, the one whose answer it reads.
+pub type Asking<'z> = (Vec<Question<'z>>, Vec<Option<usize>>);
+
 /// The distinct questions a zone is read with by queries, the apex SOA first, and for each
 /// probe the question whose answer it reads (None for probes read from other answers or only
 /// by transfer). In a signed zone every question but a referral's is asked with the DO bit,
 /// so the signatures of each RRset come with it.
-pub fn questions<'z>(
-    origin: &'z Name,
-    plan: &[Probe<'z>],
-) -> (Vec<Question<'z>>, Vec<Option<usize>>) {
+pub fn questions<'z>(origin: &'z Name, plan: &[Probe<'z>]) -> Asking<'z> {
     let signed = plan.iter().any(|p| p.rtype == RecordType::RRSIG);
     let mut questions = vec![Question {
         name: origin,
@@ -359,12 +359,13 @@ fn relative_label(origin: &Name, name: &Name) -> String {
     full.trim_end_matches('.').to_string()
 }
 
-/// Asks one server everything in `plan`. The SOA comes first: a server that cannot give it is
+/// Asks one server everything in `plan`, by transfer or with the questions worked out for the
+/// zone (`questions`). The SOA comes first: a server that cannot give it is
 /// reported unreachable and not asked the rest (which would only wait out more timeouts).
 pub async fn observe_server(
     server: Nameserver,
     zone: &Zone,
-    plan: &[Probe<'_>],
+    (plan, (questions, asked)): (&[Probe<'_>], &Asking<'_>),
     settings: QuerySettings,
     axfr: AxfrMode,
     tsig: Option<&TsigKey>,
@@ -380,7 +381,6 @@ pub async fn observe_server(
         transfer_failure: None,
         stats: WireStats::default(),
     };
-    let (questions, asked) = questions(&zone.origin, plan);
     let soa_answer = wire
         .query_for(&zone.origin, RecordType::SOA, &questions[0].keep)
         .await;
@@ -404,8 +404,8 @@ pub async fn observe_server(
         }
     }
     if view.serial.is_ok() && view.method == Method::Queries {
-        let replies = ask_all(&wire, &questions, soa_answer, settings.concurrency).await;
-        view.answers = read_replies(plan, &questions, &asked, &replies);
+        let replies = ask_all(&wire, questions, soa_answer, settings.concurrency).await;
+        view.answers = read_replies(plan, questions, asked, &replies);
     }
     view.stats = wire.stats();
     view
@@ -667,11 +667,13 @@ pub async fn observe_zone(
     query: QuerySettings,
     settings: &ZoneSettings,
 ) -> Vec<ServerView> {
+    // The questions are the same for every server: worked out once.
+    let asking = questions(&zone.origin, plan);
     let views = servers.into_iter().map(|server| {
         observe_server(
             server,
             zone,
-            plan,
+            (plan, &asking),
             query,
             settings.axfr,
             settings.tsig.as_ref(),
