@@ -324,30 +324,36 @@ fn live_status(
 /// Marks each change that every server it was seen on later undid (went back to exactly what
 /// it replaced) with when; returns the indexes of those undoing changes.
 fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
+    // Only changes of the same RRset can undo each other: looked for within its group.
+    let mut groups: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    for (at, live) in changes.iter().enumerate() {
+        let key = (live.zone.as_str(), live.name.as_str(), live.rtype.as_str());
+        groups.entry(key).or_default().push(at);
+    }
+    let groups: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
     let mut reverts = BTreeSet::new();
-    for at in 0..changes.len() {
-        let undone = &changes[at];
-        if undone.explained_by.is_some() {
-            continue;
-        }
-        let undoing = changes
-            .iter()
-            .enumerate()
-            .find(|(other, later)| {
-                *other != at
-                    && !reverts.contains(other)
-                    && later.zone == undone.zone
-                    && later.name == undone.name
-                    && later.rtype == undone.rtype
-                    && later.first_seen >= undone.first_seen
-                    && later.before == undone.values
-                    && later.values == undone.before
-                    && undone.servers.iter().all(|s| later.servers.contains(s))
-            })
-            .map(|(other, later)| (other, later.first_seen));
-        if let Some((other, when)) = undoing {
-            changes[at].reverted = Some(when);
-            reverts.insert(other);
+    for group in &groups {
+        for &at in group {
+            let undone = &changes[at];
+            if undone.explained_by.is_some() {
+                continue;
+            }
+            let undoing = group
+                .iter()
+                .map(|&other| (other, &changes[other]))
+                .find(|(other, later)| {
+                    *other != at
+                        && !reverts.contains(other)
+                        && later.first_seen >= undone.first_seen
+                        && later.before == undone.values
+                        && later.values == undone.before
+                        && undone.servers.iter().all(|s| later.servers.contains(s))
+                })
+                .map(|(other, later)| (other, later.first_seen));
+            if let Some((other, when)) = undoing {
+                changes[at].reverted = Some(when);
+                reverts.insert(other);
+            }
         }
     }
     reverts
