@@ -126,3 +126,17 @@ fn audit_is_dns_audit_under_the_name_on_call_types() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "exit codes pass through");
 }
+
+/// The README's first set-up command is `cargo run --release --locked -- demo`: with the
+/// `audit` binary beside `dns-audit`, cargo needs `default-run` to know which to run.
+#[test]
+fn cargo_run_runs_dns_audit() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let binaries = manifest.matches("[[bin]]").count();
+    assert!(binaries >= 2, "this test guards the two binaries");
+    assert!(
+        manifest.contains("\ndefault-run = \"dns-audit\"\n"),
+        "cargo run would not know which binary to run"
+    );
+}
