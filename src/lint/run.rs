@@ -108,6 +108,11 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
 /// it may have meant. An entry that hides only names a transfer shows (ACME challenges come
 /// and go) is meant: a waiver says so, and quiets `check` too.
 pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<LintFinding> {
+    let unused = config.zone(&zone.origin).unused_ignores(zone);
+    if unused.is_empty() {
+        // The usual case: nothing to place, so neither the file nor the names are read.
+        return Vec::new();
+    }
     let file = dir.join(crate::config::CONFIG_FILE);
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let shown_zone = crate::model::present_name(&zone.origin);
@@ -115,9 +120,7 @@ pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<Li
         .iter()
         .map(|(name, _)| crate::diff::relative(&crate::model::present_name(name), &shown_zone))
         .collect();
-    config
-        .zone(&zone.origin)
-        .unused_ignores(zone)
+    unused
         .into_iter()
         .map(|pattern| {
             let quoted = format!("\"{pattern}\"");
