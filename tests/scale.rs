@@ -1,9 +1,8 @@
 //! `check` on real zones, against a real NSD on 127.0.0.1: delegations and glue, signed data,
-//! zone transfers (allowed, refused, TSIG), rate limiting, and the real root zone.
+//! zone transfers (allowed, refused, TSIG) and rate limiting. The real root zone is audited
+//! on every server in servers.rs.
 
 mod common;
-
-use std::io::Read;
 
 use common::*;
 
@@ -311,24 +310,4 @@ async fn the_audit_stays_exact_under_response_rate_limiting() {
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(all[0]["kind"], "rate_limited");
     assert_eq!(all[0]["severity"], "warning");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_real_root_zone_audits_clean_by_queries_and_by_transfer() {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&include_bytes!("fixtures/root.zone.gz")[..])
-        .read_to_string(&mut text)
-        .unwrap();
-    let Some(nsd) = Daemon::start(Software::Nsd, ".", &text, &Setup::default()) else {
-        return;
-    };
-    // Its signatures expired in 2023: expiry warnings are off for this comparison.
-    for (config, how) in [(QUERIES, "queries"), (TRANSFER, "axfr")] {
-        let config = format!("{config}signature_warn_days = 0\n");
-        let dir = dir_with(".", &text, &config);
-        let (code, json) = check_json(dir.path(), &[("a", nsd.addr)]).await;
-        assert_eq!(method(&json), how);
-        assert_eq!(code, 0, "{how}: {:#}", json["summary"]);
-        assert!(findings(&json).is_empty(), "{how}");
-    }
 }
