@@ -296,8 +296,19 @@ fn data_differences(
         }
         note(unexpected(zone, extra), Some(extra.set.ttl));
     }
-    // Only a server that serves a DNSKEY set at the apex is validated: the map of what it
-    // serves is not built for an unsigned zone.
+    bogus_differences(scope, view, note);
+    failed
+}
+
+/// What validating resolvers reject of what the server serves, handed to `note`. Only a
+/// server that serves a DNSKEY set at the apex is validated: the map of what it serves is not
+/// built for an unsigned zone.
+fn bogus_differences(
+    scope: &Scope<'_, '_>,
+    view: &ServerView,
+    note: &mut dyn FnMut(Difference, Option<u32>),
+) {
+    let zone = scope.zone;
     let serves_keys =
         |name: &Name, rtype: RecordType| *name == zone.origin && rtype == RecordType::DNSKEY;
     let signed = scope
@@ -306,14 +317,14 @@ fn data_differences(
         .zip(&view.answers)
         .any(|(p, o)| serves_keys(p.name, p.rtype) && matches!(o, Observed::Present(_)))
         || view.extras.iter().any(|e| serves_keys(&e.name, e.rtype));
-    if signed {
-        for bogus in crate::dnssec::validate(zone, &served(scope, view)) {
-            if !settings.ignores_name(&zone.origin, &bogus.name) {
-                note(bogus_rrset(bogus), None);
-            }
+    if !signed {
+        return;
+    }
+    for bogus in crate::dnssec::validate(zone, &served(scope, view)) {
+        if !scope.settings.ignores_name(&zone.origin, &bogus.name) {
+            note(bogus_rrset(bogus), None);
         }
     }
-    failed
 }
 
 /// Every RRset the server showed, by owner and type.

@@ -47,17 +47,8 @@ pub fn validate(zone: &Zone, served: &Served<'_>) -> Vec<Bogus> {
             _ => None,
         })
         .collect();
-    let candidates: Vec<(&Name, RecordType, &RrSet, Vec<RRSIG>)> = served
-        .iter()
-        .filter_map(|(key, set)| Some((key, (*set)?)))
-        .filter(|((name, rtype), _)| *rtype != RecordType::RRSIG && signed_here(zone, name, *rtype))
-        // The signatures at a name not read (a delegation asked by queries) are unknown.
-        .filter_map(|((name, rtype), set)| {
-            Some((name, *rtype, set, signatures_over(served, name, *rtype)?))
-        })
-        .collect();
-    // Verifying is the cost (the root zone: 2,849 RSA signatures): spread over the cores.
-    let judge_part = |part: &[(&Name, RecordType, &RrSet, Vec<RRSIG>)]| -> Vec<Bogus> {
+    let candidates = candidates(zone, served);
+    let judge_part = |part: &[Candidate<'_>]| -> Vec<Bogus> {
         part.iter()
             .filter_map(|(name, rtype, set, signatures)| {
                 let why = judge(origin, &keys, name, *rtype, set, signatures)?;
@@ -94,6 +85,22 @@ pub fn validate(zone: &Zone, served: &Served<'_>) -> Vec<Bogus> {
     bogus.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
     bogus
 }
+
+/// The RRsets to validate, with their signatures: every one the zone signs whose signatures
+/// are known (at a delegation read by queries they are not).
+fn candidates<'s>(zone: &Zone, served: &'s Served<'_>) -> Vec<Candidate<'s>> {
+    served
+        .iter()
+        .filter_map(|(key, set)| Some((key, (*set)?)))
+        .filter(|((name, rtype), _)| *rtype != RecordType::RRSIG && signed_here(zone, name, *rtype))
+        .filter_map(|((name, rtype), set)| {
+            Some((name, *rtype, set, signatures_over(served, name, *rtype)?))
+        })
+        .collect()
+}
+
+/// An RRset to validate: owner, type, data, signatures over it.
+type Candidate<'s> = (&'s Name, RecordType, &'s RrSet, Vec<RRSIG>);
 
 /// Whether the zone signs `rtype` at `name`: everything it is authoritative for. At a
 /// delegation only DS and NSEC are the parent's; below one (glue, occluded data) nothing is.
