@@ -52,14 +52,22 @@ impl Rdata {
         Rdata::from_hickory(&rdata).ok_or_else(|| format!("{rtype} record data does not encode"))
     }
 
-    /// NSEC3 data whose hash algorithm hickory-proto does not decode (it knows SHA-1 only), kept
-    /// as written: NSEC3 holds no domain names, so its wire form is already canonical. None for
-    /// anything else, or for data too short to be NSEC3.
+    /// NSEC3 and NSEC3PARAM data that hickory-proto does not decode but BIND loads, kept as
+    /// written (neither holds a domain name, so the wire form is already canonical): NSEC3 of
+    /// a hash algorithm other than SHA-1, and NSEC3PARAM of SHA-1 with flags beyond opt-out
+    /// (`1 255 0 -`; BIND refuses an NSEC3PARAM of another algorithm, and so do we). None for
+    /// anything else, or for data of the wrong length.
     pub fn nsec3_as_written(rtype: RecordType, wire: &[u8]) -> Option<Rdata> {
         let salt = usize::from(*wire.get(4)?);
-        let hash = usize::from(*wire.get(5 + salt)?);
-        let well_formed = wire.len() >= 6 + salt + hash && wire[0] != 1;
-        (rtype == RecordType::NSEC3 && well_formed).then(|| Rdata(wire.into()))
+        let well_formed = match rtype {
+            RecordType::NSEC3 => {
+                let hash = usize::from(*wire.get(5 + salt)?);
+                wire.len() >= 6 + salt + hash && wire[0] != 1
+            }
+            RecordType::NSEC3PARAM => wire.len() == 5 + salt && wire[0] == 1,
+            _ => false,
+        };
+        well_formed.then(|| Rdata(wire.into()))
     }
 
     /// The canonical wire bytes.

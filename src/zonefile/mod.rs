@@ -1390,6 +1390,16 @@ mod tests {
         );
     }
 
+    /// BIND loads an NSEC3PARAM of SHA-1 with flags beyond opt-out, which hickory-proto does
+    /// not decode, and refuses one of another hash algorithm: so do we.
+    #[test]
+    fn nsec3param_loads_as_bind_loads_it() {
+        let apex = Name::from_str("bots.example.net.").unwrap();
+        let zone = load(&format!("{HEAD}@ NSEC3PARAM 1 255 0 -\n")).unwrap();
+        assert!(zone.zone.rrset(&apex, RecordType::NSEC3PARAM).is_some());
+        assert!(load(&format!("{HEAD}@ NSEC3PARAM 2 0 0 -\n")).is_err());
+    }
+
     #[test]
     fn rfc3597_unknown_types_load() {
         let zone = load(&format!("{HEAD}x TYPE65280 \\# 2 abcd\n")).unwrap();
