@@ -71,10 +71,9 @@ pub struct Run {
     keep: Option<i64>,
 }
 
-/// Loads expected-records, opens and locks the history store, audits and records. A store
-/// that cannot be used never hides the audit: it runs unrecorded and says so.
-pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
-    let clock = Instant::now();
+/// expected-records as this run reads it: the files, with the command line's transfer mode,
+/// timeout and retries over the config's.
+pub fn load(config: &CheckConfig) -> Result<Expected, Error> {
     let mut expected = load_expected(&config.expected, &config.zones)?;
     if let Some(mode) = config.axfr {
         expected.config.force_axfr(mode);
@@ -85,6 +84,14 @@ pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
     if let Some(retries) = config.retries {
         expected.config.query.retries = retries;
     }
+    Ok(expected)
+}
+
+/// Loads expected-records, opens and locks the history store, audits and records. A store
+/// that cannot be used never hides the audit: it runs unrecorded and says so.
+pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
+    let clock = Instant::now();
+    let mut expected = load(config)?;
     if let Some(rev) = &config.base {
         let allowed = allowed_at(&config.expected, rev).map_err(Error::Usage)?;
         expected.allowed_servers = Some(allowed);

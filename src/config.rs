@@ -829,7 +829,8 @@ fn key_place(text: &str, key: &str) -> (usize, usize) {
     (0, 0)
 }
 
-fn find_line(text: &str, needle: &str) -> (usize, usize) {
+/// 1-based line and column of the first `needle` in `text`; (0, 0) when absent.
+pub(crate) fn find_line(text: &str, needle: &str) -> (usize, usize) {
     text.find(needle)
         .map(|offset| line_column(text, offset))
         .unwrap_or((0, 0))

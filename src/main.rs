@@ -74,12 +74,8 @@ fn run_check(
 fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
     let config = args.config()?;
     if args.plan {
-        let mut expected =
-            load_expected(&config.expected, &config.zones).map_err(|e| e.to_string())?;
-        if let Some(mode) = config.axfr {
-            expected.config.force_axfr(mode);
-        }
-        print!("{}", dns_audit::check::query_plan(&expected));
+        let expected = check::load(&config).map_err(|e| e.to_string())?;
+        print!("{}", check::query_plan(&expected));
         return Ok(exit::CLEAN);
     }
     let mut run = match runtime

@@ -123,12 +123,11 @@ pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<Li
     unused
         .into_iter()
         .map(|pattern| {
-            let quoted = format!("\"{pattern}\"");
-            let (line, column) = text
-                .lines()
-                .enumerate()
-                .find_map(|(i, l)| l.find(&quoted).map(|c| (i + 1, c + 2)))
-                .unwrap_or((0, 0));
+            // At the entry itself, inside its quotes.
+            let (line, column) = match crate::config::find_line(&text, &format!("\"{pattern}\"")) {
+                (0, _) => (0, 0),
+                (line, column) => (line, column + 1),
+            };
             let meant = names
                 .iter()
                 .map(|n| (crate::typo::distance(n, pattern), n))
