@@ -151,6 +151,9 @@ pub struct LintArgs {
     /// Allow a change of more than `mass_change_share` of a zone at once.
     #[arg(long)]
     pub allow_mass_change: bool,
+    /// Also say how lint reads each zone (serials, naming) and from what evidence.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `lint --format` values.

@@ -53,6 +53,32 @@ pub enum TtlPolicy {
     Ignore,
 }
 
+/// `serials`: who raises a zone's SOA serial, for lint's serial-not-raised.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SerialRule {
+    /// Learned from the zone file's git history.
+    #[default]
+    Learn,
+    /// Each change raises it.
+    ByHand,
+    /// Tooling raises it: lint does not ask for it.
+    Managed,
+}
+
+/// `naming`: how a zone names its hosts, for lint's near-miss-name.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NamingRule {
+    /// Learned from the zone.
+    #[default]
+    Learn,
+    /// Numbered series (`bh17`).
+    Numbered,
+    /// Words.
+    Words,
+}
+
 /// Whether a zone is read by transfer (AXFR) or by per-name queries.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -81,6 +107,8 @@ struct RawZoneSettings {
     tsig: Option<RawTsig>,
     include_root: Option<PathBuf>,
     include_server_root: Option<PathBuf>,
+    serials: Option<SerialRule>,
+    naming: Option<NamingRule>,
 }
 
 /// `[[waive]] name = "bh17" check = "address-reuse" reason = "…"`: the reason is required.
@@ -139,6 +167,8 @@ struct RawConfig {
     tsig: Option<RawTsig>,
     include_root: Option<PathBuf>,
     include_server_root: Option<PathBuf>,
+    serials: Option<SerialRule>,
+    naming: Option<NamingRule>,
     state: Option<PathBuf>,
     notify: Option<Vec<String>>,
     notify_format: Option<NotifyFormat>,
@@ -206,6 +236,10 @@ pub struct ZoneSettings {
     /// The directory on the production server that `include_root` stands for: an absolute
     /// `$INCLUDE` path below it is read from below `include_root`.
     pub include_server_root: Option<PathBuf>,
+    /// Lint: who raises the serial.
+    pub serials: SerialRule,
+    /// Lint: how hosts are named.
+    pub naming: NamingRule,
 }
 
 impl ZoneSettings {
@@ -290,6 +324,8 @@ impl Default for Config {
                 tsig: None,
                 include_root: None,
                 include_server_root: None,
+                serials: SerialRule::Learn,
+                naming: NamingRule::Learn,
             },
             zones: BTreeMap::new(),
             zone_tables: BTreeMap::new(),
@@ -345,6 +381,8 @@ impl Config {
             tsig: raw.tsig,
             include_root: raw.include_root,
             include_server_root: raw.include_server_root,
+            serials: raw.serials,
+            naming: raw.naming,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
@@ -522,6 +560,12 @@ fn resolve(
     }
     if let Some(root) = &raw.include_root {
         out.include_root = Some(root.clone());
+    }
+    if let Some(rule) = raw.serials {
+        out.serials = rule;
+    }
+    if let Some(rule) = raw.naming {
+        out.naming = rule;
     }
     if let Some(server) = &raw.include_server_root {
         if !server.is_absolute() {

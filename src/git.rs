@@ -111,6 +111,11 @@ impl Repo {
         })
     }
 
+    /// The repository's top directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn pathspec(&self) -> String {
         let dir = self.dir.display().to_string();
         if dir.is_empty() {
@@ -216,6 +221,43 @@ impl Repo {
             .to_string();
         check_revision(&object)?;
         output(git(&self.root), &["cat-file", "blob", &object]).map(Some)
+    }
+
+    /// The versions of a file of the directory in the commits that changed it, up to and
+    /// including `rev`: at most `limit`, oldest first (the last is the version at `rev`).
+    /// Versions git cannot give (a symlink) are left out.
+    pub fn history_of(
+        &self,
+        rev: &str,
+        file: &Path,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, GitError> {
+        check_revision(rev)?;
+        let path = self.dir.join(file).display().to_string();
+        let count = format!("-n{limit}");
+        let out = output(
+            git(&self.root),
+            &[
+                "log",
+                &count,
+                "--format=%H",
+                "--end-of-options",
+                rev,
+                "--",
+                &path,
+            ],
+        )?;
+        let hashes: Vec<String> = String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut versions = Vec::new();
+        for hash in hashes.iter().rev() {
+            if let Ok(Some(bytes)) = self.read_at(hash, file) {
+                versions.push(bytes);
+            }
+        }
+        Ok(versions)
     }
 }
 

@@ -199,7 +199,7 @@ fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
     };
     let report = dns_audit::lint::run::run(&config).map_err(|e| e.to_string())?;
     let text = match args.format {
-        LintFormatArg::Human => render::lint::human(&report, cli.style(false).colour),
+        LintFormatArg::Human => render::lint::human(&report, cli.style(false).colour, args.explain),
         LintFormatArg::Json => render::lint::json(&report),
         LintFormatArg::Github => render::lint::github(&report),
         LintFormatArg::Sarif => render::lint::sarif(&report),

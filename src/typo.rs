@@ -83,6 +83,25 @@ pub fn slip(intended: &str, typed: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `typed` reads as a slip of the hand on `intended` rather than another word: a swap,
+/// a doubled letter, a hyphen or dot slip, a neighbouring letter key, a letter dropped inside
+/// the word. A letter added (`nodes`, `taldos`), a letter or digit replaced (`cugc`, `-4`), the
+/// end cut off (`perspective`), or a name of three letters or fewer are as often new names.
+pub fn typo_like(intended: &str, typed: &str) -> bool {
+    if intended.chars().count() < 4 {
+        return false;
+    }
+    match slip(intended, typed) {
+        Some("transposition" | "repetition" | "hyphen or dot slip") => true,
+        Some("keyboard neighbour") => {
+            let changed = intended.chars().zip(typed.chars()).find(|(a, b)| a != b);
+            changed.is_some_and(|(a, b)| a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
+        }
+        Some("omission") => !intended.starts_with(typed),
+        _ => false,
+    }
+}
+
 /// `("bh", 17, 2)` for `bh17`: a name of a numbered series (prefix, number, digits).
 pub fn numbered(label: &str) -> Option<(&str, u64, usize)> {
     let digits = label.len() - label.trim_end_matches(|c: char| c.is_ascii_digit()).len();
@@ -131,6 +150,30 @@ mod tests {
         assert_eq!(slip("bot-api", "botapi"), Some("hyphen or dot slip"));
         assert_eq!(slip("203.0.113.17", "203.0.113.71"), Some("transposition"));
         assert_eq!(slip("bh17", "bh17"), None);
+    }
+
+    #[test]
+    fn slips_of_the_hand_are_told_from_new_words() {
+        for (intended, typed) in [
+            ("panel", "pnael"),
+            ("gitlab", "gitllab"),
+            ("bot-api", "bot.api"),
+            ("grafana", "grafsna"),
+            ("brownsville", "browsville"),
+        ] {
+            assert!(typo_like(intended, typed), "{intended} -> {typed}");
+        }
+        for (intended, typed) in [
+            ("node", "nodes"),
+            ("talos", "taldos"),
+            ("cugi-mc", "cugc-mc"),
+            ("auth-4", "auth-3"),
+            ("perspectives", "perspective"),
+            ("cic", "cid"),
+            ("docs", "undocs"),
+        ] {
+            assert!(!typo_like(intended, typed), "{intended} -> {typed}");
+        }
     }
 
     #[test]

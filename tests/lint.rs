@@ -90,7 +90,7 @@ async fn the_incident_is_stopped_before_it_ships() {
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(out.contains("bots.example.net.zone:10: error[address-reuse]: bh17 A 203.0.113.18: that address belongs to bh18"), "{out}");
     assert!(
-        out.contains("error[other-host]: this change sets up bh19 but also changes bh17"),
+        out.contains("error[other-host]: this change sets up bh19 but also gives bh17 A 203.0.113.18, bh18's value"),
         "{out}"
     );
     assert!(out.contains("lint: 2 errors, 1 warning (base "), "{out}");
@@ -164,8 +164,13 @@ async fn a_slip_is_marked_character_by_character() {
 #[tokio::test(flavor = "multi_thread")]
 async fn machine_formats_are_valid_and_escape_hostile_text() {
     let repo = Repo::new();
+    // Hostile text already in the base, and a doubled letter in it while bh19 is set up.
+    repo.write(&format!(
+        "{BASE}bh16 IN TXT \"x\\010::error::pwned\\013\" \"%0A::warning::also\"\n"
+    ));
+    repo.git(&["commit", "-q", "-am", "hostile TXT"]);
     repo.write(&proposed(
-        "bh19 IN A 203.0.113.19\nbh16 IN TXT \"x\\010::error::pwned\\013\" \"%0A::warning::also\"\n",
+        "bh19 IN A 203.0.113.19\nbh16 IN TXT \"x\\010::error::pwned\\013\" \"%0A::warning::allso\"\n",
     ));
     let (code, out, _) = repo.lint(&["--base", "main", "--format", "github"]).await;
     assert_eq!(code, Some(1));

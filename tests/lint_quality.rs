@@ -414,3 +414,137 @@ fn lint_catches_typos_and_leaves_legitimate_changes_alone() {
     assert!(recall >= 0.95, "recall {recall:.3}; missed: {missed:#?}");
     assert!(noise <= 0.02, "noise {noise:.3}; flagged: {noisy:#?}");
 }
+
+/// Fleets that name hosts by words, not numbers (as most real repositories do): a slip of the
+/// hand on an existing name is an error, a new word near one is at most a warning, and renames,
+/// aliases, decommissions and new words fail nothing.
+#[test]
+fn fleets_of_words_are_judged_by_slips_of_the_hand() {
+    const WORDS: [&str; 14] = [
+        "gitlab",
+        "grafana",
+        "status",
+        "docs",
+        "wiki",
+        "backup",
+        "monitor",
+        "builder",
+        "registry",
+        "storage",
+        "jenkins",
+        "prometheus",
+        "keycloak",
+        "nextcloud",
+    ];
+    const NEW: [&str; 4] = ["vaultwarden", "matrix", "zulip", "outline"];
+    let origin = "lab.example.net.";
+    let mut rng = Rng(0x0bad_5eed_0042);
+    let text = |serial: u32, hosts: &[(String, String)], extra: &str| {
+        let mut t = format!(
+            "$ORIGIN {origin}\n$TTL 3600\n@ SOA ns1 hostmaster ( {serial} 3600 900 1209600 300 )\n\
+             @ NS ns1\nns1 A 192.0.2.53\n@ A 192.0.2.80\n"
+        );
+        for (host, address) in hosts {
+            t.push_str(&format!("{host} A {address}\n"));
+        }
+        t.push_str(extra);
+        t
+    };
+    let hosts: Vec<(String, String)> = WORDS
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_string(), format!("198.51.100.{}", 10 + i * 7)))
+        .collect();
+    let base = text(2026113001, &hosts, "");
+    let errors_and_warnings = |proposed: &str| -> (usize, usize) {
+        let base = load(origin, &base).expect("base loads").zone;
+        let Ok(current) = load(origin, proposed) else {
+            return (1, 0);
+        };
+        let found = lint_zone(
+            &current,
+            "lab.zone",
+            Some(&base),
+            &LintSettings::default(),
+            1,
+        );
+        let count = |level| found.iter().filter(|f| f.level == level).count();
+        (count(Level::Error), count(Level::Warning))
+    };
+    let mut missed = Vec::new();
+    let mut noisy = Vec::new();
+    let (mut typos, mut legit) = (0usize, 0usize);
+    // Slips of the hand on an existing host's name, given the AAAA it lacks: errors.
+    for (host, _) in &hosts {
+        let c: Vec<char> = host.chars().collect();
+        let i = 1 + rng.below(c.len() - 2);
+        let mut swapped = c.clone();
+        swapped.swap(i, i + 1);
+        let mut doubled = c.clone();
+        doubled.insert(i, c[i]);
+        let mut dropped = c.clone();
+        dropped.remove(i);
+        for (class, typed) in [
+            ("transposition", swapped),
+            ("repetition", doubled),
+            ("omission inside", dropped),
+        ] {
+            let typed: String = typed.into_iter().collect();
+            if typed == *host {
+                continue;
+            }
+            typos += 1;
+            let extra = format!("{typed} AAAA 2001:db8:100::{}\n", typos);
+            let (errors, _) = errors_and_warnings(&text(2026113002, &hosts, &extra));
+            if errors == 0 {
+                missed.push(format!("{class} {host} -> {typed}"));
+            }
+        }
+    }
+    // The incident, in words: an existing host given the new host's address.
+    for new in NEW {
+        typos += 1;
+        let extra = format!("{new} A 198.51.100.200\nwiki A 198.51.100.200\n");
+        if errors_and_warnings(&text(2026113002, &hosts, &extra)).0 == 0 {
+            missed.push(format!("incident with {new}"));
+        }
+    }
+    // Legitimate: new words, a rename, an alias on an existing server, a decommission.
+    let mut legitimate = Vec::new();
+    for (i, new) in NEW.iter().enumerate() {
+        legitimate.push((
+            format!("new word {new}"),
+            text(
+                2026113002,
+                &hosts,
+                &format!("{new} A 198.51.100.{}\n", 200 + i),
+            ),
+        ));
+    }
+    for (i, (host, address)) in hosts.iter().enumerate() {
+        let mut renamed = hosts.clone();
+        renamed[i] = (format!("{host}-old"), address.clone());
+        legitimate.push((format!("rename {host}"), text(2026113002, &renamed, "")));
+        let fewer: Vec<(String, String)> =
+            hosts.iter().filter(|(h, _)| h != host).cloned().collect();
+        legitimate.push((format!("decommission {host}"), text(2026113002, &fewer, "")));
+    }
+    legitimate.push((
+        "alias on the docs server".into(),
+        text(2026113002, &hosts, "handbook A 198.51.100.31\n"),
+    ));
+    for (class, proposed) in legitimate {
+        legit += 1;
+        if errors_and_warnings(&proposed).0 > 0 {
+            noisy.push(class);
+        }
+    }
+    println!(
+        "lint quality, fleets of words: {} of {typos} slips failed; {} of {legit} legitimate changes failed",
+        typos - missed.len(),
+        noisy.len()
+    );
+    assert!(typos >= 40, "the corpus is too small: {typos}");
+    assert!(missed.is_empty(), "slips that pass: {missed:#?}");
+    assert!(noisy.is_empty(), "legitimate changes that fail: {noisy:#?}");
+}

@@ -1,6 +1,10 @@
 //! `dns-audit lint`: validity of the proposed zone files, and the risk in the change against a
 //! base version. Pure: takes loaded zones, returns findings; loading and git live in the caller.
 
+pub mod conventions;
+#[cfg(test)]
+mod habits_tests;
+pub mod rules;
 pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,6 +16,8 @@ use crate::diff::{diff_zones, relative, Op, RecordChange};
 use crate::model::{host_of, present_name, Rdata, RrSet, TypeMap, Zone};
 use crate::typo;
 use crate::zonefile::{LoadedZone, ZoneError};
+
+use conventions::{Conventions, Naming, SerialPolicy};
 
 /// Schema tag of `lint --format json`.
 pub const SCHEMA: &str = "dns-audit.lint/1";
@@ -92,6 +98,12 @@ pub struct LintReport {
     pub errors: usize,
     /// Warnings not waived.
     pub warnings: usize,
+    /// How each zone is kept, as lint judged it (learned from history or set in the config).
+    pub conventions: Vec<Conventions>,
+    /// The root of the git repository holding the files, when there is one (SARIF's URIs are
+    /// relative to it).
+    #[serde(skip)]
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl LintReport {
@@ -117,6 +129,8 @@ impl LintReport {
             errors: count(Level::Error),
             warnings: count(Level::Warning),
             findings,
+            conventions: Vec::new(),
+            root: None,
         }
     }
 
@@ -168,12 +182,41 @@ pub fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
         .collect()
 }
 
-/// Lints one zone as proposed, against its base version when there is one.
+/// Lints one zone as proposed, against its base version when there is one, with the
+/// conventions the base alone shows (no history: serials by hand).
 pub fn lint_zone(
     current: &LoadedZone,
     file: &str,
     base: Option<&Zone>,
     settings: &LintSettings,
+    host_depth: usize,
+) -> Vec<LintFinding> {
+    let conventions = Conventions::learn(
+        &current.zone,
+        base,
+        (Default::default(), Default::default()),
+        Default::default(),
+        host_depth,
+    );
+    let neighbours = Neighbours::default();
+    lint_zone_in(
+        current,
+        file,
+        base,
+        settings,
+        (&conventions, &neighbours),
+        host_depth,
+    )
+}
+
+/// Lints one zone as [`lint_zone`] does, under the conventions learned from its history and
+/// beside the other zones of its directory.
+pub fn lint_zone_in(
+    current: &LoadedZone,
+    file: &str,
+    base: Option<&Zone>,
+    settings: &LintSettings,
+    (conventions, neighbours): (&Conventions, &Neighbours<'_>),
     host_depth: usize,
 ) -> Vec<LintFinding> {
     let mut lint = Lint {
@@ -182,6 +225,8 @@ pub fn lint_zone(
         file,
         origin: present_name(&current.zone.origin),
         host_depth,
+        conventions,
+        neighbours,
         findings: Vec::new(),
     };
     lint.validity();
@@ -197,6 +242,8 @@ struct Lint<'a> {
     file: &'a str,
     origin: String,
     host_depth: usize,
+    conventions: &'a Conventions,
+    neighbours: &'a Neighbours<'a>,
     findings: Vec<LintFinding>,
 }
 
@@ -294,6 +341,22 @@ impl Lint<'_> {
                 }
             }
         }
+        if let Some(mname) = mname(zone).and_then(|m| Name::from_ascii(m).ok()) {
+            let line = self.line(&zone.origin, RecordType::SOA);
+            let mname = crate::model::canonical_name(&mname);
+            if let Some(meant) = reverse_slip(zone, &mname) {
+                let message = format!("the SOA MNAME {} lies inside this reverse zone: was `{meant}` written without its trailing dot?", present_name(&mname));
+                self.push(
+                    Level::Error,
+                    "missing-dot",
+                    &self.origin.clone(),
+                    "SOA",
+                    line,
+                    message,
+                    None,
+                );
+            }
+        }
         self.dnssec_validity();
         self.apex_records();
         self.duplicates();
@@ -346,7 +409,9 @@ impl Lint<'_> {
     fn target(&mut self, name: &Name, rtype: RecordType, target: &Name, line: usize) {
         let zone = self.zone;
         let shown = present_name(name);
-        let (check, message) = if let Some(repeat) = repeats_origin(&zone.origin, target) {
+        let (check, message) = if let Some(meant) = reverse_slip(zone, target) {
+            ("missing-dot", format!("{rtype} target {} lies inside this reverse zone: was `{meant}` written without its trailing dot?", present_name(target)))
+        } else if let Some(repeat) = repeats_origin(&zone.origin, target) {
             ("repeated-origin", format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(target)))
         } else if let Some(dname) = below_dname(zone, target).filter(|_| rtype == RecordType::NS) {
             (
@@ -556,12 +621,15 @@ impl Lint<'_> {
                 self.near_miss_host(&spot, &view);
             }
             self.near_miss_shape(&spot, &view);
-            self.other_host(&spot, &new_hosts);
+            self.other_host(&spot, &new_hosts, &view);
             if matches!(spot.rtype, RecordType::A | RecordType::AAAA) {
                 for value in &spot.added {
                     self.address(&spot, value, &view, systematic);
                 }
                 self.second_address(&spot);
+            }
+            if spot.rtype == RecordType::PTR {
+                self.ptr_forward(&spot);
             }
             self.ttl_outlier(change, spot.rtype, spot.line, &systematic);
         }
@@ -609,11 +677,17 @@ impl Lint<'_> {
 
     /// delegation-change, dnssec-change: a change that can take the whole zone (or a whole
     /// delegated subtree) down, named with its blast radius. A planned change (a key rollover,
-    /// a move of nameservers) goes through with a waiver and its reason.
+    /// a move of nameservers) goes through with a waiver and its reason. What cannot break a
+    /// name that resolves today is left alone: a new delegation over nothing, new glue, glue
+    /// no NS uses any more, a TTL alone; a delegation or DS that goes is a warning.
     fn zone_wide(&mut self, spot: &Spot<'_>, base: &Zone) {
         let Some(name) = &spot.name else {
             return;
         };
+        let change = spot.change;
+        if change.op == Op::Changed && change.before == change.after {
+            return;
+        }
         let zone = self.zone;
         let apex = *name == zone.origin;
         // Where the name sits: at a delegation, or below one (glue), in either version.
@@ -621,41 +695,75 @@ impl Lint<'_> {
             .cut_above(name)
             .or_else(|| base.cut_above(name))
             .cloned();
+        let at_cut = cut.as_ref() == Some(name);
         let ttl = zone
             .rrset(name, spot.rtype)
             .or_else(|| base.rrset(name, spot.rtype))
             .map_or(0, |set| set.ttl);
         let cached = crate::report::age(i64::from(ttl));
-        let (check, message) = match spot.rtype {
-            RecordType::NS if apex => ("delegation-change", format!(
-                "the zone's own NS set changes ({}): every name of the zone depends on it; the parent's copy must change with it, and resolvers keep the old set up to the parent's NS TTL",
-                spot.change.line()
+        let (level, check, message) = match (spot.rtype, change.op) {
+            (RecordType::NS, _) if apex => {
+                let (level, how) = ns_set_change(base, zone, name, self.neighbours);
+                (level, "delegation-change", format!(
+                    "the zone's own NS set changes ({}){how}: every name of the zone depends on it; the parent's copy must change with it, and resolvers keep the old set up to the parent's NS TTL",
+                    change.line()
+                ))
+            }
+            (RecordType::NS, Op::Added) if at_cut => {
+                let hidden = occluded(base, name, &ns_targets(zone, name));
+                if hidden == 0 {
+                    return;
+                }
+                (Level::Error, "delegation-change", format!(
+                    "a new delegation at {} ({}) hides {hidden} name{} of this zone below it: they stop resolving here",
+                    spot.rel, change.line(), if hidden == 1 { "" } else { "s" }
+                ))
+            }
+            (RecordType::NS, Op::Removed) if at_cut => (Level::Warning, "delegation-change", format!(
+                "the delegation of {} goes ({}): every name below it stops resolving, after up to {cached} (TTL {ttl}) in caches",
+                spot.rel, change.line()
             )),
-            RecordType::NS if cut.as_ref() == Some(name) => ("delegation-change", format!(
-                "the delegation of {} changes ({}): every name below it depends on it; resolvers keep the old one up to {cached} (TTL {ttl})",
-                spot.rel,
-                spot.change.line()
-            )),
-            RecordType::A | RecordType::AAAA if cut.as_ref().is_some_and(|c| c != name) => {
-                ("delegation-change", format!(
+            (RecordType::NS, _) if at_cut => {
+                let (level, how) = ns_set_change(base, zone, name, self.neighbours);
+                (level, "delegation-change", format!(
+                    "the delegation of {} changes ({}){how}: every name below it depends on it; resolvers keep the old one up to {cached} (TTL {ttl})",
+                    spot.rel, change.line()
+                ))
+            }
+            (RecordType::A | RecordType::AAAA, op) if cut.as_ref().is_some_and(|c| c != name) => {
+                let used = !self.ns_pointing_at(name).is_empty();
+                if op == Op::Added || (op == Op::Removed && !used) {
+                    return;
+                }
+                (Level::Error, "delegation-change", format!(
                     "glue of a delegation changes ({}): the servers of {} are reached through it; resolvers keep the old address up to {cached} (TTL {ttl})",
-                    spot.change.line(),
+                    change.line(),
                     cut.as_ref().map(|c| self.rel(&crate::model::present_name(c))).unwrap_or_default()
                 ))
             }
-            RecordType::DS if cut.as_ref() == Some(name) => ("dnssec-change", format!(
-                "the DS of {} changes ({}): if it matches no key of the child, validating resolvers reject every name below it for up to {cached} (TTL {ttl})",
-                spot.rel,
-                spot.change.line()
+            (RecordType::DS, Op::Removed) if at_cut => (Level::Warning, "dnssec-change", format!(
+                "the DS of {} goes ({}): names below it become insecure (unsigned) for validating resolvers",
+                spot.rel, change.line()
             )),
-            RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY if apex => ("dnssec-change", format!(
+            (RecordType::DS, _) if at_cut => (Level::Error, "dnssec-change", format!(
+                "the DS of {} changes ({}): if it matches no key of the child, validating resolvers reject every name below it for up to {cached} (TTL {ttl})",
+                spot.rel, change.line()
+            )),
+            (RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY, _) if apex => (Level::Error, "dnssec-change", format!(
                 "the zone's {} set changes ({}): a key the parent's DS points at, or one that signs, gone too soon makes the whole zone bogus for validating resolvers, for up to {cached} (TTL {ttl}) and the parent's DS TTL",
-                spot.rtype,
-                spot.change.line()
+                spot.rtype, change.line()
             )),
             _ => return,
         };
-        self.flag(spot, Level::Error, check, message, None);
+        self.flag(spot, level, check, message, None);
+    }
+
+    /// The NS records of the zone that name `target`, as `owner NS`.
+    fn ns_pointing_at(&self, target: &Name) -> Vec<String> {
+        self.pointers_to(target)
+            .into_iter()
+            .filter(|p| p.ends_with(" NS"))
+            .collect()
     }
 
     /// target-removed: the last address of a name that an NS, MX, SRV or CNAME still points
@@ -728,21 +836,35 @@ impl Lint<'_> {
     }
 
     /// delegation-change: the SOA MNAME, the primary that dynamic updates and NOTIFY go to,
-    /// changes (the SOA's other changes, its serial first, are the routine of every edit).
+    /// changes (the SOA's other changes, its serial first, are the routine of every edit): an
+    /// error when the new primary is a name of this zone with no address, else a warning.
     fn mname_changed(&mut self, base: &Zone) {
         let (old, new) = (mname(base), mname(self.zone));
         if old == new {
             return;
         }
+        let zone = self.zone;
+        let unreachable = new
+            .as_deref()
+            .and_then(|n| Name::from_ascii(n).ok())
+            .map(|n| crate::model::canonical_name(&n))
+            .is_some_and(|n| {
+                zone.origin.zone_of(&n) && zone.cut_above(&n).is_none() && without_address(zone, &n)
+            });
+        let (level, why) = if unreachable {
+            (Level::Error, ": it has no address in this zone")
+        } else {
+            (Level::Warning, "")
+        };
         let line = self.line(&self.zone.origin, RecordType::SOA);
         let message = format!(
-            "the SOA MNAME changes ({} -> {}): dynamic updates and NOTIFY go to the primary it names",
+            "the SOA MNAME changes ({} -> {}){why}: dynamic updates and NOTIFY go to the primary it names",
             old.unwrap_or_default(),
             new.unwrap_or_default()
         );
         let origin = self.origin.clone();
         self.push(
-            Level::Error,
+            level,
             "delegation-change",
             &origin,
             "SOA",
@@ -752,16 +874,33 @@ impl Lint<'_> {
         );
     }
 
-    /// serial-not-raised: the zone changed and its SOA serial did not go up.
+    /// serial-not-raised: the zone changed and its SOA serial did not go up: an error where
+    /// serials are raised by hand, a warning where they usually are, nothing where tooling
+    /// raises them (see [`conventions`]).
     fn serial_not_raised(&mut self, base: &Zone) {
+        let level = match self.conventions.serials.value {
+            SerialPolicy::ByHand => Level::Error,
+            SerialPolicy::Usually => Level::Warning,
+            SerialPolicy::Managed => return,
+        };
         let (Some(old), Some(new)) = (base.serial(), self.zone.serial()) else {
             return;
         };
         if new <= old {
             let line = self.line(&self.zone.origin, RecordType::SOA);
-            self.push(Level::Error, "serial-not-raised", &self.origin.clone(), "SOA", line,
-                format!("the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change"),
-                None);
+            let message = format!(
+                "the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change (serials here are {})",
+                self.conventions.serials.why
+            );
+            self.push(
+                level,
+                "serial-not-raised",
+                &self.origin.clone(),
+                "SOA",
+                line,
+                message,
+                None,
+            );
         }
     }
 
@@ -793,59 +932,130 @@ impl Lint<'_> {
         }
     }
 
-    /// near-miss-name: a new host whose label is a near miss of an existing one.
+    /// near-miss-name: a new host whose label is a near miss of an existing one. An error where
+    /// the zone's own naming makes it one (a slip of a numbered series in a numbered zone, a
+    /// slip of the hand on a word, a new name that gets just what its near twin lacks); a
+    /// warning where a new word may be meant (`nodes` beside `node`). Reverse zones are not
+    /// judged by spelling.
     fn near_miss_host(&mut self, spot: &Spot<'_>, view: &ZoneView) {
         let host = &spot.change.host;
-        let Some((existing, why)) = view.near_miss_host(host) else {
+        let Some(near) = view.near_miss_host(host) else {
             return;
         };
-        let message = format!("new host {host} is a near miss of existing host {existing} ({why})");
+        let existing = &near.existing;
+        let level = match (self.conventions.naming.value, near.judged_by) {
+            (Naming::Reverse, _) => return,
+            (Naming::Numbered, Judged::Series) => Level::Error,
+            (Naming::Words, Judged::Series) => Level::Warning,
+            (_, Judged::Spelling) => {
+                let one_slip = typo::distance(existing, host) == 1;
+                if typo::typo_like(existing, host) || (one_slip && view.complements(existing, host))
+                {
+                    Level::Error
+                } else {
+                    Level::Warning
+                }
+            }
+        };
+        let message = format!(
+            "new host {host} is a near miss of existing host {existing} ({}){}",
+            near.why,
+            self.naming_note(level)
+        );
         self.flag(
             spot,
-            Level::Error,
+            level,
             "near-miss-name",
             message,
-            Some(view.describe_host(&existing)),
+            Some(view.describe_host(existing)),
         );
-        self.slipped(&existing, host);
+        self.slipped(existing, host);
+    }
+
+    /// Why a near miss is only a warning: the zone names things by words.
+    fn naming_note(&self, level: Level) -> String {
+        if level == Level::Warning {
+            format!(": a new name, or a slip? ({})", self.conventions.naming.why)
+        } else {
+            String::new()
+        }
     }
 
     /// near-miss-name: a new name of a shape no host has, one or two edits from one that
-    /// exists (underscore names, service labels, are left alone).
+    /// exists (underscore names, service labels, are left alone). An error for a slip of the
+    /// hand, else a warning.
     fn near_miss_shape(&mut self, spot: &Spot<'_>, view: &ZoneView) {
         let change = spot.change;
         if change.op != Op::Added
+            || self.conventions.naming.value == Naming::Reverse
             || spot.rel.split('.').any(|l| l.starts_with('_'))
             || view.base_names.contains(&change.name)
         {
             return;
         }
-        if let Some((shape, why)) = view.near_miss_shape(&change.name, &change.host) {
+        if let Some((shape, why, typed)) = view.near_miss_shape(&change.name, &change.host) {
+            let level = if typo::typo_like(&shape, &typed) {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            let shown = shape.replace("{}", &change.host);
             let message = format!(
-                "{} looks like a slip of the existing name pattern {shape} ({why})",
-                spot.rel
+                "{} looks like a slip of the existing name pattern {shown} ({why}){}",
+                spot.rel,
+                self.naming_note(level)
             );
-            self.flag(spot, Level::Error, "near-miss-name", message, Some(shape));
+            self.flag(spot, level, "near-miss-name", message, Some(shown));
         }
     }
 
-    /// other-host: setting up one host must not touch another.
-    fn other_host(&mut self, spot: &Spot<'_>, new_hosts: &BTreeSet<String>) {
+    /// other-host: setting up one host must not touch another the way a slip does: giving it a
+    /// value of the new host (the incident) or of another host (a copied line), or changing
+    /// its value by one slip. Other edits bundled in the same change are the reviewer's to
+    /// read, not an alarm.
+    fn other_host(&mut self, spot: &Spot<'_>, new_hosts: &BTreeSet<String>, view: &ZoneView) {
         let change = spot.change;
-        if new_hosts.is_empty() || new_hosts.contains(&change.host) || change.host == "@" {
+        if new_hosts.is_empty()
+            || new_hosts.contains(&change.host)
+            || change.host == "@"
+            || view.pool(spot.rtype, &change.host)
+        {
             return;
         }
-        let mentions_new = change.after.iter().chain(&change.before).any(|v| {
+        let copied = spot.added.iter().find_map(|value| {
+            if view.shared(spot.rtype, value, &change.host) {
+                return None;
+            }
+            let owners = view.owners.get(&(spot.rtype, (*value).clone()))?;
+            let from = owners
+                .iter()
+                .filter(|o| *o != &change.host && *o != "@")
+                .min_by_key(|o| !new_hosts.contains(*o))?;
+            Some(format!("{} {value}, {from}'s value", spot.rtype))
+        });
+        // A value naming a new host (a CNAME or NS moved onto it) is the setup itself.
+        let names_new = change.after.iter().any(|v| {
             new_hosts
                 .iter()
                 .any(|h| v.contains(&format!("{h}.{}", self.origin)))
         });
-        if mentions_new {
+        if names_new {
             return;
         }
+        let slipped = match (change.before.as_slice(), change.after.as_slice()) {
+            ([before], [after]) if typo::typo_like(before, after) => typo::slip(before, after)
+                .map(|why| format!("{} {after}, one {why} from {before}", spot.rtype)),
+            _ => None,
+        };
+        let numbered = spot.added.iter().find_map(|value| {
+            number_slip(&change.host, value).map(|why| format!("{} {value}, {why}", spot.rtype))
+        });
+        let Some(what) = copied.or(slipped).or(numbered) else {
+            return;
+        };
         let hosts: Vec<&str> = new_hosts.iter().map(String::as_str).collect();
         let message = format!(
-            "this change sets up {} but also changes {}: {}",
+            "this change sets up {} but also gives {} {what}: {}",
             hosts.join(", "),
             change.host,
             change.line()
@@ -863,6 +1073,11 @@ impl Lint<'_> {
         systematic: Option<Systematic>,
     ) {
         let (change, rtype, rel) = (spot.change, spot.rtype, &spot.rel);
+        // Glue repeats the address of the server it names: judged with the delegation.
+        let glue = spot
+            .name
+            .as_ref()
+            .is_some_and(|n| self.zone.cut_above(n).is_some_and(|cut| cut != n));
         let line = spot
             .name
             .as_ref()
@@ -872,10 +1087,16 @@ impl Lint<'_> {
             line,
             ..spot.clone()
         };
-        if let Some(owner) = view.owner_elsewhere(rtype, value, &change.host) {
-            let message = format!("{rel} {rtype} {value}: that address belongs to {owner}");
-            let like = Some(format!("{owner} {rtype} {value}"));
-            self.flag(&at, Level::Error, "address-reuse", message, like);
+        if let Some(owner) = view
+            .owner_elsewhere(rtype, value, &change.host)
+            .filter(|_| !glue)
+        {
+            if let Some((level, why)) = self.reuse(view, &change.host, &owner, rtype, value) {
+                let message =
+                    format!("{rel} {rtype} {value}: that address belongs to {owner}{why}");
+                let like = Some(format!("{owner} {rtype} {value}"));
+                self.flag(&at, level, "address-reuse", message, like);
+            }
             return;
         }
         if change.op == Op::Changed && change.before.len() == 1 && change.after.len() == 1 {
@@ -895,6 +1116,90 @@ impl Lint<'_> {
                 let message = format!("{rel} {rtype} {value} {why}");
                 self.flag(&at, Level::Warning, "address-pattern", message, None);
             }
+        }
+    }
+
+    /// How bad it is that `host` takes `owner`'s address: an error when an existing host
+    /// takes it (the incident: bh17 given the address of the host being set up), or a new
+    /// host of a numbered series takes its sibling's (a copied line); a warning when a new name
+    /// joins an existing server (an alias, often deliberate); nothing when the address was
+    /// already shared (the apex's, or two hosts').
+    fn reuse(
+        &self,
+        view: &ZoneView,
+        host: &str,
+        owner: &str,
+        rtype: RecordType,
+        value: &str,
+    ) -> Option<(Level, &'static str)> {
+        if view.shared(rtype, value, host) || view.pool(rtype, owner) {
+            return None;
+        }
+        // The apex, or a name given the addresses of several hosts at once, is a service name
+        // (round robin over servers), not a host.
+        if host == "@" || owner == "@" || view.pool(rtype, host) {
+            return Some((
+                Level::Warning,
+                ": a service name over existing servers, or a slip?",
+            ));
+        }
+        if view.base_hosts.contains(host) {
+            return Some((Level::Error, ""));
+        }
+        let siblings = matches!(
+            (typo::numbered(host), typo::numbered(owner)),
+            (Some((a, _, _)), Some((b, _, _))) if a == b
+        );
+        if self.conventions.naming.value == Naming::Numbered && siblings {
+            Some((Level::Error, ": a copied line?"))
+        } else {
+            Some((
+                Level::Warning,
+                ": a new name on an existing server (an alias?), or a slip?",
+            ))
+        }
+    }
+
+    /// ptr-forward: a PTR the change adds names a host of another zone of the directory that
+    /// has no A or AAAA record for the PTR's address (forward and reverse disagree: mail
+    /// servers and logs that check both will distrust the host).
+    fn ptr_forward(&mut self, spot: &Spot<'_>) {
+        let Some(address) = spot
+            .name
+            .as_ref()
+            .and_then(|n| n.parse_arpa_name().ok())
+            .filter(|net| net.prefix_len() == net.max_prefix_len())
+            .map(|net| net.addr().to_string())
+        else {
+            return;
+        };
+        for value in &spot.added {
+            let Ok(target) = Name::from_ascii(value.as_str()) else {
+                continue;
+            };
+            let target = crate::model::canonical_name(&target);
+            let Some(forward) = self.neighbours.holder(&target) else {
+                continue;
+            };
+            let has: BTreeSet<String> = [RecordType::A, RecordType::AAAA]
+                .iter()
+                .filter_map(|t| forward.rrset(&target, *t).map(|s| s.shown(*t)))
+                .flatten()
+                .collect();
+            if has.contains(&address) {
+                continue;
+            }
+            let holds = if has.is_empty() {
+                "no address".to_string()
+            } else {
+                has.into_iter().collect::<Vec<_>>().join(", ")
+            };
+            let message = format!(
+                "{} PTR {value}: that name has {holds} in {}, not {address}: forward and reverse disagree",
+                spot.rel,
+                present_name(&forward.origin)
+            );
+            self.flag(spot, Level::Warning, "ptr-forward", message, None);
         }
     }
 
@@ -965,9 +1270,37 @@ fn target_of(rdata: &RData) -> Option<Name> {
         RData::NS(n) => n.0.clone(),
         RData::MX(mx) => mx.exchange.clone(),
         RData::SRV(srv) => srv.target.clone(),
+        RData::PTR(ptr) => ptr.0.clone(),
         _ => return None,
     };
     (!name.is_root()).then_some(name)
+}
+
+/// `info.example.edu.` when `name` is `info.example.edu.145.153.128.in-addr.arpa.` in that
+/// reverse zone: a host name there (labels that are not address digits) is a name written
+/// without its trailing dot.
+fn reverse_slip(zone: &Zone, name: &Name) -> Option<String> {
+    if !conventions::is_reverse(zone) || !zone.origin.zone_of(name) {
+        return None;
+    }
+    let ip6 = present_name(&zone.origin).ends_with("ip6.arpa.");
+    let own = name.num_labels() - zone.origin.num_labels();
+    let labels: Vec<String> = name
+        .iter()
+        .take(usize::from(own))
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect();
+    let address = |l: &String| {
+        if ip6 {
+            l.len() == 1 && l.chars().all(|c| c.is_ascii_hexdigit())
+        } else {
+            l.parse::<u8>().is_ok() || l.contains('-') || l.contains('/')
+        }
+    };
+    if labels.iter().all(address) {
+        return None;
+    }
+    Some(format!("{}.", labels.join(".")))
 }
 
 /// `bh18.bots.example.net` when `name` is `bh18.bots.example.net.bots.example.net.`.
@@ -991,6 +1324,108 @@ fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
     }
     let written = Name::from_labels(labels[..labels.len() - n].iter().copied()).ok()?;
     Some(present_name(&written).trim_end_matches('.').to_string())
+}
+
+/// How risky a change of the NS set at `name` is: servers only added or only removed, or the
+/// same servers (by address, looked up in every zone of the directory) under new names, keep
+/// a path working (a warning, said with why); a server replaced by another is an error.
+fn ns_set_change(
+    base: &Zone,
+    zone: &Zone,
+    name: &Name,
+    neighbours: &Neighbours<'_>,
+) -> (Level, &'static str) {
+    let (old, new) = (ns_targets(base, name), ns_targets(zone, name));
+    let gone: Vec<&Name> = old.difference(&new).collect();
+    let added: Vec<&Name> = new.difference(&old).collect();
+    if gone.is_empty() {
+        return (Level::Warning, ", servers only added");
+    }
+    if added.is_empty() && !new.is_empty() {
+        return (Level::Warning, ", servers only removed");
+    }
+    let renamed = gone.iter().all(|g| {
+        let was = neighbours.addresses(base, g, true);
+        !was.is_empty()
+            && added
+                .iter()
+                .any(|n| neighbours.addresses(zone, n, false) == was)
+    });
+    if renamed {
+        (
+            Level::Warning,
+            ", the same servers by address under new names",
+        )
+    } else {
+        (Level::Error, "")
+    }
+}
+
+/// The other zones of the directory, before and after the change: where names a zone points
+/// at outside itself are looked up.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Neighbours<'a> {
+    /// The proposed zones.
+    pub current: &'a [&'a Zone],
+    /// The same zones at the base.
+    pub base: &'a [&'a Zone],
+}
+
+impl Neighbours<'_> {
+    /// The proposed zone of the directory that holds `name` (the deepest), if any.
+    fn holder(&self, name: &Name) -> Option<&Zone> {
+        self.current
+            .iter()
+            .copied()
+            .filter(|z| z.origin.zone_of(name))
+            .max_by_key(|z| z.origin.num_labels())
+    }
+
+    /// The A and AAAA values of `name`, in `own` or in the zone of the directory that holds
+    /// it (at the base, or as proposed).
+    fn addresses(&self, own: &Zone, name: &Name, at_base: bool) -> BTreeSet<String> {
+        let others = if at_base { self.base } else { self.current };
+        let holder = std::iter::once(own)
+            .chain(others.iter().copied())
+            .filter(|z| z.origin.zone_of(name))
+            .max_by_key(|z| z.origin.num_labels());
+        let Some(zone) = holder else {
+            return BTreeSet::new();
+        };
+        [RecordType::A, RecordType::AAAA]
+            .iter()
+            .filter_map(|t| zone.rrset(name, *t).map(|s| s.shown(*t)))
+            .flatten()
+            .collect()
+    }
+}
+
+/// The servers the NS set at `name` names, canonical.
+fn ns_targets(zone: &Zone, name: &Name) -> BTreeSet<Name> {
+    zone.rrset(name, RecordType::NS)
+        .map(|set| {
+            set.rdatas
+                .iter()
+                .filter_map(|r| r.to_hickory(RecordType::NS))
+                .filter_map(|r| target_of(&r))
+                .map(|n| crate::model::canonical_name(&n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many names of `base` at or below `cut` hold data a new delegation at `cut` would hide
+/// (everything but NS and DS; the addresses of the delegation's own servers become its glue).
+fn occluded(base: &Zone, cut: &Name, servers: &BTreeSet<Name>) -> usize {
+    base.iter()
+        .filter(|(name, sets)| {
+            cut.zone_of(name)
+                && !servers.contains(name)
+                && sets
+                    .keys()
+                    .any(|t| !matches!(t, RecordType::NS | RecordType::DS))
+        })
+        .count()
 }
 
 /// Whether a CDS (key tag and algorithm) or CDNSKEY (the key itself) stands for one of `keys`,
@@ -1147,6 +1582,22 @@ struct Spot<'c> {
     rel: String,
 }
 
+/// An existing host a new one is a near miss of.
+struct NearMiss {
+    existing: String,
+    why: String,
+    judged_by: Judged,
+}
+
+/// What a near miss is measured against.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    /// A numbered series: its prefix, its order.
+    Series,
+    /// The spelling of another name.
+    Spelling,
+}
+
 /// RRsets a change must touch (change or delete) before the share of the zone it touches is
 /// judged: a small zone's every change is not a mass change.
 const MASS_CHANGE_MIN: usize = 10;
@@ -1159,7 +1610,9 @@ struct ZoneView {
     base_names: BTreeSet<String>,
     /// Relative names with the host label replaced by `{}`: the shapes names take.
     base_shapes: BTreeSet<String>,
-    /// (type, value) -> hosts holding it, in base and proposed.
+    /// (type, value) -> hosts holding it, in base.
+    base_owners: HashMap<(RecordType, String), BTreeSet<String>>,
+    /// (type, value) -> hosts holding it, proposed.
     owners: HashMap<(RecordType, String), BTreeSet<String>>,
     /// Numbered series of host labels: prefix -> numbers in base.
     series: BTreeMap<String, BTreeSet<u64>>,
@@ -1171,6 +1624,9 @@ struct ZoneView {
     number_in_address: HashMap<(RecordType, String), (usize, usize)>,
     /// A record of each base host, to show what a near miss resembles.
     host_example: BTreeMap<String, String>,
+    /// The record types each host holds, in base and proposed.
+    base_types: BTreeMap<String, BTreeSet<RecordType>>,
+    current_types: BTreeMap<String, BTreeSet<RecordType>>,
 }
 
 impl ZoneView {
@@ -1182,20 +1638,37 @@ impl ZoneView {
             current_hosts: BTreeSet::new(),
             base_names: BTreeSet::new(),
             base_shapes: BTreeSet::new(),
+            base_owners: HashMap::new(),
             owners: HashMap::new(),
             series: BTreeMap::new(),
             current_series: BTreeMap::new(),
             subnets: HashMap::new(),
             number_in_address: HashMap::new(),
             host_example: BTreeMap::new(),
+            base_types: BTreeMap::new(),
+            current_types: BTreeMap::new(),
         };
         for (is_base, zone) in [(true, base), (false, current)] {
             for (name, sets) in zone.iter() {
                 let host = host_of(&zone.origin, name, depth);
                 let shown = present_name(name);
+                let types = if is_base {
+                    &mut view.base_types
+                } else {
+                    &mut view.current_types
+                };
+                types
+                    .entry(host.clone())
+                    .or_default()
+                    .extend(sets.keys().copied());
                 for rtype in [RecordType::A, RecordType::AAAA] {
                     for value in sets.get(&rtype).map(|s| s.shown(rtype)).unwrap_or_default() {
-                        view.owners
+                        let owners = if is_base {
+                            &mut view.base_owners
+                        } else {
+                            &mut view.owners
+                        };
+                        owners
                             .entry((rtype, value.clone()))
                             .or_default()
                             .insert(host.clone());
@@ -1255,7 +1728,7 @@ impl ZoneView {
 
     /// The existing host a new host label is one or two slips from, unless it is the next of a
     /// numbered series (bh19 after bh18) or fills a gap in it.
-    fn near_miss_host(&self, host: &str) -> Option<(String, String)> {
+    fn near_miss_host(&self, host: &str) -> Option<NearMiss> {
         if host == "@" || host.starts_with('_') {
             return None;
         }
@@ -1279,14 +1752,26 @@ impl ZoneView {
                         .iter()
                         .filter(|(p, numbers)| numbers.len() >= 2 && !p.is_empty())
                         .map(|(p, _)| (typo::distance(p, prefix), p))
-                        .filter(|(d, _)| *d >= 1 && *d <= 2)
+                        // Two edits of a short prefix (`cs` for `dns`) is another prefix.
+                        .filter(|(d, p)| {
+                            *d >= 1 && (*d == 1 || p.len().min(prefix.len()) >= 4) && *d <= 2
+                        })
                         .min();
                     if let Some((_, series)) = slipped {
                         let why = typo::slip(series, prefix).unwrap_or("2 edits");
-                        return Some((
-                            format!("{series}…"),
-                            format!("{why} in the prefix of the {series}NN series"),
-                        ));
+                        // The member of the series nearest the typed number: a real name.
+                        let member = self
+                            .base_hosts
+                            .iter()
+                            .filter_map(|h| typo::numbered(h).map(|(p, n, _)| (p, n, h)))
+                            .filter(|(p, _, _)| p == series)
+                            .min_by_key(|(_, n, _)| n.abs_diff(number))
+                            .map_or_else(|| series.clone(), |(_, _, h)| h.clone());
+                        return Some(NearMiss {
+                            existing: member,
+                            why: format!("{why} in the prefix of the {series}NN series"),
+                            judged_by: Judged::Series,
+                        });
                     }
                 }
             },
@@ -1297,10 +1782,11 @@ impl ZoneView {
                     .iter()
                     .find(|(p, n)| n.len() >= 2 && !p.is_empty())
                 {
-                    return Some((
-                        format!("{series}{host}"),
-                        "the host is only digits: prefix lost (a dot slip?)".into(),
-                    ));
+                    return Some(NearMiss {
+                        existing: format!("{series}{host}"),
+                        why: "the host is only digits: prefix lost (a dot slip?)".into(),
+                        judged_by: Judged::Series,
+                    });
                 }
             }
             None => {}
@@ -1318,7 +1804,7 @@ impl ZoneView {
         let mut near: Vec<(usize, usize, &String, Option<&str>)> = self
             .base_hosts
             .iter()
-            .filter(|h| *h != "@")
+            .filter(|h| *h != "@" && !h.starts_with('_'))
             .map(|h| (typo::distance(h, host), h))
             .filter(|(d, _)| *d >= 1 && *d <= limit)
             .map(|(d, h)| {
@@ -1333,11 +1819,23 @@ impl ZoneView {
             let others: Vec<&str> = near.iter().skip(1).take(2).map(|n| n.2.as_str()).collect();
             why.push_str(&format!("; also near {}", others.join(", ")));
         }
-        Some(((*first).clone(), why))
+        // Out of the order of a known series (bh211 in a fleet of bh01..bh40).
+        let in_series = typo::numbered(host)
+            .is_some_and(|(prefix, _, _)| self.series.get(prefix).is_some_and(|n| n.len() >= 2));
+        Some(NearMiss {
+            existing: (*first).clone(),
+            why,
+            judged_by: if in_series {
+                Judged::Series
+            } else {
+                Judged::Spelling
+            },
+        })
     }
 
-    /// The name pattern a new name is a slip of (`pnael.{}` for `panel.{}`).
-    fn near_miss_shape(&self, name: &str, host: &str) -> Option<(String, String)> {
+    /// The name pattern a new name is a slip of (`pnael.{}` for `panel.{}`): the pattern, the
+    /// slip, and the new name's own pattern.
+    fn near_miss_shape(&self, name: &str, host: &str) -> Option<(String, String, String)> {
         let rel = relative(name, &self.origin);
         let own = shape(&rel, host);
         if own == "{}" || self.base_shapes.contains(&own) {
@@ -1351,17 +1849,60 @@ impl ZoneView {
             .min()
             .map(|(d, s)| {
                 let why = typo::slip(s, &own).map_or_else(|| format!("{d} edits"), str::to_string);
-                (s.replace("{}", host), why)
+                (s.clone(), why, own.clone())
             })
     }
 
-    /// Another host that holds `value`, if any.
+    /// Whether the new host `host` gets only record types its near twin `existing` lacks (an
+    /// AAAA under `gtilab` where `gitlab` has no AAAA): what was meant for the twin.
+    fn complements(&self, existing: &str, host: &str) -> bool {
+        let (Some(theirs), Some(own)) =
+            (self.base_types.get(existing), self.current_types.get(host))
+        else {
+            return false;
+        };
+        // A delegation or an alias is structure, built on purpose; a CNAME twin holds nothing else.
+        let data = |t: &RecordType| {
+            !matches!(
+                t,
+                RecordType::NS | RecordType::DS | RecordType::CNAME | RecordType::DNAME
+            )
+        };
+        existing.len() >= 4
+            && !theirs.contains(&RecordType::CNAME)
+            && !own.is_empty()
+            && own.iter().all(|t| data(t) && !theirs.contains(t))
+    }
+
+    /// Another host that holds `value` in the proposed zone, if any (one that gives it up in
+    /// the same change is a move, not a reuse).
     fn owner_elsewhere(&self, rtype: RecordType, value: &str, host: &str) -> Option<String> {
         self.owners
             .get(&(rtype, value.to_string()))?
             .iter()
             .find(|owner| *owner != host)
             .cloned()
+    }
+
+    /// Whether `host` holds, in the proposed zone, addresses of two other hosts or more.
+    fn pool(&self, rtype: RecordType, host: &str) -> bool {
+        let others: BTreeSet<&String> = self
+            .owners
+            .iter()
+            .filter(|((t, _), owners)| *t == rtype && owners.contains(host))
+            .flat_map(|(_, owners)| owners.iter().filter(|o| *o != host))
+            .collect();
+        others.len() >= 2
+    }
+
+    /// Whether `value` was already shared before the change: held by the apex (the web
+    /// server's address that names are pointed at) or by two hosts or more.
+    fn shared(&self, rtype: RecordType, value: &str, host: &str) -> bool {
+        self.base_owners
+            .get(&(rtype, value.to_string()))
+            .is_some_and(|owners| {
+                owners.contains("@") || owners.iter().filter(|o| *o != host).count() >= 2
+            })
     }
 
     /// Why a new address does not fit the fleet: outside every subnet in use, or not ending with
@@ -1407,6 +1948,24 @@ fn shape(relative: &str, host: &str) -> String {
         out.join(".")
     } else {
         relative.to_string()
+    }
+}
+
+/// `ends with 81, one transposition from bh18's number`: an address whose last group is one
+/// slip from the number of the numbered host it is given to.
+fn number_slip(host: &str, address: &str) -> Option<String> {
+    let (_, number, _) = typo::numbered(host)?;
+    let last = address.rsplit(['.', ':']).next()?;
+    let own = number.to_string();
+    if last == own || last.is_empty() {
+        return None;
+    }
+    // A swap or a doubled digit: a replaced digit is as often another address of the host.
+    match typo::slip(&own, last) {
+        Some(why @ ("transposition" | "repetition")) => {
+            Some(format!("ends with {last}, one {why} from {host}'s number"))
+        }
+        _ => None,
     }
 }
 

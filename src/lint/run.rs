@@ -9,7 +9,10 @@ use crate::git::Repo;
 use crate::model::Zone;
 use crate::zonefile::{load_zone, load_zone_bytes, zone_name_for_file};
 
-use super::{lint_zone, parse_findings, Level, LintFinding, LintReport, LintSettings};
+use super::conventions::{Conventions, SerialEvidence, HISTORY_DEPTH};
+use super::{
+    lint_zone_in, parse_findings, Level, LintFinding, LintReport, LintSettings, Neighbours,
+};
 
 /// What to lint.
 #[derive(Clone, Debug)]
@@ -22,7 +25,20 @@ pub struct LintConfig {
     pub allow_mass_change: bool,
 }
 
-/// Lints every zone file of the directory.
+/// A zone file read for lint: the proposed version and the history up to the base.
+struct Proposed {
+    path: PathBuf,
+    origin: hickory_proto::rr::Name,
+    loaded: crate::zonefile::LoadedZone,
+    /// Earlier versions, oldest first, the base last (empty without a base).
+    history: Vec<Zone>,
+    serials: SerialEvidence,
+    /// What went wrong reading the history (the file is then judged on its own).
+    findings: Vec<LintFinding>,
+}
+
+/// Lints every zone file of the directory: reads them all (and their histories), learns the
+/// conventions (a file with a short history borrows the directory's), then judges each.
 pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     let dir = &config.expected;
     let mut settings_file = Config::load(dir)?;
@@ -37,15 +53,7 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         }
         None => None,
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| zone_name_for_file(path).is_some())
-        .collect();
-    files.sort();
+    let files = zone_files(dir)?;
     let zones: Vec<_> = files.iter().filter_map(|p| zone_name_for_file(p)).collect();
     settings_file.check_zone_tables(&zones, dir)?;
     let settings = LintSettings {
@@ -54,54 +62,111 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         waivers: settings_file.waivers.clone(),
     };
     let mut findings = Vec::new();
+    let mut proposed = Vec::new();
     for path in files {
-        let Some(origin) = zone_name_for_file(&path) else {
-            continue;
-        };
-        let shown = path.display().to_string();
-        let includes = settings_file.zone(&origin).includes(dir);
-        let loaded = match load_zone(dir, &includes, &path, &origin, settings_file.limits) {
-            Ok(loaded) => loaded,
-            Err(errors) => {
-                findings.extend(parse_findings(&errors));
-                continue;
-            }
-        };
-        let base_zone = match &repo_and_base {
-            Some((repo, rev)) => match base_version(repo, rev, &path, &origin, &settings_file) {
-                Ok(zone) => zone,
-                Err(why) => {
-                    findings.push(LintFinding {
-                        level: Level::Error,
-                        check: "base",
-                        file: shown.clone(),
-                        line: 0,
-                        column: 0,
-                        zone: crate::model::present_name(&origin),
-                        name: String::new(),
-                        rtype: String::new(),
-                        message: format!("the base version cannot be compared: {why}"),
-                        resembles: None,
-                        slip: None,
-                        waived: None,
-                    });
-                    None
-                }
-            },
-            None => None,
-        };
-        findings.extend(unused_ignores(dir, &settings_file, &loaded.zone));
-        let host_depth = settings_file.zone(&origin).host_depth;
-        findings.extend(lint_zone(
-            &loaded,
+        match read(dir, &path, &settings_file, repo_and_base.as_ref()) {
+            Ok(zone) => proposed.push(zone),
+            Err(found) => findings.extend(found),
+        }
+    }
+    for zone in &mut proposed {
+        findings.append(&mut zone.findings);
+    }
+    let all: Vec<SerialEvidence> = proposed.iter().map(|p| p.serials).collect();
+    let current: Vec<&Zone> = proposed.iter().map(|p| &p.loaded.zone).collect();
+    let bases: Vec<&Zone> = proposed.iter().filter_map(|p| p.history.last()).collect();
+    let neighbours = Neighbours {
+        current: &current,
+        base: &bases,
+    };
+    let mut conventions = Vec::new();
+    for zone in &proposed {
+        findings.extend(unused_ignores(dir, &settings_file, &zone.loaded.zone));
+        let zone_settings = settings_file.zone(&zone.origin);
+        let host_depth = zone_settings.host_depth;
+        let base = zone.history.last();
+        let learned = Conventions::learn(
+            &zone.loaded.zone,
+            base,
+            (zone_settings.serials, zone.serials.or_pooled(&all)),
+            zone_settings.naming,
+            host_depth,
+        );
+        let shown = zone.path.display().to_string();
+        findings.extend(lint_zone_in(
+            &zone.loaded,
             &shown,
-            base_zone.as_ref(),
+            base,
             &settings,
+            (&learned, &neighbours),
             host_depth,
         ));
+        conventions.push(learned);
     }
     let base = repo_and_base.map(|(_, rev)| rev);
-    Ok(LintReport::new(base, findings, &settings.waivers))
+    let mut report = LintReport::new(base, findings, &settings.waivers);
+    report.conventions = conventions;
+    report.root = Repo::find(dir).ok().map(|repo| repo.root().to_path_buf());
+    Ok(report)
+}
+
+/// The zone files of the directory, sorted.
+fn zone_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| zone_name_for_file(path).is_some())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// One zone file as proposed, with its history at the base; its parse errors as findings when
+/// it does not load. A base git cannot give is a finding of the file, then judged on its own.
+fn read(
+    dir: &Path,
+    path: &Path,
+    config: &Config,
+    repo_and_base: Option<&(Repo, String)>,
+) -> Result<Proposed, Vec<LintFinding>> {
+    let origin = zone_name_for_file(path).ok_or_else(Vec::new)?;
+    let zone_settings = config.zone(&origin);
+    let includes = zone_settings.includes(dir);
+    let loaded = load_zone(dir, &includes, path, &origin, config.limits)
+        .map_err(|errors| parse_findings(&errors))?;
+    let mut findings = Vec::new();
+    let history = match repo_and_base {
+        Some((repo, rev)) => base_history(repo, rev, path, &origin, config).unwrap_or_else(|why| {
+            findings.push(LintFinding {
+                level: Level::Error,
+                check: "base",
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                zone: crate::model::present_name(&origin),
+                name: String::new(),
+                rtype: String::new(),
+                message: format!("the base version cannot be compared: {why}"),
+                resembles: None,
+                slip: None,
+                waived: None,
+            });
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let serials = SerialEvidence::of(&history, zone_settings.host_depth);
+    Ok(Proposed {
+        path: path.to_path_buf(),
+        origin,
+        loaded,
+        history,
+        serials,
+        findings,
+    })
 }
 
 /// unused-ignore: an `ignore_names` entry that matches no name of the zone file, with the name
@@ -162,23 +227,40 @@ pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<Li
         .collect()
 }
 
-/// The zone as it was at `rev`, read from git objects: an empty zone when the file is new; None
-/// when that version does not parse (only validity is checked then); an error when git refuses
-/// it (a symlink in the tree) or fails.
-fn base_version(
+/// The zone's versions up to `rev`, read from git objects, oldest first: the last is the base
+/// (an empty zone when the file is new there). Versions that do not parse are left out; when
+/// the base itself does not parse, nothing is returned (only validity is checked then). An
+/// error when git refuses the file (a symlink in the tree) or fails.
+fn base_history(
     repo: &Repo,
     rev: &str,
     path: &Path,
     origin: &hickory_proto::rr::Name,
     config: &Config,
-) -> Result<Option<Zone>, String> {
+) -> Result<Vec<Zone>, String> {
     let Some(file) = path.file_name().map(PathBuf::from) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    match repo.read_at(rev, &file).map_err(|e| e.to_string())? {
-        Some(bytes) => Ok(load_zone_bytes(&file, &bytes, origin, config.limits)
+    let load = |bytes: &[u8]| {
+        load_zone_bytes(&file, bytes, origin, config.limits)
             .ok()
-            .map(|loaded| loaded.zone)),
-        None => Ok(Some(Zone::new(origin))),
+            .map(|loaded| loaded.zone)
+    };
+    let Some(bytes) = repo.read_at(rev, &file).map_err(|e| e.to_string())? else {
+        return Ok(vec![Zone::new(origin)]);
+    };
+    let Some(base) = load(&bytes) else {
+        return Ok(Vec::new());
+    };
+    // The history only teaches conventions: a version git cannot give is left out.
+    let mut earlier = repo
+        .history_of(rev, &file, HISTORY_DEPTH)
+        .unwrap_or_default();
+    // The newest version in the log is the base itself.
+    if earlier.last() == Some(&bytes) {
+        earlier.pop();
     }
+    let mut versions: Vec<Zone> = earlier.iter().filter_map(|bytes| load(bytes)).collect();
+    versions.push(base);
+    Ok(versions)
 }

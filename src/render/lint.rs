@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
+use crate::lint::conventions::{Naming, SerialPolicy};
 use crate::lint::{Level, LintFinding, LintReport};
 
 /// One line per finding (`file:line: error[check]: message`), then a summary.
-pub fn human(report: &LintReport, colour: bool) -> String {
+pub fn human(report: &LintReport, colour: bool, explain: bool) -> String {
     let mut out = String::new();
     // Per file, at most SHOWN_PER_FILE findings of each check on a terminal; the rest counted.
     let mut shown: std::collections::HashMap<(&str, &str), usize> = Default::default();
@@ -57,6 +58,9 @@ pub fn human(report: &LintReport, colour: bool) -> String {
             "{file}: and {more} more [{check}] findings in this file (--format json lists all)"
         );
     }
+    if explain {
+        out.push_str(&conventions(report));
+    }
     let base = report.base.as_deref().map_or_else(
         || "no base".to_string(),
         |b| format!("base {}", b.get(..12).unwrap_or(b)),
@@ -67,6 +71,37 @@ pub fn human(report: &LintReport, colour: bool) -> String {
         crate::report::plural(report.errors, "error"),
         crate::report::plural(report.warnings, "warning")
     );
+    out
+}
+
+/// How lint read each zone (`lint --explain`): who raises its serial and how it names hosts,
+/// with the evidence, so a reader can see why a check is on, softened or off.
+pub fn conventions(report: &LintReport) -> String {
+    let mut out = format!(
+        "how lint reads each zone (set `serials` = \"by-hand\"/\"managed\" or `naming` = \"numbered\"/\"words\" in {} to override):\n",
+        crate::config::CONFIG_FILE
+    );
+    for zone in &report.conventions {
+        let serials = match zone.serials.value {
+            SerialPolicy::ByHand => "by hand: a change without a new serial is an error",
+            SerialPolicy::Usually => "usually by hand: a change without a new serial is a warning",
+            SerialPolicy::Managed => "managed elsewhere: serial-not-raised is off",
+        };
+        let naming = match zone.naming.value {
+            Naming::Numbered => "numbered series: a new host out of its series is an error",
+            Naming::Words => {
+                "words: a near miss is an error only for a slip of the hand, else a warning"
+            }
+            Naming::Reverse => "reverse: names are not judged by spelling",
+        };
+        let _ = writeln!(
+            out,
+            "  {}\n    serials {serials} ({})\n    names {naming} ({})",
+            crate::escape::terminal(&zone.zone),
+            crate::escape::terminal(&zone.serials.why),
+            crate::escape::terminal(&zone.naming.why)
+        );
+    }
     out
 }
 
@@ -140,7 +175,11 @@ pub fn sarif(report: &LintReport) -> String {
     let mut rules: Vec<&str> = report.findings.iter().map(|f| f.check).collect();
     rules.sort_unstable();
     rules.dedup();
-    let results: Vec<serde_json::Value> = report.findings.iter().map(sarif_result).collect();
+    let results: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|f| sarif_result(f, report.root.as_deref()))
+        .collect();
     let doc = serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -150,7 +189,9 @@ pub fn sarif(report: &LintReport) -> String {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules.iter().map(|r| serde_json::json!({
                     "id": r,
-                    "shortDescription": { "text": format!("dns-audit lint check {r}") }
+                    "name": r,
+                    "shortDescription": { "text": crate::lint::rules::describe(r) },
+                    "fullDescription": { "text": crate::lint::rules::describe(r) }
                 })).collect::<Vec<_>>()
             }},
             "results": results
@@ -161,17 +202,41 @@ pub fn sarif(report: &LintReport) -> String {
     out
 }
 
-fn sarif_result(f: &LintFinding) -> serde_json::Value {
+/// A finding's file as a URI relative to the repository root (`%SRCROOT%`), as code scanning
+/// places it on the pull request; as given when it lies outside the repository.
+fn repository_uri(file: &str, root: Option<&std::path::Path>) -> (String, bool) {
+    let relative = root.and_then(|root| {
+        let path = std::path::Path::new(file);
+        let absolute = path.canonicalize().ok()?;
+        let inside = absolute.strip_prefix(root).ok()?;
+        let parts: Vec<String> = inside
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    });
+    match relative {
+        Some(uri) => (uri, true),
+        None => (file.to_string(), false),
+    }
+}
+
+fn sarif_result(f: &LintFinding, root: Option<&std::path::Path>) -> serde_json::Value {
     let mut region = serde_json::json!({ "startLine": f.line.max(1) });
     if f.column > 0 {
         region["startColumn"] = serde_json::json!(f.column);
+    }
+    let (uri, in_repository) = repository_uri(&f.file, root);
+    let mut artifact = serde_json::json!({ "uri": uri });
+    if in_repository {
+        artifact["uriBaseId"] = serde_json::json!("%SRCROOT%");
     }
     let mut result = serde_json::json!({
         "ruleId": f.check,
         "level": match f.level { Level::Error => "error", Level::Warning => "warning" },
         "message": { "text": crate::escape::terminal(&f.message) },
         "locations": [{ "physicalLocation": {
-            "artifactLocation": { "uri": f.file },
+            "artifactLocation": artifact,
             "region": region
         }}]
     });
