@@ -448,3 +448,38 @@ async fn every_class_bind_or_knot_rejects_is_said_at_its_line() {
         assert_eq!(code, expected, "{case}: {text}");
     }
 }
+
+/// Serials a repository never raises by hand (the server's serial policy raises them) are
+/// learned from its git history: a change without a bump is not an error there, `--explain`
+/// says why, and the config can say otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn serials_raised_elsewhere_are_learned_from_the_history() {
+    let repo = Repo::new();
+    let mut zone = BASE.to_string();
+    for n in 20..24 {
+        zone.push_str(&format!("bh{n} IN A 203.0.113.{n}\n"));
+        repo.write(&zone);
+        repo.git(&["commit", "-q", "-am", &format!("bh{n}")]);
+    }
+    zone.push_str("bh24 IN A 203.0.113.24\n");
+    repo.write(&zone);
+    let (code, out, err) = repo.lint(&["--base", "main", "--explain"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!out.contains("[serial-not-raised]"), "{out}");
+    assert!(
+        out.contains("serials managed elsewhere: serial-not-raised is off (raised elsewhere (server serial policy, deploy script or bump commits): the serial went up in 0 of the last 4 changes of records of this file)"),
+        "{out}"
+    );
+    let (_, out, _) = repo.lint(&["--base", "main", "--format", "json"]).await;
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["conventions"][0]["serials"]["value"], "managed",
+        "{json:#}"
+    );
+
+    std::fs::write(repo.dir().join("dns-audit.toml"), "serials = \"by-hand\"\n").unwrap();
+    let (code, out, _) = repo.lint(&["--base", "main", "--explain"]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error[serial-not-raised]"), "{out}");
+    assert!(out.contains("(set in dns-audit.toml)"), "{out}");
+}
