@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use dns_audit::check::CheckConfig;
-use dns_audit::config::{parse_zone_name, AxfrMode};
+use dns_audit::config::{parse_zone_name, AxfrMode, ResolverSpec};
 use dns_audit::observe::Nameserver;
 use dns_audit::render::human::Style;
 use dns_audit::render::Format;
@@ -296,6 +296,14 @@ pub struct CheckArgs {
     /// Further tries after a timeout, with backoff (0 to 10) [default: the config's, else 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: Option<u32>,
+    /// Also ask this recursive resolver what it serves of the names that drift or were fixed
+    /// within their TTL: IP, IP:PORT, IP@PORT or "system" (repeatable; adds to the config's `resolvers`).
+    #[arg(long, value_name = "IP[:PORT]|system", value_parser = parse_resolver)]
+    pub resolver: Vec<ResolverSpec>,
+}
+
+fn parse_resolver(text: &str) -> Result<ResolverSpec, String> {
+    text.parse()
 }
 
 /// `--axfr` values.
@@ -381,9 +389,9 @@ pub enum ColourChoice {
     Never,
 }
 
-/// `[NAME=]IP[:PORT]`, `IP@PORT`, or a host name (with a port the same ways), resolved once by
-/// the system resolver (`localhost`, a name from /etc/hosts); of its addresses the first IPv4
-/// one is asked, else the first (getaddrinfo's order of `localhost` differs between systems).
+/// `[NAME=]IP[:PORT]`, `IP@PORT`, or a host name (with a port the same ways), resolved once
+/// through hickory-resolver with the system's configuration (`localhost`, a name from
+/// /etc/hosts); of its addresses the first IPv4 one is asked, else the first.
 fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
     let by_address = text.parse::<Nameserver>();
     let (label, rest) = match text.split_once('=') {
@@ -394,12 +402,19 @@ fn parse_nameserver(text: &str) -> Result<Nameserver, String> {
     if by_address.is_ok() || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
         return by_address;
     }
-    use std::net::ToSocketAddrs;
-    let addr = (host, port)
-        .to_socket_addrs()
+    // The one resolver path (hickory-resolver, the system's configuration and hosts file),
+    // on a runtime of its own: flags are read before the audit's runtime starts.
+    let resolved = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .map_err(|e| format!("bad nameserver {text:?}: cannot resolve {host:?}: {e}"))?
-        .min_by_key(std::net::SocketAddr::is_ipv6)
+        .block_on(dns_audit::resolvers::addresses_of(host, Default::default()))
+        .map_err(|e| format!("bad nameserver {text:?}: cannot resolve {host:?}: {e}"))?;
+    let ip = resolved
+        .into_iter()
+        .min_by_key(std::net::IpAddr::is_ipv6)
         .ok_or_else(|| format!("bad nameserver {text:?}: {host:?} has no address"))?;
+    let addr = std::net::SocketAddr::new(ip, port);
     Ok(Nameserver {
         label: label.unwrap_or(host).to_string(),
         addr,
@@ -497,6 +512,7 @@ impl CheckArgs {
             keep: self.keep,
             timeout: self.timeout,
             retries: self.retries,
+            resolvers: self.resolver.clone(),
         })
     }
 }

@@ -131,6 +131,7 @@ pub fn compare_zone(
         hosts,
         server_findings: judged.server_findings,
         zone_file: None,
+        resolvers: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hickory_proto::rr::{Name, RecordType};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::canonical_name;
@@ -51,6 +51,50 @@ pub enum TtlPolicy {
     Warn,
     /// TTLs are not compared.
     Ignore,
+}
+
+/// A resolver to ask: the host's own configuration (`system`) or an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum ResolverSpec {
+    /// What the host's resolver configuration names (`/etc/resolv.conf`).
+    System,
+    /// One resolver.
+    Address(SocketAddr),
+}
+
+impl From<ResolverSpec> for String {
+    fn from(spec: ResolverSpec) -> String {
+        spec.to_string()
+    }
+}
+
+impl std::fmt::Display for ResolverSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolverSpec::System => write!(f, "system"),
+            ResolverSpec::Address(addr) if addr.port() == 53 => write!(f, "{}", addr.ip()),
+            ResolverSpec::Address(addr) => write!(f, "{addr}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ResolverSpec {
+    type Err = String;
+
+    /// `system`, `IP`, `IP:PORT`, `[IPv6]:PORT` or `IP@PORT`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.eq_ignore_ascii_case("system") {
+            return Ok(ResolverSpec::System);
+        }
+        parse_server(text)
+            .map(ResolverSpec::Address)
+            .map_err(|why| {
+                format!(
+                    "bad resolver {text:?}: {why} (expected \"system\", IP, IP:PORT or IP@PORT)"
+                )
+            })
+    }
 }
 
 /// `serials`: who raises a zone's SOA serial, for lint's serial-not-raised.
@@ -109,6 +153,7 @@ struct RawZoneSettings {
     include_server_root: Option<PathBuf>,
     serials: Option<SerialRule>,
     naming: Option<NamingRule>,
+    resolvers: Option<Vec<String>>,
 }
 
 /// `[[waive]] name = "bh17" check = "address-reuse" reason = "…"`: the reason is required.
@@ -169,6 +214,7 @@ struct RawConfig {
     include_server_root: Option<PathBuf>,
     serials: Option<SerialRule>,
     naming: Option<NamingRule>,
+    resolvers: Option<Vec<String>>,
     state: Option<PathBuf>,
     notify: Option<Vec<String>>,
     notify_format: Option<NotifyFormat>,
@@ -240,6 +286,8 @@ pub struct ZoneSettings {
     pub serials: SerialRule,
     /// Lint: how hosts are named.
     pub naming: NamingRule,
+    /// Recursive resolvers asked what they serve of the names that matter (none: none asked).
+    pub resolvers: Vec<ResolverSpec>,
 }
 
 impl ZoneSettings {
@@ -326,6 +374,7 @@ impl Default for Config {
                 include_server_root: None,
                 serials: SerialRule::Learn,
                 naming: NamingRule::Learn,
+                resolvers: Vec::new(),
             },
             zones: BTreeMap::new(),
             zone_tables: BTreeMap::new(),
@@ -383,6 +432,7 @@ impl Config {
             include_server_root: raw.include_server_root,
             serials: raw.serials,
             naming: raw.naming,
+            resolvers: raw.resolvers,
         };
         config.defaults = resolve(path, text, &config.defaults, &defaults)?;
         for (zone, settings) in &raw.zones {
@@ -436,6 +486,17 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Adds resolvers (the command line's) to every zone's, once each.
+    pub fn add_resolvers(&mut self, resolvers: &[ResolverSpec]) {
+        for settings in std::iter::once(&mut self.defaults).chain(self.zones.values_mut()) {
+            for resolver in resolvers {
+                if !settings.resolvers.contains(resolver) {
+                    settings.resolvers.push(resolver.clone());
+                }
+            }
+        }
     }
 
     /// An error for a `[zones."…"]` table that names none of `zones` (the zones that have a
@@ -566,6 +627,17 @@ fn resolve(
     }
     if let Some(rule) = raw.naming {
         out.naming = rule;
+    }
+    if let Some(resolvers) = &raw.resolvers {
+        out.resolvers = resolvers
+            .iter()
+            .map(|r| {
+                r.parse::<ResolverSpec>().map_err(|why| {
+                    let (line, column) = find_line(text, r);
+                    config_error(path, line, column, why)
+                })
+            })
+            .collect::<Result<_, _>>()?;
     }
     if let Some(server) = &raw.include_server_root {
         if !server.is_absolute() {

@@ -30,6 +30,7 @@ pub mod expected;
 
 // The audit, in data-flow order; then the judge of proposed changes and the side channels.
 pub mod transport;
+pub mod resolvers;
 pub mod observe;
 pub mod dnssec;
 pub mod report;

@@ -273,6 +273,7 @@ mod tests {
             hosts: Vec::new(),
             server_findings: Vec::new(),
             zone_file: None,
+            resolvers: Vec::new(),
         };
         Report::new("2026-11-24T00:00:00Z".into(), 1, vec![zone])
     }

@@ -312,10 +312,12 @@ pub async fn nameservers(
             })
             .collect();
         let addrs = if glue.is_empty() {
-            let host = target.to_ascii().trim_end_matches('.').to_string();
-            let found = tokio::net::lookup_host((host, 53)).await;
-            found
+            let host = target.to_ascii();
+            crate::resolvers::addresses_of(&host, QuerySettings::default())
+                .await
                 .map_err(|e| format!("cannot resolve nameserver {}: {e}", present_name(&target)))?
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 53))
                 .collect()
         } else {
             glue

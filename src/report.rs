@@ -59,6 +59,11 @@ pub enum Kind {
     /// A signed RRset no signature of which verifies with a key of the zone: validating
     /// resolvers reject it (SERVFAIL for their users).
     Bogus,
+    /// A recursive resolver still serves other data than expected (or a negative answer),
+    /// cached from before a fix: it clears when the TTL it reports runs out.
+    ResolverStale,
+    /// A recursive resolver did not answer usably: what it serves is unknown.
+    ResolverUnreachable,
 }
 
 impl Severity {
@@ -92,6 +97,8 @@ impl Kind {
             Kind::TransferFailed => "transfer_failed",
             Kind::SameSerialOtherData => "same_serial_other_data",
             Kind::Bogus => "bogus",
+            Kind::ResolverStale => "resolver_stale",
+            Kind::ResolverUnreachable => "resolver_unreachable",
         }
     }
 
@@ -114,6 +121,8 @@ impl Kind {
             Kind::SameSerialOtherData => "same serial, other data",
             Kind::NotAllowed => "not allowed",
             Kind::Bogus => "bogus",
+            Kind::ResolverStale => "stale in a resolver",
+            Kind::ResolverUnreachable => "resolver unreachable",
         }
     }
 }
@@ -248,6 +257,10 @@ pub struct ZoneReport {
     /// The zone file the servers were compared with (additive; absent when unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone_file: Option<String>,
+    /// What each recursive resolver serves of the names that drift or were fixed within their
+    /// TTL (additive; absent when no resolver is configured or nothing needed asking).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<crate::resolvers::Answer>,
 }
 
 /// Overall verdict.
@@ -405,6 +418,8 @@ mod tests {
             Kind::TransferFailed,
             Kind::SameSerialOtherData,
             Kind::Bogus,
+            Kind::ResolverStale,
+            Kind::ResolverUnreachable,
         ];
         for kind in kinds {
             assert_eq!(serde_json::json!(kind), kind.as_str(), "{kind:?}");

@@ -4,6 +4,9 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{retry_busy, sqlite, Change, History, HistoryError, ServedState};
 
+/// (name, type, server address) -> the values last recorded, None when absent.
+pub type LatestStates = std::collections::HashMap<(String, String, String), Option<Vec<String>>>;
+
 impl History {
     /// Changes seen at or after `since` (seconds since 1970), newest first; the baseline a
     /// server's first run records is not a change.
@@ -31,6 +34,29 @@ impl History {
                     values: serde_json::from_str(&vals).unwrap_or_default(),
                     before: serde_json::from_str(&before).unwrap_or_default(),
                 })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The latest recorded state of every RRset of a zone on every server: (name, type,
+    /// server address) -> the values served, None when absent.
+    pub fn latest_of_zone(&self, zone: &str) -> Result<LatestStates, HistoryError> {
+        let err = sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.name, s.rtype, s.server, c.present, c.vals FROM rrsets s
+                 JOIN changes c ON c.id = (SELECT max(id) FROM changes WHERE rrset = s.id)
+                 WHERE s.zone = ?1",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![zone], |r| {
+                let present = r.get::<_, i64>(3)? != 0;
+                let vals: String = r.get(4)?;
+                let values = present.then(|| serde_json::from_str(&vals).unwrap_or_default());
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), values))
             })
             .map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(&err)

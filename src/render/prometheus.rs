@@ -64,6 +64,14 @@ pub fn render(report: &Report, now: i64) -> String {
         "SOA serial each server served in the last run.",
         per_server(report, &|s| s.serial.map(|n| n.to_string())),
     );
+    let stale = stale_answers(report);
+    if !stale.is_empty() {
+        metrics.gauge(
+            "dns_audit_resolver_stale_answers",
+            "Answers a recursive resolver still serves from before a fix (other data, or a negative answer), by zone and resolver; 0 for a resolver that serves what is expected.",
+            stale,
+        );
+    }
     let drift = u8::from(report.verdict == Verdict::Drift);
     metrics.value(
         "dns_audit_drift",
@@ -122,6 +130,31 @@ fn finding_counts(report: &Report) -> Vec<(String, String)> {
                 label(kind),
                 label(severity)
             );
+            (labels, n.to_string())
+        })
+        .collect()
+}
+
+/// Stale answers counted by zone and resolver, every resolver asked included (a resolver that
+/// did not answer has no sample: its failure is in dns_audit_findings).
+fn stale_answers(report: &Report) -> Vec<(String, String)> {
+    use crate::resolvers::Seen;
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for zone in &report.zones {
+        for answer in &zone.resolvers {
+            let count = counts
+                .entry((zone.zone.as_str(), answer.resolver.as_str()))
+                .or_default();
+            *count += u64::from(matches!(
+                answer.seen,
+                Seen::Stale { .. } | Seen::Negative { .. }
+            ));
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((zone, resolver), n)| {
+            let labels = format!("zone=\"{}\",resolver=\"{}\"", label(zone), label(resolver));
             (labels, n.to_string())
         })
         .collect()

@@ -154,6 +154,35 @@ impl Daemon {
         panic!("{software:?} would not start");
     }
 
+    /// Serves `zone_text` instead (NSD only: SIGHUP rereads a changed zone file), and waits
+    /// until the SOA serial of `origin` is `serial`.
+    pub fn reload(&mut self, origin: &str, zone_text: &str, serial: u32) {
+        assert_eq!(self.software, Software::Nsd, "reload is NSD's SIGHUP");
+        let file = self.dir.path().join("zone");
+        std::fs::write(&file, zone_text).unwrap();
+        // The mtime must move even within the same second.
+        let later = std::time::SystemTime::now() + Duration::from_secs(2);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if soa_serial(self.addr, origin) == Some(serial) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("NSD did not reload the zone: {}", self.log());
+    }
+
     /// What the server logged.
     pub fn log(&self) -> String {
         let dir = self.dir.path();
@@ -358,4 +387,121 @@ fn configure(
     };
     std::fs::write(dir.join(file), text).unwrap();
     args
+}
+
+/// The SOA serial `server` answers for `origin`, if it answers.
+pub fn soa_serial(server: SocketAddr, origin: &str) -> Option<u32> {
+    let mut query = Message::query();
+    query.add_query(Query::query(Name::from_str(origin).ok()?, RecordType::SOA));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .ok()?;
+    socket.send_to(&query.to_vec().ok()?, server).ok()?;
+    let mut buf = [0u8; 4096];
+    let len = socket.recv(&mut buf).ok()?;
+    let answer = Message::from_vec(&buf[..len]).ok()?;
+    answer.answers.iter().find_map(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    })
+}
+
+/// A real Unbound on 127.0.0.1 that recurses only into one stub zone, served by `stub` (a
+/// test's authoritative server): no packet leaves loopback. Killed on drop.
+pub struct Unbound {
+    /// Where it answers.
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Unbound {
+    /// Starts Unbound with `origin` as a stub zone at `stub`. None when Unbound is not
+    /// installed (outside CI).
+    pub fn start(origin: &str, stub: SocketAddr) -> Option<Unbound> {
+        let binary = Path::new("/usr/sbin/unbound");
+        if !binary.exists() {
+            if std::env::var_os("CI").is_some() {
+                panic!("Unbound is required under CI=true (apt-get install -y unbound): .ci/run installs it");
+            }
+            eprintln!("Unbound not installed: skipping (apt-get install -y unbound)");
+            return None;
+        }
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let config = format!(
+                "server:\n  interface: 127.0.0.1@{port}\n  port: {port}\n  do-ip6: no\n  \
+                 outgoing-interface: 127.0.0.1\n  do-not-query-localhost: no\n  \
+                 module-config: \"iterator\"\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  \
+                 directory: \"{dir}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  \
+                 num-threads: 1\n  so-reuseport: no\n  access-control: 127.0.0.0/8 allow\n  \
+                 qname-minimisation: no\n  prefetch: no\n  serve-expired: no\n  \
+                 harden-referral-path: no\n  target-fetch-policy: \"0 0 0 0 0\"\n\
+                 remote-control:\n  control-enable: no\n\
+                 stub-zone:\n  name: \"{origin}\"\n  stub-addr: {ip}@{stub_port}\n  stub-prime: no\n",
+                dir = dir.path().display(),
+                ip = stub.ip(),
+                stub_port = stub.port(),
+            );
+            std::fs::write(dir.path().join("unbound.conf"), config).unwrap();
+            let log = std::fs::File::create(dir.path().join("unbound.log")).unwrap();
+            let child = Command::new(binary)
+                .arg("-d")
+                .arg("-c")
+                .arg(dir.path().join("unbound.conf"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let mut unbound = Unbound {
+                addr,
+                _dir: dir,
+                child,
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = unbound.child.try_wait() {
+                    break;
+                }
+                // Ready when it answers anything (REFUSED included) over UDP.
+                if answers(addr) {
+                    return Some(unbound);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = unbound.child.kill();
+            eprintln!(
+                "Unbound did not come up on port {port}, retrying: {}",
+                std::fs::read_to_string(unbound._dir.path().join("unbound.log"))
+                    .unwrap_or_default()
+            );
+        }
+        panic!("Unbound would not start");
+    }
+}
+
+/// Whether something answers a DNS query at `addr` (for the version of the server: CH TXT).
+fn answers(addr: SocketAddr) -> bool {
+    let mut query = Message::query();
+    let mut q = Query::query(Name::from_str("version.server.").unwrap(), RecordType::TXT);
+    q.set_query_class(hickory_proto::rr::DNSClass::CH);
+    query.add_query(q);
+    let Ok(socket) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(100)));
+    let _ = socket.send_to(&query.to_vec().unwrap(), addr);
+    let mut buf = [0u8; 4096];
+    socket.recv(&mut buf).is_ok()
 }

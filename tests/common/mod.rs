@@ -13,7 +13,7 @@ pub mod daemons;
 pub mod golden;
 
 #[allow(unused_imports)]
-pub use daemons::{free_port, Daemon, Setup, Software, Transfer, EVERY_SERVER};
+pub use daemons::{free_port, Daemon, Setup, Software, Transfer, Unbound, EVERY_SERVER};
 
 use std::net::SocketAddr;
 use std::path::Path;

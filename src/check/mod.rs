@@ -17,6 +17,8 @@ use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver, ServerView};
 use crate::report::{Finding, Kind, Report, ZoneReport};
 
+mod resolver_view;
+
 /// Everything `check` needs, as resolved from flags, environment and files.
 #[derive(Clone, Debug, Default)]
 pub struct CheckConfig {
@@ -47,6 +49,8 @@ pub struct CheckConfig {
     pub timeout: Option<std::time::Duration>,
     /// Further tries after a timeout (None: the config's).
     pub retries: Option<u32>,
+    /// Recursive resolvers asked about every zone, besides the config's.
+    pub resolvers: Vec<crate::config::ResolverSpec>,
 }
 
 /// How a run began.
@@ -84,6 +88,7 @@ pub fn load(config: &CheckConfig) -> Result<Expected, Error> {
     if let Some(retries) = config.retries {
         expected.config.query.retries = retries;
     }
+    expected.config.add_resolvers(&config.resolvers);
     Ok(expected)
 }
 
@@ -336,6 +341,18 @@ async fn audit_zone<'z>(
             .map(|v| (v.server.label.as_str(), v.server.addr.to_string()))
             .collect();
         annotate_since(history, &mut report, &addresses, started.as_second());
+    }
+    if !settings.resolvers.is_empty() {
+        let questions =
+            resolver_view::questions(zone, (plan, &views), &report, history, started.as_second());
+        if !questions.is_empty() {
+            let answers =
+                crate::resolvers::ask(&settings.resolvers, &questions, expected.config.query).await;
+            report
+                .server_findings
+                .extend(answers.iter().filter_map(resolver_view::finding));
+            report.resolvers = answers;
+        }
     }
     for server in refused {
         report.server_findings.push(not_allowed(zone, &server));
