@@ -184,6 +184,10 @@ pub struct RecentArgs {
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
     /// Read only git and the history store; no fresh check.
+    /// Also ask this recursive resolver (repeatable; adds to the config's `resolvers`): after a
+    /// fix, whether it still serves the old answer.
+    #[arg(long, value_name = "IP[:PORT]|system", value_parser = parse_resolver)]
+    pub resolver: Vec<ResolverSpec>,
     #[arg(long)]
     pub offline: bool,
     /// Output format.

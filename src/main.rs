@@ -126,7 +126,8 @@ fn run_recent(
     })?;
     let zones = args.zones()?;
     let dir = args.source.dir.path()?;
-    let expected = load_expected(&dir, &zones).map_err(|e| e.to_string())?;
+    let mut expected = load_expected(&dir, &zones).map_err(|e| e.to_string())?;
+    expected.config.add_resolvers(&args.resolver);
     let (path, explicit) =
         dns_audit::history::store_path(args.source.state.as_deref(), &expected.config)?;
     // --offline only reads: the store is opened read-only (no file, lock or journal made), so

@@ -60,6 +60,13 @@ pub struct LiveChange {
     /// since 1970; absent while it is still served. Additive.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reverted: Option<i64>,
+    /// The last run that saw a server make this same change (a flip made twice is one entry):
+    /// runs order what one second does not.
+    #[serde(skip)]
+    pub last_run: i64,
+    /// When that last run started.
+    #[serde(skip)]
+    pub last_seen: i64,
 }
 
 /// What happened to an RRset on its servers.
@@ -322,7 +329,8 @@ fn live_status(
 }
 
 /// Marks each change that every server it was seen on later undid (went back to exactly what
-/// it replaced) with when; returns the indexes of those undoing changes.
+/// it replaced) with when; returns the indexes of those undoing changes. Changes come newest
+/// first, so the newest change claims its undoing first.
 fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
     // Only changes of the same RRset can undo each other: looked for within its group.
     let mut groups: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
@@ -344,12 +352,15 @@ fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
                 .find(|(other, later)| {
                     *other != at
                         && !reverts.contains(other)
-                        && later.first_seen >= undone.first_seen
+                        // A change undone itself is a live change of its own, not the undoing
+                        // of an older one (drift, fix, drift again, fix again).
+                        && later.reverted.is_none()
+                        && later.last_run > undone.last_run
                         && later.before == undone.values
                         && later.values == undone.before
                         && undone.servers.iter().all(|s| later.servers.contains(s))
                 })
-                .map(|(other, later)| (other, later.first_seen));
+                .map(|(other, later)| (other, later.last_seen));
             if let Some((other, when)) = undoing {
                 changes[at].reverted = Some(when);
                 reverts.insert(other);
@@ -461,8 +472,14 @@ fn group_live_changes(
             explained_by: None,
             notes: Vec::new(),
             reverted: None,
+            last_run: change.run,
+            last_seen: change.at,
         });
         entry.first_seen = entry.first_seen.min(change.at);
+        if change.run >= entry.last_run {
+            entry.last_run = change.run;
+            entry.last_seen = change.at;
+        }
         if !entry.servers.contains(&change.server) {
             entry.servers.push(change.server.clone());
         }

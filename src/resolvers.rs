@@ -34,6 +34,9 @@ pub struct Question {
     pub rtype: RecordType,
     /// Expected values (presentation format), empty when the RRset should not exist.
     pub expected: Vec<String>,
+    /// How long resolvers may keep an answer for it: the expected RRset's TTL, or the zone's
+    /// negative-caching TTL for one that should not exist.
+    pub ttl: u32,
 }
 
 /// What a resolver serves for a question.
@@ -79,6 +82,8 @@ pub struct Answer {
     pub rtype: String,
     /// Expected values.
     pub expected: Vec<String>,
+    /// How long resolvers may keep an answer for it (the expected TTL, or the negative one).
+    pub ttl: u32,
     /// What it serves.
     #[serde(flatten)]
     pub seen: Seen,
@@ -152,6 +157,7 @@ fn answer(resolver: &str, question: &Question, seen: Seen) -> Answer {
         name: present_name(&question.name),
         rtype: question.rtype.to_string(),
         expected: question.expected.clone(),
+        ttl: question.ttl,
         seen,
     }
 }

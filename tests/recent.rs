@@ -262,6 +262,19 @@ async fn undeployed_and_reverted_changes_are_told_apart() {
         "{human}"
     );
 
+    // The same manual change made and reverted a second time is still one story: reverted,
+    // by the latest revert, with nothing unexplained served.
+    fleet.observe(&with_bh18(&manual)).await;
+    let (code, json, _) = fleet.recent(&[]).await;
+    assert_eq!(code, 1, "served again: {json:#}");
+    fleet.observe(&with_bh18(BASE)).await;
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0, "{json:#}");
+    let unexplained = json["unexplained"].as_array().unwrap();
+    assert_eq!(unexplained.len(), 1, "{json:#}");
+    assert!(unexplained[0]["reverted"].is_i64(), "{json:#}");
+    assert!(human.contains("SINCE REVERTED"), "{human}");
+
     // --host narrows everything to one host.
     let (_, json, _) = fleet.recent(&["--host", "bh18"]).await;
     assert!(json["unexplained"].as_array().unwrap().is_empty());

@@ -113,6 +113,35 @@ async fn unbound_keeps_the_wrong_answer_until_its_ttl_runs_out() {
         "{metrics}"
     );
 
+    // `recent` closes the story: the fix, until when caches may hold the old answer, and what
+    // Unbound serves now.
+    let out = run(vec![
+        "recent".into(),
+        "--expected".into(),
+        dir.path().display().to_string(),
+        "--nameserver".into(),
+        format!("ns1={}", nsd.addr),
+        "--state".into(),
+        store.display().to_string(),
+        "--resolver".into(),
+        resolver.clone(),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("LIVE CHANGES BACK TO expected-records"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resolvers may serve the old answer until ")
+            && text.contains(&format!("(TTL {TTL}); now: {resolver} still old (")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("now: {resolver} still negative (")),
+        "{text}"
+    );
+
     // 3. After the TTL, Unbound serves the fix.
     let wait = Duration::from_secs(TTL + 1).saturating_sub(fixed_at.elapsed());
     tokio::time::sleep(wait).await;

@@ -40,6 +40,7 @@ pub(super) fn questions(
         .filter(|f| drifting(f.kind))
         .map(|f| (f.name.clone(), f.rtype.clone()))
         .collect();
+    let negative_ttl = negative_ttl(zone);
     if let Some(history) = history {
         wanted.extend(fixed_earlier(zone, report, history, now));
         wanted.extend(fixed_now(zone, (plan, views), report, history));
@@ -51,13 +52,12 @@ pub(super) fn questions(
         .filter_map(|(name, rtype)| {
             let owner = crate::model::canonical_name(&Name::from_ascii(&name).ok()?);
             let rtype = rtype.parse::<RecordType>().ok()?;
+            let expected = zone.rrset(&owner, rtype);
             Some(crate::resolvers::Question {
                 zone: report.zone.clone(),
                 host: crate::model::host_of(&zone.origin, &owner, 1),
-                expected: zone
-                    .rrset(&owner, rtype)
-                    .map(|set| set.shown(rtype))
-                    .unwrap_or_default(),
+                expected: expected.map(|set| set.shown(rtype)).unwrap_or_default(),
+                ttl: expected.map_or(negative_ttl, |set| set.ttl),
                 name: owner,
                 rtype,
             })
@@ -130,14 +130,7 @@ fn fixed_earlier(
     history: &History,
     now: i64,
 ) -> Vec<(String, String)> {
-    let negative_ttl = zone
-        .rrset(&zone.origin, RecordType::SOA)
-        .and_then(|set| set.rdatas.iter().next())
-        .and_then(|r| match r.to_hickory(RecordType::SOA) {
-            Some(hickory_proto::rr::RData::SOA(soa)) => Some(soa.minimum),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let negative_ttl = negative_ttl(zone);
     let mut out = Vec::new();
     let changes = history
         .changes_since(now - RESOLVER_WINDOW)
@@ -210,4 +203,15 @@ fn fixed_now(
         }
     }
     out
+}
+
+/// The zone's negative-caching TTL (the SOA MINIMUM, RFC 2308), 0 when it has no SOA.
+fn negative_ttl(zone: &Zone) -> u32 {
+    zone.rrset(&zone.origin, RecordType::SOA)
+        .and_then(|set| set.rdatas.iter().next())
+        .and_then(|r| match r.to_hickory(RecordType::SOA) {
+            Some(hickory_proto::rr::RData::SOA(soa)) => Some(soa.minimum),
+            _ => None,
+        })
+        .unwrap_or(0)
 }

@@ -153,6 +153,8 @@ pub struct ServedState {
 pub struct Change {
     /// When the run that saw it started, seconds since 1970.
     pub at: i64,
+    /// The run that saw it: orders changes seen within one second.
+    pub run: i64,
     /// Zone apex.
     pub zone: String,
     /// Server label.

@@ -15,9 +15,9 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT c.at, s.zone, coalesce(s.label, s.server), s.name, s.rtype, c.present, c.vals, c.before
+                "SELECT c.at, s.zone, coalesce(s.label, s.server), s.name, s.rtype, c.present, c.vals, c.before, c.run
                  FROM changes c JOIN rrsets s ON s.id = c.rrset
-                 WHERE c.at >= ?1 AND c.baseline = 0 ORDER BY c.at DESC, s.zone, s.name, s.rtype, s.server",
+                 WHERE c.at >= ?1 AND c.baseline = 0 ORDER BY c.at DESC, c.run DESC, s.zone, s.name, s.rtype, s.server",
             )
             .map_err(&err)?;
         let rows = stmt
@@ -26,6 +26,7 @@ impl History {
                 let before: String = r.get(7)?;
                 Ok(Change {
                     at: r.get(0)?,
+                    run: r.get(8)?,
                     zone: r.get(1)?,
                     server: r.get(2)?,
                     name: r.get(3)?,

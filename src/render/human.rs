@@ -111,6 +111,7 @@ pub fn render(report: &Report, style: Style) -> String {
             } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
                 let _ = writeln!(out, "  every host matches expected-records on every server");
             }
+            out.push_str(&resolvers_fixed(zone));
         }
     }
     if !style.quiet {
@@ -124,6 +125,39 @@ pub fn render(report: &Report, style: Style) -> String {
         if recorded_drift {
             out.push_str(
                 "what changed, when, and whether a commit explains it: dns-audit recent\n",
+            );
+        }
+    }
+    out
+}
+
+/// The resolvers that serve every name they were asked about as expected: after a fix, the
+/// line that says the world sees it too.
+fn resolvers_fixed(zone: &crate::report::ZoneReport) -> String {
+    use crate::resolvers::Seen;
+    let mut asked: std::collections::BTreeMap<&str, (usize, bool)> = Default::default();
+    for answer in &zone.resolvers {
+        let entry = asked.entry(answer.resolver.as_str()).or_insert((0, true));
+        entry.0 += 1;
+        entry.1 &= answer.seen == Seen::Expected;
+    }
+    let mut out = String::new();
+    for (resolver, (names, fixed)) in asked {
+        if fixed {
+            let which = if names == 1 {
+                "1 RRset that drifts or was fixed lately"
+            } else {
+                "RRsets that drift or were fixed lately"
+            };
+            let count = if names == 1 {
+                String::new()
+            } else {
+                format!("{names} ")
+            };
+            let _ = writeln!(
+                out,
+                "  {}  serves what is expected (asked about {count}{which})",
+                crate::escape::terminal(resolver)
             );
         }
     }

@@ -128,8 +128,43 @@ fn reverted(out: &mut String, recent: &Recent, style: Style) {
             live_line(live, false)
         );
         let _ = writeln!(out, "{}", dim(&line));
+        if let Some(caches) = live.reverted.and_then(|at| caches_after(recent, live, at)) {
+            let _ = writeln!(out, "  {:<10}  {caches}", "");
+        }
     }
     more(out, undone.len());
+}
+
+/// After a fix: until when resolvers may serve the old answer, and what each resolver the
+/// fresh check asked serves now (`1.1.1.1 fixed, 9.9.9.9 still old (212 s left)`).
+fn caches_after(recent: &Recent, live: &LiveChange, fixed_at: i64) -> Option<String> {
+    use crate::resolvers::Seen;
+    let report = recent.drift.as_ref()?;
+    let answers: Vec<&crate::resolvers::Answer> = report
+        .zones
+        .iter()
+        .flat_map(|z| &z.resolvers)
+        .filter(|a| a.name == live.name && a.rtype == live.rtype)
+        .collect();
+    let ttl = answers.first()?.ttl;
+    let until = jiff::Timestamp::from_second(fixed_at + i64::from(ttl))
+        .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    let now: Vec<String> = answers
+        .iter()
+        .map(|a| match &a.seen {
+            Seen::Expected => format!("{} fixed", a.resolver),
+            Seen::Stale { ttl_left, .. } => format!("{} still old ({ttl_left} s left)", a.resolver),
+            Seen::Negative { ttl_left, .. } => {
+                format!("{} still negative ({ttl_left} s left)", a.resolver)
+            }
+            Seen::Failed { .. } => format!("{} did not answer", a.resolver),
+        })
+        .collect();
+    Some(crate::escape::terminal(&format!(
+        "resolvers may serve the old answer until {until} (TTL {ttl}); now: {}",
+        now.join(", ")
+    )))
 }
 
 /// Commits to expected-records in the window, by when they landed (the committer date), with
@@ -202,6 +237,10 @@ fn back_to_expected(out: &mut String, recent: &Recent, style: Style) {
             ago(recent.now, live.first_seen),
             live_line(live, style.colour)
         );
+        // A recovery is a fix: resolvers may still serve what it replaced.
+        if let Some(caches) = caches_after(recent, live, live.last_seen.max(live.first_seen)) {
+            let _ = writeln!(out, "  {:<10}  {caches}", "");
+        }
     }
     more(out, recovered.len());
 }
@@ -303,6 +342,8 @@ mod tests {
             explained_by: None,
             notes: Vec::new(),
             reverted: None,
+            last_run: 0,
+            last_seen: 0,
         };
         assert_eq!(
             live_line(
