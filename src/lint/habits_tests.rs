@@ -277,3 +277,33 @@ fn a_new_ptr_is_checked_against_the_forward_zone_beside_it() {
     // A name of a zone not in the directory is not judged.
     assert!(lint("32 PTR mail.elsewhere.example.\n").is_empty());
 }
+
+#[test]
+fn an_error_says_how_long_the_mistake_would_linger() {
+    let base = WORDS.replace("$TTL 300", "$TTL 3600");
+    let lint = |proposed: &str| -> Vec<String> {
+        let base = crate::zonefile::test_zone("lab.example.", &base).zone;
+        let current = crate::zonefile::test_zone("lab.example.", &bump(proposed));
+        lint_zone(&current, "z.zone", Some(&base), &LintSettings::default(), 1)
+            .into_iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| f.message)
+            .collect()
+    };
+    // An existing host given another's address: its own TTL, an hour, and the advice.
+    let found = lint(&base.replace("wiki A 192.0.2.31", "wiki A 192.0.2.30"));
+    assert!(
+        found.iter().any(|m| m.contains(
+            "a mistake here lingers in resolvers' caches up to 60 min after the fix (its TTL 3600): lower the TTL"
+        )),
+        "{found:?}"
+    );
+    // A new name slipped from an existing one: the negative-caching TTL (the SOA's 5 s).
+    let found = lint(&format!("{base}gtilab A 192.0.2.11\n"));
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("up to 5 s after the fix (the negative-caching TTL 5)")),
+        "{found:?}"
+    );
+}

@@ -672,7 +672,51 @@ impl Lint<'_> {
         resembles: Option<String>,
     ) {
         let (name, rtype) = (&spot.change.name, &spot.change.rtype);
+        // The blast radius of an error, unless the message already names a TTL.
+        let message = match self.linger(spot) {
+            Some(linger) if level == Level::Error && !message.contains("TTL") => {
+                format!("{message}; {linger}")
+            }
+            _ => message,
+        };
         self.push(level, check, name, rtype, spot.line, message, resembles);
+    }
+
+    /// How long a mistake in the change at `spot` would linger in resolvers' caches after the
+    /// fix: the RRset's TTL; for a new name or a removal, the zone's negative-caching TTL
+    /// (RFC 2308) answered to those who asked for what was not there. With the advice to
+    /// lower a long TTL ahead of a risky change.
+    fn linger(&self, spot: &Spot<'_>) -> Option<String> {
+        let name = spot.name.as_ref()?;
+        let negative = || -> Option<u32> {
+            match self
+                .zone
+                .rrset(&self.zone.origin, RecordType::SOA)?
+                .rdatas
+                .iter()
+                .next()?
+                .to_hickory(RecordType::SOA)?
+            {
+                RData::SOA(soa) => Some(soa.minimum),
+                _ => None,
+            }
+        };
+        let (ttl, what) = match spot.change.op {
+            Op::Changed => (self.zone.rrset(name, spot.rtype)?.ttl, "its TTL"),
+            Op::Added if self.zone.get(name).is_some_and(|sets| sets.len() > 1) => {
+                (self.zone.rrset(name, spot.rtype)?.ttl, "its TTL")
+            }
+            Op::Added | Op::Removed => (negative()?, "the negative-caching TTL"),
+        };
+        let advice = if ttl > 300 {
+            ": lower the TTL a while ahead of a risky change to shorten that"
+        } else {
+            ""
+        };
+        Some(format!(
+            "a mistake here lingers in resolvers' caches up to {} after the fix ({what} {ttl}){advice}",
+            crate::report::age(i64::from(ttl))
+        ))
     }
 
     /// delegation-change, dnssec-change: a change that can take the whole zone (or a whole
