@@ -19,6 +19,10 @@ pub struct Cli {
     /// Colour in human output.
     #[arg(long, value_enum, default_value_t = ColourChoice::Auto, global = true)]
     pub color: ColourChoice,
+    /// More: -v, one line per finding (even where many hosts share one) and what is asked of
+    /// whom on stderr; -vv, every query too.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -279,9 +283,6 @@ pub struct CheckArgs {
     /// Print nothing when all is well; only the findings otherwise.
     #[arg(long, short)]
     pub quiet: bool,
-    /// One line per finding, even where many hosts share one (they are counted otherwise).
-    #[arg(long, short)]
-    pub verbose: bool,
     /// Do not record this run in the history store.
     #[arg(long)]
     pub no_record: bool,

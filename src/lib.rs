@@ -21,6 +21,7 @@ pub mod diff;
 pub mod files;
 pub mod lock;
 pub mod git;
+pub mod progress;
 
 // Input: what the user wrote, read as BIND reads it, with errors at file:line:column.
 pub mod zonefile;

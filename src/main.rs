@@ -22,6 +22,7 @@ use crate::cli::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logs(cli.verbose);
     // One thread: an audit is sending and parsing packets, and handing each answer to another
     // thread cost more than it saved (the root zone by queries: 306 ms on two threads, 258 ms
     // on one, with the server on the other core).
@@ -46,6 +47,74 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(message) => fail(&message),
     }
+}
+
+/// A progress line on stderr while a run takes longer than a second (servers asked, queries
+/// sent, transfer records read): only on a terminal, never in pipes, CI logs, JSON or
+/// `--quiet` output.
+struct ProgressLine {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressLine {
+    fn start(wanted: bool) -> ProgressLine {
+        use std::io::IsTerminal;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let ci = std::env::var_os("CI").is_some() || std::env::var_os("GITHUB_ACTIONS").is_some();
+        if !wanted || ci || !std::io::stderr().is_terminal() {
+            return ProgressLine { stop, thread: None };
+        }
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let tick = std::time::Duration::from_millis(100);
+            for _ in 0..10 {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(tick);
+            }
+            // A spinner draws on stderr, and only when it is a terminal.
+            let bar = indicatif::ProgressBar::new_spinner();
+            while !flag.load(Ordering::Relaxed) {
+                let (servers, queries, records) = dns_audit::progress::snapshot();
+                bar.set_message(format!(
+                    "asking: {servers} servers, {queries} queries, {records} transfer records read"
+                ));
+                bar.tick();
+                std::thread::sleep(tick);
+            }
+            bar.finish_and_clear();
+        });
+        ProgressLine {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `-v`: what is asked of whom, on stderr; `-vv`: every query too. Off by default.
+fn logs(verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => return,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
 }
 
 /// `check`, and its metrics when it could not audit (exit 2 or 4): a run that audits writes
@@ -78,10 +147,11 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
         print!("{}", check::query_plan(&expected));
         return Ok(exit::CLEAN);
     }
-    let mut run = match runtime
-        .block_on(check::run(&config))
-        .map_err(|e| e.to_string())?
-    {
+    let human = args.format.format() == Format::Human;
+    let line = ProgressLine::start(human && !args.quiet && cli.verbose == 0);
+    let started = runtime.block_on(check::run(&config));
+    line.stop();
+    let mut run = match started.map_err(|e| e.to_string())? {
         Started::Locked(lock) => {
             eprintln!(
                 "dns-audit: another check is still running (lock {}); not starting a second one",
@@ -93,7 +163,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
     };
     let report = &run.report;
     let mut style = cli.style(args.quiet);
-    style.expand = args.verbose;
+    style.expand = cli.verbose > 0;
     print_report(report, args.format.format(), style, report.started());
     if let Some(path) = &args.metrics_file {
         let text = render::prometheus::render(report, report.started());

@@ -373,6 +373,18 @@ pub async fn observe_server(
     tsig: Option<&TsigKey>,
 ) -> ServerView {
     let wire = Server::new(server.addr, settings);
+    crate::progress::server_asked();
+    tracing::info!(
+        "asking {} ({}) about {}: SOA, then {}",
+        server.label,
+        server.addr,
+        present_name(&zone.origin),
+        if axfr == AxfrMode::Never {
+            "queries"
+        } else {
+            "a zone transfer (queries if refused)"
+        }
+    );
     let mut view = ServerView {
         server,
         serial: Err(Failure::Timeout),
@@ -410,6 +422,26 @@ pub async fn observe_server(
         view.answers = read_replies(plan, questions, asked, &replies);
     }
     view.stats = wire.stats();
+    tracing::info!(
+        "{} ({}): {} by {}, {} queries, {} retries, {} over TCP{}",
+        view.server.label,
+        view.server.addr,
+        match &view.serial {
+            Ok(serial) => format!("serial {serial}"),
+            Err(failure) => format!("no SOA ({failure})"),
+        },
+        match view.method {
+            Method::Transfer => "transfer",
+            Method::Queries => "queries",
+        },
+        view.stats.queries,
+        view.stats.retries,
+        view.stats.tcp_fallbacks,
+        view.transfer_failure
+            .as_ref()
+            .map(|f| format!("; transfer refused or failed: {f}"))
+            .unwrap_or_default()
+    );
     view
 }
 

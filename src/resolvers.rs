@@ -121,6 +121,7 @@ pub async fn ask(
     let mut answers = Vec::new();
     for spec in resolvers {
         let label = spec.to_string();
+        tracing::info!("asking resolver {label} about {} RRsets", questions.len());
         let resolver = match build(spec, query) {
             Ok(resolver) => Arc::new(resolver),
             Err(why) => {
@@ -201,6 +202,7 @@ fn build(spec: &ResolverSpec, query: QuerySettings) -> Result<TokioResolver, Str
 
 /// What the resolver serves for one question, against what is expected.
 async fn ask_one(resolver: &TokioResolver, question: &Question) -> Seen {
+    tracing::debug!("resolver: {} {}", question.name, question.rtype);
     match resolver.lookup(question.name.clone(), question.rtype).await {
         Ok(lookup) => {
             let mut set = RrSet {

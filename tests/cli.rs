@@ -140,3 +140,68 @@ fn cargo_run_runs_dns_audit() {
         "cargo run would not know which binary to run"
     );
 }
+
+/// A run of over a second (a server that never answers) draws no progress line when stderr
+/// is not a terminal: pipes, CI logs and cron mail stay clean. `-v` says what is asked of
+/// whom on stderr, `-vv` every query; without them stderr says nothing of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_stays_off_pipes_and_logs_come_with_v() {
+    let server = serve(ZONE).await;
+    let dir = expected_dir(ZONE, FAST);
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let base = |extra: &[&str]| {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        args.extend([
+            "check".to_string(),
+            "--expected".into(),
+            dir.path().display().to_string(),
+            "--no-record".into(),
+            "--nameserver".into(),
+            format!("ns1={}", server.addr()),
+        ]);
+        args
+    };
+    let mut slow = base(&[]);
+    slow.extend([
+        "--nameserver".into(),
+        format!("ns9={}", silent.local_addr().unwrap()),
+        "--timeout".into(),
+        "700ms".into(),
+    ]);
+    let started = std::time::Instant::now();
+    let out = run(slow).await;
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(1),
+        "the run must be slow enough to show progress"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("asking"), "{stderr}");
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+
+    let out = run(base(&["-v"])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "asking ns1 ({}) about bots.example.net.: SOA, then queries",
+            server.addr()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("serial 2026112401 by queries"), "{stderr}");
+    assert!(
+        !stderr.contains("bh17.bots.example.net. A"),
+        "-v is not every query: {stderr}"
+    );
+
+    let out = run(base(&["-vv"])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bh17.bots.example.net. A"), "{stderr}");
+
+    let out = run(base(&[])).await;
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

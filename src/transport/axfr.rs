@@ -55,6 +55,7 @@ async fn read_transfer(
         stream.read_exact(&mut buf).await.map_err(network)?;
         let message = open(&buf, verifier.as_mut())?;
         accept(&message, id, origin)?;
+        crate::progress::records_read(message.answers.len());
         zone.take(message.answers, origin)?;
         if zone.records.len() > max_records.saturating_add(1) {
             return Err(Failure::TooLarge(max_records));

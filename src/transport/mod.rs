@@ -167,6 +167,8 @@ impl Server {
                 return self.over_tcp(name, rtype, keep.dnssec).await;
             }
             self.count(|s| s.queries += 1);
+            crate::progress::query_sent();
+            tracing::debug!(server = %self.addr(), "{} {rtype}", name);
             match self.udp(name, rtype, keep).await {
                 Ok(message) if message.metadata.truncation => {
                     if message.answers.is_empty() && message.authorities.is_empty() {
