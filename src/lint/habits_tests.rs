@@ -307,3 +307,25 @@ fn an_error_says_how_long_the_mistake_would_linger() {
         "{found:?}"
     );
 }
+
+#[test]
+fn overlapping_generate_ranges_give_an_address_two_names() {
+    let text = format!(
+        "{REVERSE}$GENERATE 100-120 $ PTR host-$.lab.example.\n$GENERATE 118-130 $ PTR dhcp-$.lab.example.\n"
+    );
+    let loaded = crate::zonefile::test_zone("2.0.192.in-addr.arpa.", &text);
+    let twice: Vec<String> = lint_zone(&loaded, "r.zone", None, &LintSettings::default(), 1)
+        .into_iter()
+        .filter(|f| f.check == "ptr-twice")
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(
+        twice,
+        [
+            "118.2.0.192.in-addr.arpa.",
+            "119.2.0.192.in-addr.arpa.",
+            "120.2.0.192.in-addr.arpa."
+        ],
+        "{twice:?}"
+    );
+}

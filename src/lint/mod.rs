@@ -360,6 +360,38 @@ impl Lint<'_> {
         self.dnssec_validity();
         self.apex_records();
         self.duplicates();
+        self.ptrs_twice();
+    }
+
+    /// ptr-twice: in a reverse zone, an address with more than one PTR (overlapping
+    /// `$GENERATE` ranges, or a line copied and not changed): lookups answer with either name.
+    fn ptrs_twice(&mut self) {
+        if self.conventions.naming.value != Naming::Reverse {
+            return;
+        }
+        let zone = self.zone;
+        for (name, sets) in zone.iter() {
+            let Some(set) = sets.get(&RecordType::PTR).filter(|s| s.rdatas.len() > 1) else {
+                continue;
+            };
+            let shown = present_name(name);
+            let message = format!(
+                "{} has {} PTR records ({}): overlapping $GENERATE ranges, or a copied line? Reverse lookups answer with either",
+                relative(&shown, &self.origin),
+                set.rdatas.len(),
+                set.shown(RecordType::PTR).join(", ")
+            );
+            let line = self.line(name, RecordType::PTR);
+            self.push(
+                Level::Warning,
+                "ptr-twice",
+                &shown,
+                "PTR",
+                line,
+                message,
+                None,
+            );
+        }
     }
 
     /// cname-at-apex, cname-and-other-data, two-cnames.

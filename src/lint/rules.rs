@@ -33,6 +33,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("address-pattern", "A new address outside the zone's subnets or off its host-number pattern."),
     ("second-address", "A host that had one address gains a second."),
     ("other-host", "Setting up one host also touches another the way a slip does."),
+    ("ptr-twice", "An address of a reverse zone with more than one PTR (overlapping $GENERATE ranges?)."),
     ("ptr-forward", "A new PTR names a host whose forward zone has no matching address."),
     ("ttl-outlier", "A TTL far from those of its siblings."),
 ];
