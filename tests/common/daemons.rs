@@ -101,6 +101,18 @@ impl Drop for Daemon {
     }
 }
 
+/// Starts `binary` with `args`, its stdout and stderr to the file `log`.
+fn spawn_logged(binary: &Path, args: &[String], log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
+    Command::new(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 /// A loopback port free for both UDP and TCP at the time of asking.
 pub fn free_port() -> u16 {
     loop {
@@ -127,14 +139,7 @@ impl Daemon {
             std::fs::write(dir.path().join("zone"), zone_text).unwrap();
             let port = free_port();
             let args = configure(software, dir.path(), port, origin, setup);
-            let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-            let child = Command::new(&binary)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
+            let child = spawn_logged(&binary, &args, &dir.path().join("server.log"));
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
             let mut daemon = Daemon {
                 addr,
@@ -453,16 +458,12 @@ impl Unbound {
                 stub_port = stub.port(),
             );
             std::fs::write(dir.path().join("unbound.conf"), config).unwrap();
-            let log = std::fs::File::create(dir.path().join("unbound.log")).unwrap();
-            let child = Command::new(binary)
-                .arg("-d")
-                .arg("-c")
-                .arg(dir.path().join("unbound.conf"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
+            let conf = dir.path().join("unbound.conf").display().to_string();
+            let child = spawn_logged(
+                binary,
+                &["-d".to_string(), "-c".to_string(), conf],
+                &dir.path().join("unbound.log"),
+            );
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
             let mut unbound = Unbound {
                 addr,
