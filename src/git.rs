@@ -224,8 +224,9 @@ impl Repo {
     }
 
     /// The versions of a file of the directory in the commits that changed it, up to and
-    /// including `rev`: at most `limit`, oldest first (the last is the version at `rev`).
-    /// Versions git cannot give (a symlink) are left out.
+    /// including `rev`: at most `limit`, oldest first (the last is the version at `rev`). One
+    /// `git log` and one `git cat-file --batch`, however long the history; versions git cannot
+    /// give are left out (they only teach lint a repository's habits).
     pub fn history_of(
         &self,
         rev: &str,
@@ -247,18 +248,55 @@ impl Repo {
                 &path,
             ],
         )?;
-        let hashes: Vec<String> = String::from_utf8_lossy(&out)
+        let specs: String = String::from_utf8_lossy(&out)
             .lines()
-            .map(str::to_string)
+            .rev()
+            .map(|hash| format!("{hash}:{path}\n"))
             .collect();
-        let mut versions = Vec::new();
-        for hash in hashes.iter().rev() {
-            if let Ok(Some(bytes)) = self.read_at(hash, file) {
-                versions.push(bytes);
+        let mut child = git(&self.root)
+            .args(["cat-file", "--batch"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        // Fed from a thread: a pipe holds less than a long history's answers.
+        let mut stdin = child.stdin.take();
+        let feeder = std::thread::spawn(move || {
+            use std::io::Write;
+            if let Some(stdin) = stdin.as_mut() {
+                let _ = stdin.write_all(specs.as_bytes());
             }
-        }
-        Ok(versions)
+        });
+        let out = child.wait_with_output().map_err(GitError::Spawn)?;
+        let _ = feeder.join();
+        Ok(batch_blobs(&out.stdout))
     }
+}
+
+/// The blobs of `git cat-file --batch` output (`<oid> blob <size>\n<content>\n` each; a
+/// `missing` line or another type is skipped).
+fn batch_blobs(mut out: &[u8]) -> Vec<Vec<u8>> {
+    let mut blobs = Vec::new();
+    while let Some(end) = out.iter().position(|b| *b == b'\n') {
+        let header = String::from_utf8_lossy(&out[..end]).to_string();
+        out = &out[end + 1..];
+        let mut parts = header.split(' ');
+        let (Some(_), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(size) = size.parse::<usize>() else {
+            continue;
+        };
+        let Some(content) = out.get(..size) else {
+            break;
+        };
+        if kind == "blob" {
+            blobs.push(content.to_vec());
+        }
+        out = out.get(size + 1..).unwrap_or_default();
+    }
+    blobs
 }
 
 /// Hash, author, committer time, author time, subject.
@@ -286,6 +324,12 @@ fn parse_log(text: &str) -> Vec<Commit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_output_is_split_into_blobs() {
+        let out = b"aaaa blob 3\nab\n\nbbbb missing\ncccc tree 2\nxy\ndddd blob 0\n\n";
+        assert_eq!(batch_blobs(out), vec![b"ab\n".to_vec(), Vec::new()]);
+    }
 
     #[test]
     fn revisions_that_look_like_options_are_refused() {

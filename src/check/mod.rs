@@ -343,8 +343,13 @@ async fn audit_zone<'z>(
         annotate_since(history, &mut report, &addresses, started.as_second());
     }
     if !settings.resolvers.is_empty() {
-        let questions =
-            resolver_view::questions(zone, (plan, &views), &report, history, started.as_second());
+        let questions = resolver_view::questions(
+            (zone, settings.host_depth),
+            (plan, &views),
+            &report,
+            history,
+            started.as_second(),
+        );
         if !questions.is_empty() {
             let answers =
                 crate::resolvers::ask(&settings.resolvers, &questions, expected.config.query).await;

@@ -21,7 +21,7 @@ const RESOLVER_GRACE: i64 = 300;
 /// servers within its TTL (the expected RRset's, or the negative-caching TTL for one that was
 /// missing) and a grace after, so their caches may still hold the old answer.
 pub(super) fn questions(
-    zone: &Zone,
+    (zone, depth): (&Zone, usize),
     (plan, views): (&[Probe<'_>], &[ServerView]),
     report: &ZoneReport,
     history: Option<&History>,
@@ -55,7 +55,7 @@ pub(super) fn questions(
             let expected = zone.rrset(&owner, rtype);
             Some(crate::resolvers::Question {
                 zone: report.zone.clone(),
-                host: crate::model::host_of(&zone.origin, &owner, 1),
+                host: crate::model::host_of(&zone.origin, &owner, depth),
                 expected: expected.map(|set| set.shown(rtype)).unwrap_or_default(),
                 ttl: expected.map_or(negative_ttl, |set| set.ttl),
                 name: owner,

@@ -103,10 +103,13 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         ));
         conventions.push(learned);
     }
-    let base = repo_and_base.map(|(_, rev)| rev);
+    let base = repo_and_base.as_ref().map(|(_, rev)| rev.clone());
     let mut report = LintReport::new(base, findings, &settings.waivers);
     report.conventions = conventions;
-    report.root = Repo::find(dir).ok().map(|repo| repo.root().to_path_buf());
+    report.root = match &repo_and_base {
+        Some((repo, _)) => Some(repo.root().to_path_buf()),
+        None => Repo::find(dir).ok().map(|repo| repo.root().to_path_buf()),
+    };
     Ok(report)
 }
 
