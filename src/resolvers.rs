@@ -219,6 +219,9 @@ async fn ask_one(resolver: &TokioResolver, question: &Question) -> Seen {
                 }
             }
             let values = set.shown(question.rtype);
+            if values.is_empty() && question.expected.is_empty() {
+                return Seen::Expected;
+            }
             if values.is_empty() {
                 return Seen::Negative {
                     ttl_left: 0,

@@ -965,7 +965,7 @@ impl Lint<'_> {
         if new <= old {
             let line = self.line(&self.zone.origin, RecordType::SOA);
             let message = format!(
-                "the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change (serials here are {})",
+                "the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change (serials: {})",
                 self.conventions.serials.why
             );
             self.push(
