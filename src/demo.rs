@@ -35,6 +35,10 @@ pub struct DemoRun {
     pub recent: Recent,
     /// The two servers, as `ns1=addr`, `ns2=addr`.
     pub servers: Vec<Nameserver>,
+    /// After the fix: what a caching resolver in front of ns1 still serves of bh17 A.
+    pub resolver_view: Vec<crate::report::Finding>,
+    /// The resolver's address.
+    pub resolver: Option<SocketAddr>,
     /// Why the result is not exactly the replayed incident; empty when it is.
     pub mismatch: Vec<String>,
 }
@@ -84,10 +88,39 @@ pub async fn run() -> Result<DemoRun, String> {
     let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
     let (servers, running) = serve_pair(&incident, Some(&addresses)).await?;
     let (mut report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
+    // A caching resolver in front of ns1 answers a user about bh17 while the incident is live.
+    let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    let resolver = AuthServer::forwarder(loopback, addresses[0])
+        .await
+        .map_err(|e| format!("cannot start the demo's resolver on 127.0.0.1: {e}"))?;
+    let spec = [crate::config::ResolverSpec::Address(resolver.addr())];
+    let question = crate::resolvers::Question {
+        zone: EXAMPLE_ORIGIN.into(),
+        host: "bh17".into(),
+        name: bh17.clone(),
+        rtype: RecordType::A,
+        expected: served
+            .rrset(&bh17, RecordType::A)
+            .map(|set| set.shown(RecordType::A))
+            .unwrap_or_default(),
+        ttl: 300,
+    };
+    let query = expected.config.query;
+    crate::resolvers::ask(&spec, std::slice::from_ref(&question), query).await;
     stop(running).await;
     if let Some(e) = not_recorded {
         return Err(format!("history: {e}"));
     }
+    // The fix, on the same servers: the resolver still serves what it cached.
+    let (_, fixed) = serve_pair(&served, Some(&addresses)).await?;
+    let answers = crate::resolvers::ask(&spec, &[question], query).await;
+    stop(fixed).await;
+    let resolver_addr = resolver.addr();
+    resolver.stop().await;
+    let resolver_view: Vec<crate::report::Finding> = answers
+        .iter()
+        .filter_map(crate::check::resolver_finding)
+        .collect();
     // The demo audits a temporary copy of the repository's expected-records: name the file as
     // the reader has it.
     let file = crate::zonefile::file_name_for_zone(&origin);
@@ -105,10 +138,22 @@ pub async fn run() -> Result<DemoRun, String> {
     recent.drift = Some(report.clone());
     let mut mismatch = incident_mismatch(&report);
     mismatch.extend(recent_mismatch(&recent, repo.is_some()));
+    let stale = resolver_view.iter().any(|f| {
+        f.kind == Kind::ResolverStale
+            && f.seen.len() == 2
+            && f.seen.contains(&"203.0.113.18".to_string())
+    });
+    if !stale {
+        mismatch.push(format!(
+            "after the fix the resolver should still serve bh17's stray A; it gave {resolver_view:?}"
+        ));
+    }
     Ok(DemoRun {
         report,
         recent,
         servers,
+        resolver_view,
+        resolver: Some(resolver_addr),
         mismatch,
     })
 }

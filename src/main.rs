@@ -332,6 +332,15 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
         print_report(&run.report, format, style, 0);
         println!("\n$ dns-audit recent --offline\n");
         print!("{}", dns_audit::render::recent::human(&run.recent, style));
+        if let Some(resolver) = run.resolver {
+            println!(
+                "\nThen bh17's stray A was removed from ns1 and ns2. A caching resolver in front of ns1\n\
+                 had answered a user while it was there; asked now (check --resolver {resolver}):\n"
+            );
+            for finding in &run.resolver_view {
+                println!("  {}: {}", finding.kind.label(), finding.why);
+            }
+        }
     } else {
         print_report(&run.report, format, style, 0);
     }
@@ -343,7 +352,7 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
     }
     if format == Format::Human {
         println!(
-            "\ndemo: OK, check and recent found exactly the replayed incident (check exits {}).",
+            "\ndemo: OK, check and recent found exactly the replayed incident (check exits {}), and the\nresolver view found the cached stray A after the fix.",
             run.report.exit_code
         );
     }

@@ -27,6 +27,43 @@ impl AuthServer {
             let handler = zone_handler(zone).map_err(std::io::Error::other)?;
             catalog.upsert(LowerName::new(&zone.origin), vec![Arc::new(handler)]);
         }
+        AuthServer::listen(bind, catalog).await
+    }
+
+    /// A caching forwarder on `bind` that sends every question to `upstream` (the demo's
+    /// recursive resolver: it keeps answers for their TTL, as resolvers do).
+    pub async fn forwarder(bind: SocketAddr, upstream: SocketAddr) -> std::io::Result<AuthServer> {
+        use hickory_resolver::config::{ConnectionConfig, NameServerConfig};
+        use hickory_server::store::forwarder::{ForwardConfig, ForwardZoneHandler};
+        let connection = |mut c: ConnectionConfig| {
+            c.port = upstream.port();
+            c
+        };
+        let server = NameServerConfig::new(
+            upstream.ip(),
+            true,
+            vec![
+                connection(ConnectionConfig::udp()),
+                connection(ConnectionConfig::tcp()),
+            ],
+        );
+        let config = ForwardConfig {
+            name_servers: vec![server],
+            options: None,
+        };
+        let handler = ForwardZoneHandler::builder_tokio(config)
+            .with_origin(hickory_proto::rr::Name::root())
+            .build()
+            .map_err(std::io::Error::other)?;
+        let mut catalog = Catalog::new();
+        catalog.upsert(
+            LowerName::new(&hickory_proto::rr::Name::root()),
+            vec![Arc::new(handler)],
+        );
+        AuthServer::listen(bind, catalog).await
+    }
+
+    async fn listen(bind: SocketAddr, catalog: Catalog) -> std::io::Result<AuthServer> {
         // Bind TCP first on the wanted port, then UDP on the port it got; with an ephemeral
         // port that UDP port may be taken, so try another.
         let mut attempts = 0;

@@ -343,6 +343,14 @@ async fn demo_finds_exactly_the_replayed_incident() {
         text.contains("bh17  DRIFT   A 203.0.113.1[7→8] not expected (seen on ns1, ns2)"),
         "{text}"
     );
+    // The monitoring phase: after the fix, the demo's caching resolver still serves the stray A.
+    assert!(
+        text.contains("stale in a resolver: 127.0.0.1:")
+            && text.contains(
+                "still serves bh17.bots.example.net. A 203.0.113.17, 203.0.113.18, for up to"
+            ),
+        "{text}"
+    );
 }
 
 /// `check --format json` with a history store at `state`.

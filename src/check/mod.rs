@@ -19,6 +19,8 @@ use crate::report::{Finding, Kind, Report, ZoneReport};
 
 mod resolver_view;
 
+pub use resolver_view::finding as resolver_finding;
+
 /// Everything `check` needs, as resolved from flags, environment and files.
 #[derive(Clone, Debug, Default)]
 pub struct CheckConfig {

@@ -67,7 +67,7 @@ pub(super) fn questions(
 
 /// A resolver's answer as a finding: a stale or negative answer is a warning that clears
 /// with its TTL; a resolver that did not answer is a failure (what it serves is unknown).
-pub(super) fn finding(answer: &crate::resolvers::Answer) -> Option<Finding> {
+pub fn finding(answer: &crate::resolvers::Answer) -> Option<Finding> {
     use crate::report::Severity;
     use crate::resolvers::Seen;
     let what = format!("{} {}", answer.name, answer.rtype);
