@@ -163,6 +163,22 @@ fn answer(resolver: &str, question: &Question, seen: Seen) -> Answer {
     }
 }
 
+/// The server at `addr` for hickory-resolver, over UDP and TCP on its port.
+pub fn name_server(addr: std::net::SocketAddr) -> NameServerConfig {
+    let connection = |mut c: ConnectionConfig| {
+        c.port = addr.port();
+        c
+    };
+    NameServerConfig::new(
+        addr.ip(),
+        true,
+        vec![
+            connection(ConnectionConfig::udp()),
+            connection(ConnectionConfig::tcp()),
+        ],
+    )
+}
+
 /// A resolver for `spec` that asks with RD=1, keeps nothing, and times out like every other
 /// query of the audit.
 fn build(spec: &ResolverSpec, query: QuerySettings) -> Result<TokioResolver, String> {
@@ -170,24 +186,10 @@ fn build(spec: &ResolverSpec, query: QuerySettings) -> Result<TokioResolver, Str
     let mut builder = match spec {
         ResolverSpec::System => TokioResolver::builder(provider)
             .map_err(|e| format!("the system resolver configuration cannot be read: {e}"))?,
-        ResolverSpec::Address(addr) => {
-            let connection = |mut c: ConnectionConfig| {
-                c.port = addr.port();
-                c
-            };
-            let server = NameServerConfig::new(
-                addr.ip(),
-                true,
-                vec![
-                    connection(ConnectionConfig::udp()),
-                    connection(ConnectionConfig::tcp()),
-                ],
-            );
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(vec![server]),
-                provider,
-            )
-        }
+        ResolverSpec::Address(addr) => TokioResolver::builder_with_config(
+            ResolverConfig::from_name_servers(vec![name_server(*addr)]),
+            provider,
+        ),
     };
     let options: &mut ResolverOpts = builder.options_mut();
     options.cache_size = 0;

@@ -33,22 +33,9 @@ impl AuthServer {
     /// A caching forwarder on `bind` that sends every question to `upstream` (the demo's
     /// recursive resolver: it keeps answers for their TTL, as resolvers do).
     pub async fn forwarder(bind: SocketAddr, upstream: SocketAddr) -> std::io::Result<AuthServer> {
-        use hickory_resolver::config::{ConnectionConfig, NameServerConfig};
         use hickory_server::store::forwarder::{ForwardConfig, ForwardZoneHandler};
-        let connection = |mut c: ConnectionConfig| {
-            c.port = upstream.port();
-            c
-        };
-        let server = NameServerConfig::new(
-            upstream.ip(),
-            true,
-            vec![
-                connection(ConnectionConfig::udp()),
-                connection(ConnectionConfig::tcp()),
-            ],
-        );
         let config = ForwardConfig {
-            name_servers: vec![server],
+            name_servers: vec![crate::resolvers::name_server(upstream)],
             options: None,
         };
         let handler = ForwardZoneHandler::builder_tokio(config)
