@@ -329,3 +329,20 @@ fn overlapping_generate_ranges_give_an_address_two_names() {
         "{twice:?}"
     );
 }
+
+#[test]
+fn nsec3_parameters_are_judged_by_rfc_9276() {
+    let level = |param: &str| -> Option<Level> {
+        let text = format!("{WORDS}@ NSEC3PARAM {param}\n");
+        let loaded = crate::zonefile::test_zone("lab.example.", &text);
+        lint_zone(&loaded, "z.zone", None, &LintSettings::default(), 1)
+            .into_iter()
+            .find(|f| f.check == "nsec3-parameters")
+            .map(|f| f.level)
+    };
+    assert_eq!(level("1 0 0 -"), None);
+    assert_eq!(level("1 0 10 AABBCCDD"), Some(Level::Warning));
+    assert_eq!(level("1 0 0 AABB"), Some(Level::Warning));
+    assert_eq!(level("1 0 200 -"), Some(Level::Error));
+    assert_eq!(level("1 255 0 -"), Some(Level::Warning));
+}

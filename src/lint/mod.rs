@@ -358,9 +358,57 @@ impl Lint<'_> {
             }
         }
         self.dnssec_validity();
+        self.nsec3_parameters();
         self.apex_records();
         self.duplicates();
         self.ptrs_twice();
+    }
+
+    /// nsec3-parameters: the apex NSEC3PARAM against RFC 9276: more than 100 extra iterations
+    /// and validating resolvers may treat the zone as insecure or answer SERVFAIL (an error);
+    /// any extra iteration or a salt costs every resolver work for no protection, and flags
+    /// other than opt-out are not defined (warnings).
+    fn nsec3_parameters(&mut self) {
+        let zone = self.zone;
+        let Some(set) = zone.rrset(&zone.origin, RecordType::NSEC3PARAM) else {
+            return;
+        };
+        for rdata in &set.rdatas {
+            let wire = rdata.bytes();
+            let (Some(&flags), Some(iterations), Some(&salt)) = (
+                wire.get(1),
+                wire.get(2..4).map(|b| u16::from_be_bytes([b[0], b[1]])),
+                wire.get(4),
+            ) else {
+                continue;
+            };
+            let (level, why) = if iterations > 100 {
+                (Level::Error, format!("{iterations} extra iterations: validating resolvers may treat the zone as insecure or answer SERVFAIL (RFC 9276 3.2); use 0"))
+            } else if iterations > 0 || salt > 0 {
+                (Level::Warning, format!("{iterations} extra iterations and a salt of {salt} octets cost every resolver work for no protection (RFC 9276 3.1 advises 0 and no salt)"))
+            } else if flags > 1 {
+                (
+                    Level::Warning,
+                    format!("flags {flags}: only opt-out (1) is defined for NSEC3 (RFC 5155)"),
+                )
+            } else {
+                continue;
+            };
+            let line = self.line(&zone.origin, RecordType::NSEC3PARAM);
+            let origin = self.origin.clone();
+            self.push(
+                level,
+                "nsec3-parameters",
+                &origin,
+                "NSEC3PARAM",
+                line,
+                format!(
+                    "NSEC3PARAM {}: {why}",
+                    rdata.present(RecordType::NSEC3PARAM)
+                ),
+                None,
+            );
+        }
     }
 
     /// ptr-twice: in a reverse zone, an address with more than one PTR (overlapping
