@@ -310,10 +310,22 @@ impl Zone {
 
     /// The SOA serial of the zone, if it has an SOA record.
     pub fn serial(&self) -> Option<u32> {
-        let soa = self.rrset(&self.origin, RecordType::SOA)?;
-        let rdata = soa.rdatas.iter().next()?;
+        self.soa().map(|soa| soa.serial)
+    }
+
+    /// The SOA MINIMUM, the zone's negative-caching TTL (RFC 2308), if it has an SOA record.
+    pub fn soa_minimum(&self) -> Option<u32> {
+        self.soa().map(|soa| soa.minimum)
+    }
+
+    fn soa(&self) -> Option<hickory_proto::rr::rdata::SOA> {
+        let rdata = self
+            .rrset(&self.origin, RecordType::SOA)?
+            .rdatas
+            .iter()
+            .next()?;
         match rdata.to_hickory(RecordType::SOA)? {
-            RData::SOA(soa) => Some(soa.serial),
+            RData::SOA(soa) => Some(soa),
             _ => None,
         }
     }

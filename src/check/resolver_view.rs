@@ -40,9 +40,10 @@ pub(super) fn questions(
         .filter(|f| drifting(f.kind))
         .map(|f| (f.name.clone(), f.rtype.clone()))
         .collect();
-    let negative_ttl = negative_ttl(zone);
+    // The negative-caching TTL, for RRsets that should not exist (0 without an SOA).
+    let negative_ttl = zone.soa_minimum().unwrap_or(0);
     if let Some(history) = history {
-        wanted.extend(fixed_earlier(zone, report, history, now));
+        wanted.extend(fixed_earlier((zone, negative_ttl), report, history, now));
         wanted.extend(fixed_now(zone, (plan, views), report, history));
     }
     wanted.sort();
@@ -125,12 +126,11 @@ pub fn finding(answer: &crate::resolvers::Answer) -> Option<Finding> {
 /// recently enough that caches may still hold the old answer (and a while after, to see them
 /// clear).
 fn fixed_earlier(
-    zone: &Zone,
+    (zone, negative_ttl): (&Zone, u32),
     report: &ZoneReport,
     history: &History,
     now: i64,
 ) -> Vec<(String, String)> {
-    let negative_ttl = negative_ttl(zone);
     let mut out = Vec::new();
     let changes = history
         .changes_since(now - RESOLVER_WINDOW)
@@ -203,15 +203,4 @@ fn fixed_now(
         }
     }
     out
-}
-
-/// The zone's negative-caching TTL (the SOA MINIMUM, RFC 2308), 0 when it has no SOA.
-fn negative_ttl(zone: &Zone) -> u32 {
-    zone.rrset(&zone.origin, RecordType::SOA)
-        .and_then(|set| set.rdatas.iter().next())
-        .and_then(|r| match r.to_hickory(RecordType::SOA) {
-            Some(hickory_proto::rr::RData::SOA(soa)) => Some(soa.minimum),
-            _ => None,
-        })
-        .unwrap_or(0)
 }

@@ -768,25 +768,12 @@ impl Lint<'_> {
     /// lower a long TTL ahead of a risky change.
     fn linger(&self, spot: &Spot<'_>) -> Option<String> {
         let name = spot.name.as_ref()?;
-        let negative = || -> Option<u32> {
-            match self
-                .zone
-                .rrset(&self.zone.origin, RecordType::SOA)?
-                .rdatas
-                .iter()
-                .next()?
-                .to_hickory(RecordType::SOA)?
-            {
-                RData::SOA(soa) => Some(soa.minimum),
-                _ => None,
-            }
-        };
         let (ttl, what) = match spot.change.op {
             Op::Changed => (self.zone.rrset(name, spot.rtype)?.ttl, "its TTL"),
             Op::Added if self.zone.get(name).is_some_and(|sets| sets.len() > 1) => {
                 (self.zone.rrset(name, spot.rtype)?.ttl, "its TTL")
             }
-            Op::Added | Op::Removed => (negative()?, "the negative-caching TTL"),
+            Op::Added | Op::Removed => (self.zone.soa_minimum()?, "the negative-caching TTL"),
         };
         let advice = if ttl > 300 {
             ": lower the TTL a while ahead of a risky change to shorten that"
