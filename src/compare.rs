@@ -582,7 +582,7 @@ fn disagreement(
     })
 }
 
-fn rdatas(observed: &Observed) -> Option<&BTreeSet<Rdata>> {
+fn rdatas(observed: &Observed) -> Option<&crate::model::RdataSet> {
     match observed {
         Observed::Present(set) => Some(&set.rdatas),
         _ => None,

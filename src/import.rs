@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RecordType};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::model::{canonical_name, present_name, Rdata, Zone};
+use crate::model::{canonical_name, name_of_key, present_name, Rdata, Served, Zone};
 use crate::observe::Nameserver;
 use crate::transport::Server;
 use crate::zonefile::{load_zone_bytes, ZoneLimits};
@@ -88,7 +88,7 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
         .await;
     let (zone, method, transfer_failure) = match transfer {
         Ok(records) => (
-            from_records(&origin, &records),
+            from_records(&origin, records),
             "zone transfer".to_string(),
             None,
         ),
@@ -148,15 +148,16 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
 }
 
 /// The zone from a transfer's records (the closing SOA is the opening one again).
-fn from_records(origin: &Name, records: &[hickory_proto::rr::Record]) -> Zone {
+fn from_records(origin: &Name, served: Served) -> Zone {
     let mut zone = Zone::new(origin);
-    for record in records {
-        let owner = canonical_name(&record.name);
+    let mut sets = served.into_sets();
+    while let Some((key, rtype, set)) = sets.next_set() {
+        let owner = name_of_key(&key);
         if !origin.zone_of(&owner) {
             continue;
         }
-        if let Some(rdata) = Rdata::from_hickory(&record.data) {
-            zone.insert(&owner, record.record_type(), record.ttl, rdata);
+        for rdata in set.rdatas {
+            zone.insert(&owner, rtype, set.ttl, rdata);
         }
     }
     zone

@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use std::collections::HashMap;
 
 use crate::config::{AxfrMode, QuerySettings, TsigKey, ZoneSettings};
-use crate::model::{canonical_name, present_name, Rdata, RrSet, Zone};
+use crate::model::{canonical_name, name_of_key, present_name, Rdata, RrSet, Served, Zone};
 use crate::transport::{Failure, Keep, Server, WireStats};
 
 /// Types asked at every expected name besides its expected ones, so a stray record is found.
@@ -164,9 +164,12 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         let cut = zone.cut_above(name);
         let at_cut = cut == Some(name);
         let below_cut = cut.is_some() && !at_cut;
-        // An NSEC3 owner is a hash, not a name anyone asks for: no probe of common types.
+        // An NSEC3 owner is a hash, not a name anyone asks for: no probe of common types. Nor
+        // at an alias: its server answers every type with the CNAME (RFC 1034 3.6.2; no
+        // server loads other data beside one), so each would only come back empty.
         let hashed = sets.contains_key(&RecordType::NSEC3);
-        let mut types: Vec<RecordType> = if cut.is_none() && !hashed {
+        let alias = sets.contains_key(&RecordType::CNAME);
+        let mut types: Vec<RecordType> = if cut.is_none() && !hashed && !alias {
             sets.keys().copied().chain(PROBE_TYPES).collect()
         } else {
             // At a cut the parent is authoritative only for DS (NS comes as a referral); below
@@ -228,17 +231,17 @@ pub type Asking<'z> = (Vec<Question<'z>>, Vec<Option<usize>>);
 /// by transfer). In a signed zone every question but a referral's is asked with the DO bit,
 /// so the signatures of each RRset come with it.
 pub fn questions<'z>(origin: &'z Name, plan: &[Probe<'z>]) -> Asking<'z> {
-    let signed = plan.iter().any(|p| p.rtype == RecordType::RRSIG);
+    let signed = signed(plan);
     let mut questions = vec![Question {
         name: origin,
         rtype: RecordType::SOA,
-        keep: Keep {
-            rrsets: vec![(origin.clone(), RecordType::SOA)],
-            dnssec: signed,
-        },
+        keep: soa_keep(signed),
     }];
-    let mut index: HashMap<(&'z Name, RecordType), usize> = HashMap::new();
-    index.insert((origin, RecordType::SOA), 0);
+    questions.reserve(plan.len());
+    // The plan holds each (name, type) once, so only a referral, asked for the NS at a cut and
+    // read for its glue too, can be reached twice: those alone are looked up, by the cut (the
+    // zone's own `Name`, known by where it lives: cheaper to hash than the name).
+    let mut referrals: HashMap<usize, usize> = HashMap::new();
     let asked = plan
         .iter()
         .map(|probe| {
@@ -251,25 +254,47 @@ pub fn questions<'z>(origin: &'z Name, plan: &[Probe<'z>]) -> Asking<'z> {
                 Ask::Glue(cut) => (cut, RecordType::NS, true),
                 Ask::Signatures | Ask::Proofs | Ask::TransferOnly => return None,
             };
-            let at = *index.entry((name, rtype)).or_insert_with(|| {
+            let mut ask = || {
                 questions.push(Question {
                     name,
                     rtype,
                     keep: Keep {
-                        rrsets: Vec::new(),
-                        dnssec: Keep::rrset(name, rtype).dnssec || (signed && !referral),
+                        also: Vec::new(),
+                        dnssec: crate::transport::wants_dnssec(rtype) || (signed && !referral),
                     },
                 });
                 questions.len() - 1
-            });
-            questions[at]
-                .keep
-                .rrsets
-                .push((probe.name.clone(), probe.rtype));
+            };
+            let at = if referral {
+                *referrals
+                    .entry(std::ptr::from_ref(name) as usize)
+                    .or_insert_with(ask)
+            } else {
+                ask()
+            };
+            if !std::ptr::eq(probe.name, name) || probe.rtype != rtype {
+                questions[at]
+                    .keep
+                    .also
+                    .push((probe.name.clone(), probe.rtype));
+            }
             Some(at)
         })
         .collect();
     (questions, asked)
+}
+
+/// Whether the plan reads signatures: then every question but a referral sets the DO bit.
+fn signed(plan: &[Probe<'_>]) -> bool {
+    plan.iter().any(|p| p.rtype == RecordType::RRSIG)
+}
+
+/// What is read of the apex SOA answer.
+fn soa_keep(signed: bool) -> Keep {
+    Keep {
+        also: Vec::new(),
+        dnssec: signed,
+    }
 }
 /// The servers to audit for a zone: `overrides` (from the command line) first, then the config,
 /// then the zone's NS records with in-zone glue, then NS names through the system resolver.
@@ -364,10 +389,10 @@ fn relative_label(origin: &Name, name: &Name) -> String {
 /// Asks one server everything in `plan`, by transfer or with the questions worked out for the
 /// zone (`questions`). The SOA comes first: a server that cannot give it is
 /// reported unreachable and not asked the rest (which would only wait out more timeouts).
-pub async fn observe_server(
+pub async fn observe_server<'z>(
     server: Nameserver,
-    zone: &Zone,
-    (plan, (questions, asked)): (&[Probe<'_>], &Asking<'_>),
+    zone: &'z Zone,
+    (plan, asking): (&[Probe<'z>], &std::sync::OnceLock<Asking<'z>>),
     settings: QuerySettings,
     axfr: AxfrMode,
     tsig: Option<&TsigKey>,
@@ -396,7 +421,7 @@ pub async fn observe_server(
         stats: WireStats::default(),
     };
     let soa_answer = wire
-        .query_for(&zone.origin, RecordType::SOA, &questions[0].keep)
+        .query_for(&zone.origin, RecordType::SOA, &soa_keep(signed(plan)))
         .await;
     (view.serial, view.soa) = read_soa(&soa_answer, &zone.origin);
     if view.serial.is_ok() && axfr != AxfrMode::Never {
@@ -418,6 +443,9 @@ pub async fn observe_server(
         }
     }
     if view.serial.is_ok() && view.method == Method::Queries {
+        // Worked out by the first server read by queries, for all: a zone every server
+        // transfers never needs them.
+        let (questions, asked) = asking.get_or_init(|| questions(&zone.origin, plan));
         let replies = ask_all(&wire, questions, soa_answer, settings.concurrency).await;
         view.answers = read_replies(plan, questions, asked, &replies);
     }
@@ -590,42 +618,51 @@ fn denial_proofs(replies: &[Result<Message, Failure>]) -> HashMap<(Name, RecordT
     found
 }
 
-/// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`].
-fn from_transfer(
-    zone: &Zone,
-    plan: &[Probe<'_>],
-    records: Vec<hickory_proto::rr::Record>,
-) -> (Vec<Observed>, Vec<Extra>) {
-    let mut sets: HashMap<(Name, RecordType), RrSet> = HashMap::new();
-    for record in records {
-        let Some(rdata) = Rdata::from_hickory(&record.data) else {
-            continue;
-        };
-        let key = (canonical_name(&record.name), record.record_type());
-        match sets.get_mut(&key) {
-            Some(set) => {
-                set.insert(record.ttl, rdata);
-            }
-            None => {
-                sets.insert(key, RrSet::single(record.ttl, rdata));
+/// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`]. Both
+/// are in canonical order (the plan by construction, the transfer once sorted), so this is one
+/// walk of the two side by side, with no map of either.
+fn from_transfer(zone: &Zone, plan: &[Probe<'_>], served: Served) -> (Vec<Observed>, Vec<Extra>) {
+    let mut sets = served.into_sets();
+    let mut names = zone.keyed_names();
+    let mut here: Option<(&[u8], &Name)> = None;
+    let mut answers = Vec::with_capacity(plan.len());
+    let mut extras = Vec::new();
+    let apex = zone.keyed_names().next().map(|(key, _)| key.to_vec());
+    let mut extra = |(key, rtype, set): (Vec<u8>, RecordType, RrSet)| {
+        // The SOA is read apart (serials move).
+        if rtype != RecordType::SOA || Some(&key) != apex.as_ref() {
+            extras.push(Extra {
+                name: name_of_key(&key),
+                rtype,
+                set,
+            });
+        }
+    };
+    for probe in plan {
+        // The plan's names are the zone's own, in its order: the key is found by walking on.
+        while !here.is_some_and(|(_, name)| std::ptr::eq(name, probe.name)) {
+            here = names.next();
+            if here.is_none() {
+                // Not a name of this zone (never so for a plan made by [`plan`]).
+                names = zone.keyed_names();
+                here = names.find(|(_, name)| *name == probe.name);
+                break;
             }
         }
+        let Some((key, _)) = here else {
+            answers.push(Observed::Absent);
+            continue;
+        };
+        let wanted = (key, probe.rtype);
+        while let Some(set) = sets.next_if(|next, rtype| (next, rtype) < wanted) {
+            extra(set);
+        }
+        let observed = sets.next_if(|next, rtype| (next, rtype) == wanted);
+        answers.push(observed.map_or(Observed::Absent, |(_, _, set)| Observed::Present(set)));
     }
-    let answers = plan
-        .iter()
-        .map(
-            |probe| match sets.remove(&(probe.name.clone(), probe.rtype)) {
-                Some(set) => Observed::Present(set),
-                None => Observed::Absent,
-            },
-        )
-        .collect();
-    sets.remove(&(zone.origin.clone(), RecordType::SOA));
-    let mut extras: Vec<Extra> = sets
-        .into_iter()
-        .map(|((name, rtype), set)| Extra { name, rtype, set })
-        .collect();
-    extras.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+    while let Some(set) = sets.next_set() {
+        extra(set);
+    }
     (answers, extras)
 }
 
@@ -701,8 +738,8 @@ pub async fn observe_zone(
     query: QuerySettings,
     settings: &ZoneSettings,
 ) -> Vec<ServerView> {
-    // The questions are the same for every server: worked out once.
-    let asking = questions(&zone.origin, plan);
+    // The questions are the same for every server: worked out once, when first needed.
+    let asking = std::sync::OnceLock::new();
     let views = servers.into_iter().map(|server| {
         observe_server(
             server,
@@ -763,7 +800,8 @@ mod tests {
             .collect();
         assert_eq!(referral.len(), 2);
         assert_eq!(referral[0], referral[1]);
-        assert_eq!(questions[referral[0]].keep.rrsets.len(), 2);
+        // The NS of the question itself, and the glue besides.
+        assert_eq!(questions[referral[0]].keep.also.len(), 1);
         assert_eq!(
             questions.len(),
             plan.len(),

@@ -7,6 +7,8 @@ use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_proto::rr::{Name, Record, RecordType, TSigVerifier, TSigner};
 
+use crate::model::{Rdata, Served};
+
 use super::{network, rcode_name, Failure, Server};
 use crate::config::TsigKey;
 
@@ -24,7 +26,7 @@ impl Server {
         origin: &Name,
         timeout: Duration,
         tsig: Option<&TsigKey>,
-    ) -> Result<Vec<Record>, Failure> {
+    ) -> Result<Served, Failure> {
         self.count(|s| s.queries += 1);
         let max = self.settings.max_transfer_records;
         tokio::time::timeout(timeout, read_transfer(self.addr, origin, tsig, max))
@@ -38,7 +40,7 @@ async fn read_transfer(
     origin: &Name,
     tsig: Option<&TsigKey>,
     max_records: usize,
-) -> Result<Vec<Record>, Failure> {
+) -> Result<Served, Failure> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -153,25 +155,30 @@ fn accept(message: &Message, id: u16, origin: &Name) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The records of a transfer so far, the opening SOA first, and whether the closing one came.
+/// The records of a transfer so far (each stored as it comes, compactly: a transfer of a
+/// million records is not held as a million hickory records), the opening SOA, and whether
+/// the closing one came.
 #[derive(Default)]
 struct Received {
-    records: Vec<Record>,
+    records: Served,
+    first: Option<Record>,
     closed: bool,
 }
 
 impl Received {
     /// Takes the answers of one message. The transfer begins with the zone's SOA and ends with
     /// the same SOA (RFC 5936 2.2): a first record that is not it, a closing SOA that differs,
-    /// or anything after it is a broken transfer.
+    /// or anything after it is a broken transfer. Data hickory cannot encode back is left out,
+    /// as every answer's is.
     fn take(&mut self, answers: Vec<Record>, origin: &Name) -> Result<(), Failure> {
         let after_the_end =
             || Failure::Malformed("zone transfer has records after its closing SOA".into());
         let mut answers = answers.into_iter();
-        if self.records.is_empty() {
+        if self.first.is_none() {
             match answers.next() {
                 Some(soa) if soa.record_type() == RecordType::SOA && soa.name == *origin => {
-                    self.records.push(soa)
+                    self.keep(&soa);
+                    self.first = Some(soa);
                 }
                 _ => {
                     return Err(Failure::Malformed(
@@ -185,7 +192,7 @@ impl Received {
                 return Err(after_the_end());
             }
             if record.record_type() == RecordType::SOA && record.name == *origin {
-                if self.records.first().map(|first| &first.data) != Some(&record.data) {
+                if self.first.as_ref().map(|first| &first.data) != Some(&record.data) {
                     return Err(Failure::Malformed(
                         "zone transfer's closing SOA differs from its first".into(),
                     ));
@@ -193,8 +200,16 @@ impl Received {
                 self.closed = true;
                 continue;
             }
-            self.records.push(record);
+            self.keep(&record);
         }
         Ok(())
+    }
+
+    fn keep(&mut self, record: &Record) {
+        if let Some(rdata) = Rdata::from_hickory(&record.data) {
+            // The key the owner is stored by is lowered: no canonical copy of the name.
+            self.records
+                .push(&record.name, record.record_type(), record.ttl, rdata);
+        }
     }
 }

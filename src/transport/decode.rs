@@ -6,13 +6,15 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
 
 use super::wants_dnssec;
 
-/// What a caller reads from an answer: the RRsets (owner, type) it names and, when `dnssec`
-/// is set, every RRSIG, NSEC and NSEC3 record (signatures and denial proofs). With `dnssec`
-/// the question is asked with the DO bit: servers send an RRset's signatures only then.
-#[derive(Clone, Debug)]
+/// What a caller reads from an answer: the RRset of the question, the RRsets (owner, type)
+/// it names besides and, when `dnssec` is set, every RRSIG, NSEC and NSEC3 record (signatures
+/// and denial proofs). With `dnssec` the question is asked with the DO bit: servers send an
+/// RRset's signatures only then.
+#[derive(Clone, Debug, Default)]
 pub struct Keep {
-    /// The RRsets read.
-    pub rrsets: Vec<(Name, RecordType)>,
+    /// The RRsets read besides the question's own (a referral's glue): most questions read
+    /// only their own, and a plan of millions of questions holds no copy of their names.
+    pub also: Vec<(Name, RecordType)>,
     /// Ask with DO=1 and keep the DNSSEC records of every section.
     pub dnssec: bool,
 }
@@ -21,17 +23,18 @@ impl Keep {
     /// One RRset, asked with DO=1 only for the DNSSEC types.
     pub fn rrset(name: &Name, rtype: RecordType) -> Keep {
         Keep {
-            rrsets: vec![(name.clone(), rtype)],
+            also: vec![(name.clone(), rtype)],
             dnssec: wants_dnssec(rtype),
         }
     }
 
-    fn wants_type(&self, rtype: RecordType) -> bool {
-        self.rrsets.iter().any(|(_, t)| *t == rtype)
+    fn wants_type(&self, asked: Option<&Query>, rtype: RecordType) -> bool {
+        asked.is_some_and(|q| q.query_type() == rtype) || self.also.iter().any(|(_, t)| *t == rtype)
     }
 
-    fn wants(&self, owner: &Name, rtype: RecordType) -> bool {
-        self.rrsets.iter().any(|(n, t)| *t == rtype && n == owner)
+    fn wants(&self, asked: Option<&Query>, owner: &Name, rtype: RecordType) -> bool {
+        asked.is_some_and(|q| q.query_type() == rtype && q.name() == owner)
+            || self.also.iter().any(|(n, t)| *t == rtype && n == owner)
     }
 }
 
@@ -52,6 +55,8 @@ pub fn decode_for(bytes: &[u8], keep: &Keep) -> Result<Message, DecodeError> {
     for _ in 0..counts.queries {
         message.queries.push(Query::read(&mut decoder)?);
     }
+    let asked = message.queries.first().cloned();
+    let asked = asked.as_ref();
     let sections = [counts.answers, counts.authorities, counts.additionals];
     for (section, count) in sections.into_iter().enumerate() {
         for _ in 0..count {
@@ -68,8 +73,8 @@ pub fn decode_for(bytes: &[u8], keep: &Keep) -> Result<Message, DecodeError> {
             );
             let kept = is_opt
                 || (keep.dnssec && dnssec)
-                || (keep.wants_type(rtype)
-                    && keep.wants(&Name::read(&mut decoder.clone(start))?, rtype));
+                || (keep.wants_type(asked, rtype)
+                    && keep.wants(asked, &Name::read(&mut decoder.clone(start))?, rtype));
             if !kept {
                 decoder.read_slice(6)?; // class, TTL
                 let len = decoder.read_u16()?.unverified();
@@ -156,18 +161,25 @@ mod tests {
     }
 
     #[test]
-    fn only_the_kept_rrset_is_decoded_from_a_referral() {
+    fn only_the_kept_rrsets_are_decoded_from_a_referral() {
         let bytes = referral().to_vec().unwrap();
+        // The question's own RRset (com. NS) is always read; the glue of b only besides.
         let glue = decode_for(&bytes, &Keep::rrset(&name("B.gtld.net."), RecordType::A)).unwrap();
-        assert!(glue.authorities.is_empty());
+        assert_eq!(glue.authorities, referral().authorities);
         assert_eq!(glue.additionals.len(), 1);
         assert_eq!(glue.additionals[0].name, name("b.gtld.net."));
         assert!(glue.edns.is_some());
         assert_eq!(glue.queries, referral().queries);
 
-        let ns = decode_for(&bytes, &Keep::rrset(&name("com."), RecordType::NS)).unwrap();
+        let ns = decode_for(&bytes, &Keep::default()).unwrap();
         assert_eq!(ns.authorities, referral().authorities);
         assert!(ns.additionals.is_empty());
+
+        let mut other = referral();
+        other.queries[0] = Query::query(name("net."), RecordType::NS);
+        let bytes = other.to_vec().unwrap();
+        let nothing = decode_for(&bytes, &Keep::default()).unwrap();
+        assert!(nothing.authorities.is_empty() && nothing.additionals.is_empty());
     }
 
     #[test]

@@ -273,7 +273,7 @@ impl Server {
 
 /// Whether a question for this type alone sets the DO bit: only for the DNSSEC types, so other
 /// answers stay small.
-fn wants_dnssec(rtype: RecordType) -> bool {
+pub(crate) fn wants_dnssec(rtype: RecordType) -> bool {
     matches!(
         rtype,
         RecordType::RRSIG

@@ -341,10 +341,11 @@ impl Builder {
     }
 
     /// The loaded zone, or the errors when there are any.
-    fn finish(self, errors: Vec<ZoneError>) -> Result<LoadedZone, Vec<ZoneError>> {
+    fn finish(mut self, errors: Vec<ZoneError>) -> Result<LoadedZone, Vec<ZoneError>> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        self.zone.shrink_to_fit();
         Ok(LoadedZone {
             zone: self.zone,
             locations: self.locations,
