@@ -107,6 +107,11 @@ impl Rdata {
         well_formed.then(|| Rdata::new(wire))
     }
 
+    /// Record data from bytes already in canonical wire form (stored by this program).
+    pub fn from_canonical(bytes: &[u8]) -> Rdata {
+        Rdata::new(bytes)
+    }
+
     fn new(bytes: &[u8]) -> Rdata {
         Rdata(match <[u8; INLINE]>::try_from(bytes) {
             _ if bytes.len() > INLINE => Octets::Heap(bytes.into()),
@@ -527,6 +532,14 @@ impl Zone {
         self.names.keys().map(|owner| (&*owner.key, &owner.name))
     }
 
+    /// Every owner name with its [`owner_key`] and RRsets, in canonical order. A name at or
+    /// below a cut follows the cut, and its key starts with the cut's.
+    pub fn iter_keyed(&self) -> impl Iterator<Item = (&[u8], &Name, &TypeMap)> {
+        self.names
+            .iter()
+            .map(|(owner, sets)| (&*owner.key, &owner.name, sets))
+    }
+
     /// Every owner name (canonical) with its RRsets, in canonical order.
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &TypeMap)> {
         self.names.iter().map(|(owner, sets)| (&owner.name, sets))
@@ -717,7 +730,7 @@ const LABEL_END: u8 = 0;
 /// label are escaped as 1 1 and 1 2 so that a label end sorts before any octet. A parent's key
 /// is a prefix of its children's. Comparing keys is a `memcmp`, where comparing hickory names
 /// walks labels backwards and folds case octet by octet (a fifth of loading the root zone).
-fn owner_key(name: &Name) -> Vec<u8> {
+pub fn owner_key(name: &Name) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 2);
     push_owner_key(name, &mut key);
     key

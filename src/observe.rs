@@ -156,36 +156,44 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
             }
         }
     }
-    let mut out = Vec::new();
-    for (name, sets) in zone.iter() {
+    let mut out = Vec::with_capacity(zone.len() * 2);
+    // The topmost cut the walk is below: names below a cut follow it in canonical order, and
+    // their keys start with its key.
+    let mut cut: Option<(&[u8], &'z Name)> = None;
+    let mut types: Vec<RecordType> = Vec::new();
+    for (key, name, sets) in zone.iter_keyed() {
+        if cut.is_some_and(|(above, _)| !key.starts_with(above)) {
+            cut = None;
+        }
+        if cut.is_none() && *name != zone.origin && sets.contains_key(&RecordType::NS) {
+            cut = Some((key, name));
+        }
         if settings.ignores_name(&zone.origin, name) {
             continue;
         }
-        let cut = zone.cut_above(name);
-        let at_cut = cut == Some(name);
+        let cut = cut.map(|(_, cut)| cut);
+        let at_cut = cut.is_some_and(|cut| std::ptr::eq(cut, name));
         let below_cut = cut.is_some() && !at_cut;
         // An NSEC3 owner is a hash, not a name anyone asks for: no probe of common types. Nor
         // at an alias: its server answers every type with the CNAME (RFC 1034 3.6.2; no
         // server loads other data beside one), so each would only come back empty.
         let hashed = sets.contains_key(&RecordType::NSEC3);
         let alias = sets.contains_key(&RecordType::CNAME);
-        let mut types: Vec<RecordType> = if cut.is_none() && !hashed && !alias {
-            sets.keys().copied().chain(PROBE_TYPES).collect()
-        } else {
+        types.clear();
+        types.extend(sets.keys().copied());
+        if cut.is_none() && !hashed && !alias {
+            types.extend(PROBE_TYPES);
+        } else if at_cut {
             // At a cut the parent is authoritative only for DS (NS comes as a referral); below
             // it lives only glue and occluded data. The rest shows in a transfer.
-            let mut types: Vec<RecordType> = sets.keys().copied().collect();
-            if at_cut {
-                types.extend([RecordType::NS, RecordType::DS]);
-            }
-            types
-        };
+            types.extend([RecordType::NS, RecordType::DS]);
+        }
         types.retain(|t| {
             !settings.ignore_types.contains(t) && !matches!(t, RecordType::SOA | RecordType::OPT)
         });
-        types.sort_unstable();
+        types.sort_unstable_by_key(|t| u16::from(*t));
         types.dedup();
-        out.extend(types.into_iter().map(|rtype| {
+        out.extend(types.iter().map(|&rtype| {
             let address = matches!(rtype, RecordType::A | RecordType::AAAA);
             let glue_of = (below_cut && address)
                 .then(|| glue_cut.get(name).copied())

@@ -530,7 +530,8 @@ fn a_store_of_the_first_schema_is_brought_forward_with_its_data() {
     // Make it a schema-1 store, as the first release wrote it, holding one run.
     let conn = rusqlite::Connection::open(&store).unwrap();
     conn.execute_batch(
-        "DROP TABLE serials; ALTER TABLE rrsets DROP COLUMN label; PRAGMA user_version = 1;
+        "DROP TABLE serials; DROP TABLE states; DROP TABLE feeds;
+         ALTER TABLE rrsets DROP COLUMN label; PRAGMA user_version = 1;
          INSERT INTO runs (started_at, duration_ms, servers, verdict, drift, failures)
          VALUES (1700000000, 5, 2, 'clean', 0, 0);",
     )
@@ -603,27 +604,65 @@ async fn a_finding_says_since_when_it_has_been_served() {
     let (_, renamed) = check_recorded(dir.path(), &store, &[(&bare, ns1.addr())]).await;
     assert_eq!(drift(&renamed)[0]["since"], seen_first, "{renamed:#}");
 
-    // A store of the previous schema kept servers by name: its rows move to the address the
-    // first time that name is seen again, and nothing is lost.
+    // A store of schema 2 kept every RRset's state in `rrsets` (its values in a baseline change)
+    // and servers by name: brought forward, its states move to `states`, its rows to the
+    // address the first time that name is seen again, and nothing is lost.
     let conn = rusqlite::Connection::open(&store).unwrap();
+    let states: Vec<(Vec<u8>, u16, i64, i64)> = conn
+        .prepare("SELECT owner, rtype, hash, since FROM states")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     conn.execute_batch(
-        "UPDATE rrsets SET server = 'ns1', label = NULL; UPDATE serials SET server = 'ns1', label = NULL;
+        "DELETE FROM changes; DELETE FROM rrsets; DROP TABLE states; DROP TABLE feeds;
+         UPDATE serials SET server = 'ns1', label = NULL;
          ALTER TABLE rrsets DROP COLUMN label; ALTER TABLE serials DROP COLUMN label;
          PRAGMA user_version = 2;",
     )
     .unwrap();
+    let first_run: i64 = conn
+        .query_row("SELECT min(id) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    for (owner, rtype, hash, since) in states {
+        let name = dns_audit::model::present_name(&dns_audit::model::name_of_key(&owner));
+        let rtype = hickory_proto::rr::RecordType::from(rtype).to_string();
+        let vals = if name.starts_with("bh17.") && rtype == "A" {
+            r#"["203.0.113.17","203.0.113.18"]"#
+        } else {
+            "[]"
+        };
+        conn.execute(
+            "INSERT INTO rrsets (zone, server, name, rtype, hash) VALUES (?1, 'ns1', ?2, ?3, ?4)",
+            rusqlite::params![ORIGIN, name, rtype, hash],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO changes (rrset, run, at, present, ttl, vals, before, baseline)
+             VALUES (last_insert_rowid(), ?1, ?2, 1, 300, ?3, '[]', 1)",
+            rusqlite::params![first_run, since, vals],
+        )
+        .unwrap();
+    }
     drop(conn);
     let (_, migrated) = check_recorded(dir.path(), &store, &servers).await;
     assert_eq!(drift(&migrated)[0]["since"], seen_first, "{migrated:#}");
     let conn = rusqlite::Connection::open(&store).unwrap();
     let keys: Vec<String> = conn
-        .prepare("SELECT DISTINCT server FROM rrsets")
+        .prepare("SELECT DISTINCT server FROM rrsets UNION SELECT server FROM feeds")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(keys, [bare], "rows keyed by address");
+    assert_eq!(keys, std::slice::from_ref(&bare), "rows keyed by address");
+    let changes: i64 = conn
+        .query_row("SELECT count(*) FROM changes WHERE baseline = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(changes, 0, "nothing changed: nothing recorded");
 
     // Without a history nothing tells.
     let (_, unrecorded) = check_json(dir.path(), &servers).await;

@@ -20,7 +20,7 @@ mod schema;
 /// `PRAGMA application_id` of a dns-audit store ("dnsa").
 const APPLICATION_ID: i64 = 0x646e_7361;
 /// Schema version this build writes; older ones are migrated forward.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Errors of the history store.
 #[derive(Debug, thiserror::Error)]

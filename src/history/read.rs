@@ -1,6 +1,10 @@
 //! Reading the store: changes, latest states, serials, alerts; and pruning it.
 
+use hickory_proto::rr::{Name, RecordType};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::record::decode_data;
+use crate::model::{name_of_key, owner_key, present_name};
 
 use super::{retry_busy, sqlite, Change, History, HistoryError, ServedState};
 
@@ -47,20 +51,27 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT s.name, s.rtype, s.server, c.present, c.vals FROM rrsets s
-                 JOIN changes c ON c.id = (SELECT max(id) FROM changes WHERE rrset = s.id)
-                 WHERE s.zone = ?1",
+                "SELECT st.owner, st.rtype, f.server, st.hash, st.data FROM states st
+                 JOIN feeds f ON f.id = st.feed WHERE f.zone = ?1",
             )
             .map_err(&err)?;
-        let rows = stmt
-            .query_map(params![zone], |r| {
-                let present = r.get::<_, i64>(3)? != 0;
-                let vals: String = r.get(4)?;
-                let values = present.then(|| serde_json::from_str(&vals).unwrap_or_default());
-                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), values))
-            })
-            .map_err(&err)?;
-        rows.collect::<Result<_, _>>().map_err(&err)
+        let mut rows = stmt.query(params![zone]).map_err(&err)?;
+        let mut out = LatestStates::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let owner: Vec<u8> = row.get(0).map_err(&err)?;
+            let rtype = RecordType::from(row.get::<_, u16>(1).map_err(&err)?);
+            let server: String = row.get(2).map_err(&err)?;
+            let hash: i64 = row.get(3).map_err(&err)?;
+            let data: Option<Vec<u8>> = row.get(4).map_err(&err)?;
+            let name = present_name(&name_of_key(&owner));
+            let values = match (hash, data.as_deref().and_then(decode_data)) {
+                (0, _) => None,
+                (_, Some(set)) => Some(set.shown(rtype)),
+                (_, None) => Some(self.last_values(zone, &server, &name, &rtype.to_string())?),
+            };
+            out.insert((name, rtype.to_string(), server), values);
+        }
+        Ok(out)
     }
 
     /// The latest state of one RRset on every server that ever served it.
@@ -71,29 +82,69 @@ impl History {
         rtype: &str,
     ) -> Result<Vec<ServedState>, HistoryError> {
         let err = sqlite(&self.path);
+        let (Ok(owner), Ok(type_code)) = (Name::from_ascii(name), rtype.parse::<RecordType>())
+        else {
+            return Ok(Vec::new());
+        };
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT coalesce(s.label, s.server), c.present, c.vals, c.at, s.server, c.baseline
-                 FROM rrsets s
-                 JOIN changes c ON c.id = (SELECT max(id) FROM changes WHERE rrset = s.id)
-                 WHERE s.zone = ?1 AND s.name = ?2 AND s.rtype = ?3 ORDER BY s.server",
+                "SELECT coalesce(f.label, f.server), st.hash, st.data, st.since, f.server,
+                        st.baseline
+                 FROM states st JOIN feeds f ON f.id = st.feed
+                 WHERE f.zone = ?1 AND st.owner = ?2 AND st.rtype = ?3 ORDER BY f.server",
             )
             .map_err(&err)?;
-        let rows = stmt
-            .query_map(params![zone, name, rtype], |r| {
-                let vals: String = r.get(2)?;
-                Ok(ServedState {
-                    server: r.get(0)?,
-                    address: r.get(4)?,
-                    present: r.get::<_, i64>(1)? != 0,
-                    values: serde_json::from_str(&vals).unwrap_or_default(),
-                    since: r.get(3)?,
-                    baseline: r.get::<_, i64>(5)? != 0,
-                })
-            })
+        let mut rows = stmt
+            .query(params![zone, owner_key(&owner), u16::from(type_code)])
             .map_err(&err)?;
-        rows.collect::<Result<_, _>>().map_err(&err)
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let address: String = row.get(4).map_err(&err)?;
+            let present = row.get::<_, i64>(1).map_err(&err)? != 0;
+            let data: Option<Vec<u8>> = row.get(2).map_err(&err)?;
+            let values = match data.as_deref().and_then(decode_data) {
+                _ if !present => Vec::new(),
+                Some(set) => set.shown(type_code),
+                None => self.last_values(zone, &address, name, rtype)?,
+            };
+            out.push(ServedState {
+                server: row.get(0).map_err(&err)?,
+                address,
+                present,
+                values,
+                since: row.get(3).map_err(&err)?,
+                baseline: row.get::<_, i64>(5).map_err(&err)? != 0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The values of an RRset's last change where it was present (a state an older store
+    /// kept holds its values there).
+    fn last_values(
+        &self,
+        zone: &str,
+        server: &str,
+        name: &str,
+        rtype: &str,
+    ) -> Result<Vec<String>, HistoryError> {
+        let vals: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT c.vals FROM changes c JOIN rrsets s ON s.id = c.rrset
+                 WHERE s.zone = ?1 AND s.server = ?2 AND s.name = ?3 AND s.rtype = ?4
+                   AND c.present = 1
+                 ORDER BY c.id DESC LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![zone, server, name, rtype], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sqlite(&self.path))?;
+        Ok(vals
+            .and_then(|vals| serde_json::from_str(&vals).ok())
+            .unwrap_or_default())
     }
 
     /// Servers recorded for a zone.
@@ -102,7 +153,7 @@ impl History {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT DISTINCT coalesce(label, server) AS shown FROM rrsets WHERE zone = ?1 ORDER BY shown",
+                "SELECT DISTINCT coalesce(label, server) AS shown FROM feeds WHERE zone = ?1 ORDER BY shown",
             )
             .map_err(&err)?;
         let rows = stmt.query_map(params![zone], |r| r.get(0)).map_err(&err)?;

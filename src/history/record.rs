@@ -1,6 +1,6 @@
 //! Recording a run: a change row wherever an RRset appeared, changed or disappeared.
 
-use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use hickory_proto::rr::RecordType;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use super::{
     check_health, retry_busy, sqlite, History, HistoryError, RunSummary, ZoneObservations,
 };
-use crate::model::{presence_only, present_name, RrSet};
+use crate::model::{name_of_key, owner_key, presence_only, present_name, Rdata, RrSet};
 use crate::observe::{Method, Observed, ServerView};
 
 impl History {
@@ -62,8 +62,11 @@ fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunSummary) -> rusqlite::Res
     Ok(tx.last_insert_rowid())
 }
 
-/// What one server served of one zone: its serial, and a change row per RRset that differs
-/// from its last recorded state. A server that could not be asked leaves nothing.
+/// What one server served of one zone: its serial, and its state: per RRset, a `states` row
+/// where the state is new or changed, and a change row unless this is the server's first run
+/// (its baseline). The stored states are read in one scan in canonical order, beside what the
+/// server showed in the same order: a run where nothing changed writes nothing but its serial.
+/// A server that could not be asked leaves nothing.
 fn record_server(
     tx: &rusqlite::Transaction<'_>,
     run: &RunSummary,
@@ -85,7 +88,7 @@ fn record_server(
          WHERE serial != excluded.serial",
         params![zone.zone, server, serial, run.started_at, label],
     )?;
-    for table in ["serials", "rrsets"] {
+    for table in ["serials", "rrsets", "feeds"] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET label = ?3 WHERE zone = ?1 AND server = ?2 AND label IS NOT ?3"
@@ -93,70 +96,160 @@ fn record_server(
             params![zone.zone, server, label],
         )?;
     }
-    let current = current_states(tx, &zone.zone, server)?;
-    // The first run that sees a server records its baseline: every RRset "appears", but
-    // nothing changed; `recent` leaves those rows out.
+    let (feed, baseline) = feed_of(tx, &zone.zone, server, label, run.started_at)?;
     let at = Place {
         run: run_id,
         time: run.started_at,
         zone: &zone.zone,
         server,
         label,
-        baseline: current.is_empty(),
+        feed,
+        baseline,
     };
-    let mut written = 0;
-    let mut visited: HashSet<(String, String)> = HashSet::new();
-    for (name, rtype, state) in observed_states(zone, view) {
-        let key = (name, rtype.to_string());
-        let known = current.get(&key).copied();
-        written += write_state(tx, &at, &key, rtype, state, known)?;
-        visited.insert(key);
-    }
+    let seen = observed_states(zone, view);
     // A transfer shows the whole zone: what it no longer holds has disappeared.
-    if view.method == Method::Transfer {
-        for (key, known) in &current {
-            if !visited.contains(key) {
-                let rtype = key.1.parse().unwrap_or(RecordType::Unknown(0));
-                written += write_state(tx, &at, key, rtype, None, Some(*known))?;
-            }
-        }
+    let whole = view.method == Method::Transfer;
+    let (writes, gone) = differences(tx, feed, &seen, whole)?;
+    let mut written = 0;
+    for (key, rtype, state, known) in writes {
+        written += write_state(tx, &at, key, rtype, state, known)?;
+    }
+    for (owner, rtype, hash) in &gone {
+        written += write_state(tx, &at, owner, RecordType::from(*rtype), None, Some(*hash))?;
     }
     Ok(written)
 }
 
-/// The recorded state of every RRset of a server: (name, type) -> (row id, hash).
-fn current_states(
+/// A state to keep: owner key, type, the state (None: absent), the stored hash if any.
+type Write<'a> = (&'a [u8], RecordType, Option<&'a RrSet>, Option<i64>);
+
+/// What differs between the stored states of a feed and what was `seen`, both walked in
+/// canonical order in one scan: the states to write, and the stored RRsets a transfer
+/// (`whole`) no longer holds.
+fn differences<'s>(
+    tx: &rusqlite::Transaction<'_>,
+    feed: i64,
+    seen: &'s [(Rc<[u8]>, RecordType, Seen<'s>)],
+    whole: bool,
+) -> rusqlite::Result<(Vec<Write<'s>>, Vec<StoredRow>)> {
+    let mut writes = Vec::new();
+    let mut gone = Vec::new();
+    let mut stored = tx.prepare_cached(
+        "SELECT owner, rtype, hash FROM states WHERE feed = ?1 ORDER BY owner, rtype",
+    )?;
+    let mut rows = stored.query(params![feed])?;
+    let mut next = stored_row(rows.next()?)?;
+    for (key, rtype, state) in seen {
+        let wanted = (&key[..], u16::from(*rtype));
+        // Stored states before this one were not seen.
+        while let Some((owner, stored_type, hash)) = next.take() {
+            if (owner.as_slice(), stored_type) >= wanted {
+                next = Some((owner, stored_type, hash));
+                break;
+            }
+            if whole && hash != 0 {
+                gone.push((owner, stored_type, hash));
+            }
+            next = stored_row(rows.next()?)?;
+        }
+        let known = match &next {
+            Some((owner, stored_type, hash)) if (owner.as_slice(), *stored_type) == wanted => {
+                let hash = *hash;
+                next = stored_row(rows.next()?)?;
+                Some(hash)
+            }
+            _ => None,
+        };
+        let Seen::Known(state) = state else {
+            continue;
+        };
+        let hash = state.map_or(0, |set| state_hash(*rtype, set));
+        // Unchanged, or never seen and absent: nothing to record.
+        if known != Some(hash) && (known.is_some() || state.is_some()) {
+            writes.push((&key[..], *rtype, *state, known));
+        }
+    }
+    while let Some((owner, stored_type, hash)) = next.take() {
+        if whole && hash != 0 {
+            gone.push((owner, stored_type, hash));
+        }
+        next = stored_row(rows.next()?)?;
+    }
+    Ok((writes, gone))
+}
+
+/// One row of the stored states: (owner key, type, hash).
+type StoredRow = (Vec<u8>, u16, i64);
+
+fn stored_row(row: Option<&rusqlite::Row<'_>>) -> rusqlite::Result<Option<StoredRow>> {
+    row.map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .transpose()
+}
+
+/// The feed (zone and server) a server's states are kept under, and whether this is its first
+/// recorded run (a baseline: every RRset is new, but nothing changed).
+fn feed_of(
     tx: &rusqlite::Transaction<'_>,
     zone: &str,
     server: &str,
-) -> rusqlite::Result<HashMap<(String, String), (i64, i64)>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, name, rtype, hash FROM rrsets WHERE zone = ?1 AND server = ?2",
+    label: &str,
+    now: i64,
+) -> rusqlite::Result<(i64, bool)> {
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM feeds WHERE zone = ?1 AND server = ?2",
+            params![zone, server],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = known {
+        return Ok((id, false));
+    }
+    tx.execute(
+        "INSERT INTO feeds (zone, server, label, since) VALUES (?1, ?2, ?3, ?4)",
+        params![zone, server, label, now],
     )?;
-    let rows = stmt.query_map(params![zone, server], |r| {
-        Ok(((r.get(1)?, r.get(2)?), (r.get(0)?, r.get(3)?)))
-    })?;
-    rows.collect()
+    Ok((tx.last_insert_rowid(), true))
 }
 
-/// What the server showed, RRset by RRset: present (its set) or absent; what could not be
-/// asked is left out (unknown is not a change).
+/// What a server showed of one RRset: its state (present with its set, or absent), or nothing
+/// known (not asked, or the question failed: unknown is not a change).
+enum Seen<'v> {
+    Known(Option<&'v RrSet>),
+    Unknown,
+}
+
+/// What the server showed, RRset by RRset, in canonical order of owner keys and types (the
+/// order of the `states` table): the plan's answers and what a transfer showed beyond it.
 fn observed_states<'v>(
     zone: &ZoneObservations<'_, '_>,
     view: &'v ServerView,
-) -> Vec<(String, RecordType, Option<&'v RrSet>)> {
-    let mut seen = Vec::new();
+) -> Vec<(Rc<[u8]>, RecordType, Seen<'v>)> {
+    let mut seen = Vec::with_capacity(zone.plan.len() + view.extras.len());
+    let mut here: Option<(&hickory_proto::rr::Name, Rc<[u8]>)> = None;
     for (probe, observed) in zone.plan.iter().zip(&view.answers) {
         let state = match observed {
-            Observed::Present(set) => Some(set),
-            Observed::Absent => None,
-            Observed::Failed(_) | Observed::Unasked => continue,
+            Observed::Present(set) => Seen::Known(Some(set)),
+            Observed::Absent => Seen::Known(None),
+            Observed::Failed(_) | Observed::Unasked => Seen::Unknown,
         };
-        seen.push((present_name(probe.name), probe.rtype, state));
+        // The probes of a name follow each other: its key is made once.
+        let key = match &here {
+            Some((name, key)) if std::ptr::eq(*name, probe.name) => Rc::clone(key),
+            _ => {
+                let key: Rc<[u8]> = owner_key(probe.name).into();
+                here = Some((probe.name, Rc::clone(&key)));
+                key
+            }
+        };
+        seen.push((key, probe.rtype, state));
     }
     for extra in &view.extras {
-        seen.push((present_name(&extra.name), extra.rtype, Some(&extra.set)));
+        let key: Rc<[u8]> = owner_key(&extra.name).into();
+        seen.push((key, extra.rtype, Seen::Known(Some(&extra.set))));
     }
+    // The plan is in this order already, the extras after it: one merge of two runs.
+    seen.sort_by(|a, b| (&a.0, u16::from(a.1)).cmp(&(&b.0, u16::from(b.1))));
     seen
 }
 
@@ -171,7 +264,7 @@ fn adopt_rows_keyed_by_name(
     if label == address {
         return Ok(());
     }
-    for table in ["rrsets", "serials"] {
+    for table in ["rrsets", "serials", "feeds"] {
         let owned: bool = tx.query_row(
             &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE zone = ?1 AND server = ?2)"),
             params![zone, address],
@@ -195,47 +288,62 @@ struct Place<'a> {
     /// The server's address (the key) and name.
     server: &'a str,
     label: &'a str,
+    /// The zone and server's row in `feeds`.
+    feed: i64,
+    /// The server's first recorded run: states are kept, no change is written.
     baseline: bool,
 }
 
-/// Writes a change row when `state` differs from the `known` (row id, hash); returns rows written.
+/// Keeps `state` as the RRset's state and, unless this is a baseline, writes a change row
+/// from the `known` (stored) state to it; returns rows written.
 fn write_state(
     tx: &rusqlite::Transaction<'_>,
     at: &Place<'_>,
-    (name, type_name): &(String, String),
+    key: &[u8],
     rtype: RecordType,
     state: Option<&RrSet>,
-    known: Option<(i64, i64)>,
+    known: Option<i64>,
 ) -> rusqlite::Result<usize> {
     let hash = state.map_or(0, |set| state_hash(rtype, set));
-    let rrset_id = match known {
-        Some((_, old)) if old == hash => return Ok(0),
-        // Never seen and absent: nothing to record.
-        None if state.is_none() => return Ok(0),
-        Some((id, _)) => {
-            tx.prepare_cached("UPDATE rrsets SET hash = ?1 WHERE id = ?2")?
-                .execute(params![hash, id])?;
-            id
-        }
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO rrsets (zone, server, name, rtype, hash, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![at.zone, at.server, name, type_name, hash, at.label])?;
-            tx.last_insert_rowid()
-        }
+    let type_code = u16::from(rtype);
+    let before = match known {
+        Some(_) if !at.baseline => Some(stored_values(tx, at, key, rtype)?),
+        _ => None,
     };
-    let before: String = tx
+    tx.prepare_cached(
+        "INSERT INTO states (feed, owner, rtype, hash, data, since, baseline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (feed, owner, rtype) DO UPDATE
+         SET hash = excluded.hash, data = excluded.data, since = excluded.since, baseline = 0",
+    )?
+    .execute(params![
+        at.feed,
+        key,
+        type_code,
+        hash,
+        state.map(encode_data),
+        at.time,
+        at.baseline
+    ])?;
+    if at.baseline {
+        return Ok(1);
+    }
+    let name = present_name(&name_of_key(key));
+    let rrset_id: i64 = tx
         .prepare_cached(
-            "SELECT vals FROM changes WHERE rrset = ?1 AND present = 1 ORDER BY id DESC LIMIT 1",
+            "INSERT INTO rrsets (zone, server, name, rtype, hash, label) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (zone, server, name, rtype) DO UPDATE SET hash = excluded.hash
+             RETURNING id",
         )?
-        .query_row(params![rrset_id], |r| r.get(0))
-        .optional()?
-        .unwrap_or_else(|| "[]".into());
+        .query_row(
+            params![at.zone, at.server, name, rtype.to_string(), hash, at.label],
+            |r| r.get(0),
+        )?;
     let values: Vec<String> = state.map(|set| set.shown(rtype)).unwrap_or_default();
+    let json = |values: &[String]| serde_json::to_string(values).unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
         "INSERT INTO changes (rrset, run, at, present, ttl, vals, before, baseline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
     )?
     .execute(params![
         rrset_id,
@@ -243,11 +351,75 @@ fn write_state(
         at.time,
         i64::from(state.is_some()),
         state.map(|s| i64::from(s.ttl)),
-        serde_json::to_string(&values).unwrap_or_else(|_| "[]".into()),
-        before,
-        i64::from(at.baseline),
+        json(&values),
+        json(&before.unwrap_or_default()),
     ])?;
-    Ok(1)
+    Ok(2)
+}
+
+/// The values last served of an RRset, as shown: from its stored data, else (it is absent
+/// now, or the state came from an older store) from its last change where it was present.
+fn stored_values(
+    tx: &rusqlite::Transaction<'_>,
+    at: &Place<'_>,
+    key: &[u8],
+    rtype: RecordType,
+) -> rusqlite::Result<Vec<String>> {
+    let data: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT data FROM states WHERE feed = ?1 AND owner = ?2 AND rtype = ?3")?
+        .query_row(params![at.feed, key, u16::from(rtype)], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(set) = data.as_deref().and_then(decode_data) {
+        return Ok(set.shown(rtype));
+    }
+    let vals: Option<String> = tx
+        .prepare_cached(
+            "SELECT c.vals FROM changes c JOIN rrsets s ON s.id = c.rrset
+             WHERE s.zone = ?1 AND s.server = ?2 AND s.name = ?3 AND s.rtype = ?4 AND c.present = 1
+             ORDER BY c.id DESC LIMIT 1",
+        )?
+        .query_row(
+            params![
+                at.zone,
+                at.server,
+                present_name(&name_of_key(key)),
+                rtype.to_string()
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(vals
+        .and_then(|vals| serde_json::from_str(&vals).ok())
+        .unwrap_or_default())
+}
+
+/// An RRset's data as stored: each record's canonical wire form after its length (two
+/// octets). The TTL is in the state's hash and in the change rows.
+fn encode_data(set: &RrSet) -> Vec<u8> {
+    let mut out = Vec::new();
+    for rdata in &set.rdatas {
+        let bytes = rdata.bytes();
+        out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// The data [`encode_data`] stored (its TTL 0); None when it is empty or cut short.
+pub(super) fn decode_data(mut data: &[u8]) -> Option<RrSet> {
+    let mut rdatas = Vec::new();
+    while let [high, low, rest @ ..] = data {
+        let len = usize::from(u16::from_be_bytes([*high, *low]));
+        rdatas.push(Rdata::from_canonical(rest.get(..len)?));
+        data = &rest[len..];
+    }
+    let mut rdatas = rdatas.into_iter();
+    let mut set = RrSet::single(0, rdatas.next()?);
+    for rdata in rdatas {
+        set.insert(0, rdata);
+    }
+    Some(set)
 }
 
 /// A stable 63-bit hash (FNV-1a) of an RRset's state: TTL and canonical data. Stored, so it must
