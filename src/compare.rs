@@ -924,7 +924,7 @@ mod tests {
                 })
                 .collect()
         } else {
-            Vec::new()
+            Default::default()
         };
         let soa = zone.rrset(&zone.origin, RecordType::SOA).unwrap().clone();
         ServerView {

@@ -41,16 +41,103 @@ pub struct Nameserver {
 }
 
 /// What one server said about one (name, type).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Observed {
     /// The server serves this RRset.
     Present(RrSet),
     /// The server answered authoritatively that there is no such RRset (NODATA or NXDOMAIN).
+    #[default]
     Absent,
     /// The server could not be asked; nothing is known.
     Failed(Failure),
     /// Not asked: only a zone transfer shows this RRset (occluded data below a zone cut).
     Unasked,
+}
+
+/// A server's answers to the probes of a plan, in the plan's order. Most probes of a large
+/// zone are the common types nobody expects at a name, and come back absent: only the other
+/// answers take room (a million-record zone's answers take half the memory a vector of all
+/// of them did).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answers {
+    len: usize,
+    /// What a probe not in `others` saw.
+    rest: Observed,
+    /// The other answers, by probe index, in order.
+    others: Vec<(u32, Observed)>,
+}
+
+impl Answers {
+    /// `len` answers, all `observed` (a transfer that failed: every probe unknown).
+    pub fn all(observed: Observed, len: usize) -> Answers {
+        Answers {
+            len,
+            rest: observed,
+            others: Vec::new(),
+        }
+    }
+
+    /// Adds the answer to the next probe.
+    pub fn push(&mut self, observed: Observed) {
+        if observed != self.rest {
+            // A plan of more than four billion probes is refused long before (max_zone_records).
+            let index = u32::try_from(self.len).unwrap_or(u32::MAX);
+            self.others.push((index, observed));
+        }
+        self.len += 1;
+    }
+
+    /// The answer to probe `index`.
+    pub fn get(&self, index: usize) -> Option<&Observed> {
+        if index >= self.len {
+            return None;
+        }
+        let index = u32::try_from(index).ok()?;
+        Some(
+            self.others
+                .binary_search_by_key(&index, |(at, _)| *at)
+                .map_or(&self.rest, |at| &self.others[at].1),
+        )
+    }
+
+    /// Every answer, in the plan's order.
+    pub fn iter(&self) -> impl Iterator<Item = &Observed> {
+        let mut others = self.others.iter().peekable();
+        (0..self.len).map(move |index| match others.peek() {
+            Some((at, observed)) if *at as usize == index => {
+                others.next();
+                observed
+            }
+            _ => &self.rest,
+        })
+    }
+
+    /// Number of answers (the probes of the plan; none when the server was not asked).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is no answer at all.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl FromIterator<Observed> for Answers {
+    fn from_iter<I: IntoIterator<Item = Observed>>(iter: I) -> Answers {
+        let mut answers = Answers::default();
+        iter.into_iter().for_each(|observed| answers.push(observed));
+        answers
+    }
+}
+
+impl<'a> IntoIterator for &'a Answers {
+    type Item = &'a Observed;
+    type IntoIter = Box<dyn Iterator<Item = &'a Observed> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
 }
 
 /// What earlier runs saw of each server's SOA serial, by server address (an older store's
@@ -96,7 +183,7 @@ pub struct ServerView {
     /// The SOA RRset it serves (compared apart from the rest: serials move).
     pub soa: Observed,
     /// Its answers, one per probe of the plan, in the plan's order (empty when unreachable).
-    pub answers: Vec<Observed>,
+    pub answers: Answers,
     /// RRsets outside the plan (only a transfer finds them).
     pub extras: Vec<Extra>,
     /// Transfer or queries.
@@ -119,17 +206,18 @@ pub struct Probe<'z> {
     /// The name is a delegation point: NS comes as a referral.
     pub at_cut: bool,
     /// How the RRset is seen when the zone is read by queries.
-    pub ask: Ask<'z>,
+    pub ask: Ask,
 }
 
 /// How a probe's RRset is seen when a zone is read by queries. Each distinct question is
 /// sent once, however many probes read its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ask<'z> {
+pub enum Ask {
     /// Its own question, name and type (at a cut, NS is read from the referral).
     Direct,
-    /// Glue: read from the additional section of the referral for this delegation's NS.
-    Glue(&'z Name),
+    /// Glue: read from the additional section of the referral for the NS of the delegation
+    /// that names it ([`glue_cuts`]). No reference here: a plan holds millions of probes.
+    Glue,
     /// RRSIGs: gathered from the answers to the other questions at the name, asked with the DO
     /// bit, as every server serves them. Asked for type RRSIG, Knot gives one signature where
     /// the name holds several.
@@ -141,11 +229,9 @@ pub enum Ask<'z> {
     TransferOnly,
 }
 
-/// The questions to ask for a zone, in canonical order of names. Built once; the answers of
-/// every server line up with it, so nothing is looked up by name afterwards.
-pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
-    // NS targets of each delegation, so glue can be read from the referral that carries it.
-    let mut glue_cut: HashMap<Name, &'z Name> = HashMap::new();
+/// The NS targets of each delegation, with the delegation whose referral carries their glue.
+pub fn glue_cuts(zone: &Zone) -> HashMap<Name, &Name> {
+    let mut glue_cut: HashMap<Name, &Name> = HashMap::new();
     for (name, sets) in zone.iter() {
         if *name == zone.origin {
             continue;
@@ -156,6 +242,13 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
             }
         }
     }
+    glue_cut
+}
+
+/// The questions to ask for a zone, in canonical order of names. Built once; the answers of
+/// every server line up with it, so nothing is looked up by name afterwards.
+pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
+    let glue_cut = glue_cuts(zone);
     let mut out = Vec::with_capacity(zone.len() * 2);
     // The topmost cut the walk is below: names below a cut follow it in canonical order, and
     // their keys start with its key.
@@ -201,7 +294,7 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
             let by_referral_or_authority =
                 at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
             let ask = match glue_of {
-                Some(cut) => Ask::Glue(cut),
+                Some(_) => Ask::Glue,
                 None if cut.is_some() && !by_referral_or_authority => Ask::TransferOnly,
                 None if rtype == RecordType::NSEC3 => Ask::Proofs,
                 None if rtype == RecordType::RRSIG && hashed => Ask::Proofs,
@@ -217,6 +310,9 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
             }
         }));
     }
+    // Grown by doubling, the vector may hold room for nearly twice the probes: a plan of
+    // millions keeps only what it holds.
+    out.shrink_to_fit();
     out
 }
 
@@ -238,7 +334,9 @@ pub type Asking<'z> = (Vec<Question<'z>>, Vec<Option<usize>>);
 /// probe the question whose answer it reads (None for probes read from other answers or only
 /// by transfer). In a signed zone every question but a referral's is asked with the DO bit,
 /// so the signatures of each RRset come with it.
-pub fn questions<'z>(origin: &'z Name, plan: &[Probe<'z>]) -> Asking<'z> {
+pub fn questions<'z>(zone: &'z Zone, plan: &[Probe<'z>]) -> Asking<'z> {
+    let origin = &zone.origin;
+    let glue_cut = glue_cuts(zone);
     let signed = signed(plan);
     let mut questions = vec![Question {
         name: origin,
@@ -259,7 +357,7 @@ pub fn questions<'z>(origin: &'z Name, plan: &[Probe<'z>]) -> Asking<'z> {
                     probe.rtype,
                     probe.at_cut && probe.rtype == RecordType::NS,
                 ),
-                Ask::Glue(cut) => (cut, RecordType::NS, true),
+                Ask::Glue => (*glue_cut.get(probe.name)?, RecordType::NS, true),
                 Ask::Signatures | Ask::Proofs | Ask::TransferOnly => return None,
             };
             let mut ask = || {
@@ -422,7 +520,7 @@ pub async fn observe_server<'z>(
         server,
         serial: Err(Failure::Timeout),
         soa: Observed::Failed(Failure::Timeout),
-        answers: Vec::new(),
+        answers: Answers::default(),
         extras: Vec::new(),
         method: Method::Queries,
         transfer_failure: None,
@@ -444,7 +542,7 @@ pub async fn observe_server<'z>(
             Err(failure) if axfr == AxfrMode::Always => {
                 // Read by transfer only, and the transfer failed: nothing is known.
                 view.method = Method::Transfer;
-                view.answers = vec![Observed::Failed(failure.clone()); plan.len()];
+                view.answers = Answers::all(Observed::Failed(failure.clone()), plan.len());
                 view.transfer_failure = Some(failure);
             }
             Err(failure) => view.transfer_failure = Some(failure),
@@ -453,7 +551,7 @@ pub async fn observe_server<'z>(
     if view.serial.is_ok() && view.method == Method::Queries {
         // Worked out by the first server read by queries, for all: a zone every server
         // transfers never needs them.
-        let (questions, asked) = asking.get_or_init(|| questions(&zone.origin, plan));
+        let (questions, asked) = asking.get_or_init(|| questions(zone, plan));
         let replies = ask_all(&wire, questions, soa_answer, settings.concurrency).await;
         view.answers = read_replies(plan, questions, asked, &replies);
     }
@@ -536,7 +634,7 @@ fn read_replies(
     questions: &[Question<'_>],
     asked: &[Option<usize>],
     replies: &[Result<Message, Failure>],
-) -> Vec<Observed> {
+) -> Answers {
     let mut by_name: HashMap<&Name, Vec<usize>> = HashMap::new();
     for (index, question) in questions.iter().enumerate() {
         by_name.entry(question.name).or_default().push(index);
@@ -548,9 +646,7 @@ fn read_replies(
             let (name, rtype) = (probe.name, probe.rtype);
             match (probe.ask, asked.map(|at| &replies[at])) {
                 (_, Some(Err(failure))) => Observed::Failed(failure.clone()),
-                (Ask::Glue(_), Some(Ok(answer))) => {
-                    rrset_from(answer.additionals.iter(), name, rtype)
-                }
+                (Ask::Glue, Some(Ok(answer))) => rrset_from(answer.additionals.iter(), name, rtype),
                 (_, Some(Ok(answer))) => read_answer(answer, name, rtype, probe.at_cut),
                 (Ask::Signatures, None) => {
                     let asked_here = by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
@@ -560,7 +656,7 @@ fn read_replies(
                     .get(&(name.clone(), rtype))
                     .cloned()
                     .map_or(Observed::Unasked, Observed::Present),
-                (Ask::TransferOnly | Ask::Direct | Ask::Glue(_), None) => Observed::Unasked,
+                (Ask::TransferOnly | Ask::Direct | Ask::Glue, None) => Observed::Unasked,
             }
         })
         .collect()
@@ -629,11 +725,11 @@ fn denial_proofs(replies: &[Result<Message, Failure>]) -> HashMap<(Name, RecordT
 /// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`]. Both
 /// are in canonical order (the plan by construction, the transfer once sorted), so this is one
 /// walk of the two side by side, with no map of either.
-fn from_transfer(zone: &Zone, plan: &[Probe<'_>], served: Served) -> (Vec<Observed>, Vec<Extra>) {
+fn from_transfer(zone: &Zone, plan: &[Probe<'_>], served: Served) -> (Answers, Vec<Extra>) {
     let mut sets = served.into_sets();
     let mut names = zone.keyed_names();
     let mut here: Option<(&[u8], &Name)> = None;
-    let mut answers = Vec::with_capacity(plan.len());
+    let mut answers = Answers::default();
     let mut extras = Vec::new();
     let apex = zone.keyed_names().next().map(|(key, _)| key.to_vec());
     let mut extra = |(key, rtype, set): (Vec<u8>, RecordType, RrSet)| {
@@ -767,6 +863,33 @@ mod tests {
     use std::str::FromStr;
 
     #[test]
+    fn answers_keep_only_what_is_not_absent_and_read_back_in_order() {
+        let set = RrSet::single(
+            60,
+            Rdata::from_wire(RecordType::A, &[192, 0, 2, 1]).unwrap(),
+        );
+        let seen = vec![
+            Observed::Absent,
+            Observed::Present(set.clone()),
+            Observed::Absent,
+            Observed::Failed(Failure::Timeout),
+            Observed::Absent,
+        ];
+        let answers: Answers = seen.iter().cloned().collect();
+        assert_eq!(answers.others.len(), 2, "absent answers take no room");
+        assert_eq!(answers.len(), 5);
+        assert_eq!(answers.iter().cloned().collect::<Vec<_>>(), seen);
+        assert_eq!(answers.get(1), Some(&Observed::Present(set)));
+        assert_eq!(answers.get(4), Some(&Observed::Absent));
+        assert_eq!(answers.get(5), None);
+        let failed = Answers::all(Observed::Failed(Failure::Timeout), 3);
+        assert_eq!(failed.iter().count(), 3);
+        assert!(failed
+            .iter()
+            .all(|o| *o == Observed::Failed(Failure::Timeout)));
+    }
+
+    #[test]
     fn plan_probes_common_types_and_reads_glue_from_referrals() {
         let text = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nbh1 A 192.0.2.2\n\
                     sub NS ns.sub\nns.sub A 192.0.2.3\n";
@@ -793,17 +916,16 @@ mod tests {
             .filter(|p| p.name.to_ascii() == "ns.sub.z.net.")
             .collect();
         assert_eq!(glue.len(), 1, "only the expected A, read from the referral");
-        assert_eq!(glue[0].ask, Ask::Glue(&sub));
+        assert_eq!(glue[0].ask, Ask::Glue);
+        assert_eq!(glue_cuts(&zone).get(glue[0].name), Some(&&sub));
         assert!(plan.iter().filter(|p| p.at_cut).all(|p| *p.name == sub));
 
         // The referral for sub's NS is asked once, for the NS and the glue alike.
-        let (questions, asked) = questions(&origin, &plan);
+        let (questions, asked) = questions(&zone, &plan);
         let referral: Vec<usize> = plan
             .iter()
             .zip(&asked)
-            .filter(|(p, _)| {
-                matches!(p.ask, Ask::Glue(_)) || (p.at_cut && p.rtype == RecordType::NS)
-            })
+            .filter(|(p, _)| matches!(p.ask, Ask::Glue) || (p.at_cut && p.rtype == RecordType::NS))
             .map(|(_, at)| at.unwrap())
             .collect();
         assert_eq!(referral.len(), 2);
@@ -835,7 +957,7 @@ mod tests {
         let zone = crate::zonefile::test_zone("z.net.", text).zone;
         let settings = crate::config::Config::default().zone(&origin).clone();
         let plan = plan(&zone, &settings);
-        let (questions, asked) = questions(&origin, &plan);
+        let (questions, asked) = questions(&zone, &plan);
         assert!(
             questions.iter().all(|q| q.keep.dnssec),
             "a signed zone asks with DO"
@@ -875,11 +997,13 @@ mod tests {
         let mut replies: Vec<_> = questions.iter().map(reply).collect();
         let signatures_at_ns1 = |replies: &[Result<Message, Failure>]| {
             let seen = read_replies(&plan, &questions, &asked, replies);
-            plan.iter()
-                .zip(seen)
+            let found = plan
+                .iter()
+                .zip(seen.iter())
                 .find(|(p, _)| *p.name == ns1 && p.rtype == RecordType::RRSIG)
-                .map(|(_, seen)| seen)
-                .unwrap()
+                .map(|(_, seen)| seen.clone())
+                .unwrap();
+            found
         };
         assert_eq!(
             signatures_at_ns1(&replies),

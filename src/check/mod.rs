@@ -239,7 +239,7 @@ pub fn query_plan(expected: &Expected) -> String {
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
         let plan = plan(zone, settings);
-        for question in crate::observe::questions(&zone.origin, &plan).0 {
+        for question in crate::observe::questions(zone, &plan).0 {
             out.push_str(&format!(
                 "{} {}\n",
                 present_name(question.name),
