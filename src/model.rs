@@ -6,7 +6,7 @@
 //! Two records are the same record exactly when those bytes are equal, so RRsets compare as sets of
 //! byte strings and nothing depends on how either side happens to print a value.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -15,6 +15,7 @@ use hickory_proto::serialize::binary::{
 };
 
 use crate::escape;
+use crate::hash::Fnv1a;
 
 /// Record data in canonical wire form. Up to [`INLINE`] octets (an address, a short name or
 /// text: most records of most zones) live inside the value, without an allocation of their
@@ -453,8 +454,15 @@ pub struct Zone {
     pub origin: Name,
     /// The [`owner_key`] of the apex.
     apex: Box<[u8]>,
-    /// Every owner name with its RRsets, in canonical order of names.
-    names: BTreeMap<Owner, TypeMap>,
+    /// Owner names with their RRsets: a vector, where a map would spend twice the room on
+    /// its nodes (a hundred megabytes for a million records). In canonical order (by key)
+    /// unless `index` is kept.
+    names: Vec<(Owner, TypeMap)>,
+    /// Where each name is in `names`, by a hash of its key, kept only while names come out of
+    /// canonical order (a zone file seldom lists them in it); [`Zone::shrink_to_fit`], which
+    /// the loader calls, sorts the names and drops it. No copy of the keys: two keys of one
+    /// hash (never seen) would give the second name an entry of its own, merged on sorting.
+    index: Option<HashMap<u64, usize>>,
 }
 
 impl Zone {
@@ -463,7 +471,8 @@ impl Zone {
         Zone {
             origin: canonical_name(origin),
             apex: owner_key(origin).into_boxed_slice(),
-            names: BTreeMap::new(),
+            names: Vec::new(),
+            index: None,
         }
     }
 
@@ -495,7 +504,7 @@ impl Zone {
         rdata: Rdata,
         first: bool,
     ) -> bool {
-        let sets = self.names.entry(Owner::new(owner)).or_default();
+        let sets = self.sets_mut(owner);
         match sets.get_mut(&rtype) {
             Some(set) if first => set.rdatas.insert(rdata),
             Some(set) => set.insert(ttl, rdata),
@@ -506,14 +515,95 @@ impl Zone {
         }
     }
 
-    /// Gives back the room the zone's vectors grew into while it was loaded.
+    /// The RRsets of `owner`, to change: a name after every other is appended and the names
+    /// stay in order; the first one out of order starts the index.
+    fn sets_mut(&mut self, owner: &Name) -> &mut TypeMap {
+        let key = owner_key(owner);
+        if self.index.is_none() {
+            let last = self.names.last().map(|(owner, _)| &*owner.key);
+            if last.is_none_or(|last| last < key.as_slice()) {
+                return self.append(key, owner);
+            }
+            if let Ok(at) = self.find(&key) {
+                return &mut self.names[at].1;
+            }
+            let index = self.names.iter().enumerate();
+            let index = index.map(|(at, (owner, _))| (Fnv1a::of(&owner.key), at));
+            self.index = Some(index.collect());
+        }
+        let hash = Fnv1a::of(&key);
+        let known = self
+            .index
+            .as_ref()
+            .and_then(|index| index.get(&hash).copied());
+        match known {
+            Some(at) if *self.names[at].0.key == *key.as_slice() => &mut self.names[at].1,
+            _ => {
+                if let (None, Some(index)) = (known, self.index.as_mut()) {
+                    index.insert(hash, self.names.len());
+                }
+                self.append(key, owner)
+            }
+        }
+    }
+
+    fn append(&mut self, key: Vec<u8>, owner: &Name) -> &mut TypeMap {
+        self.names.push((
+            Owner::with_key(key.into_boxed_slice(), owner),
+            TypeMap::default(),
+        ));
+        let last = self.names.len() - 1;
+        &mut self.names[last].1
+    }
+
+    /// Where the name of `key` is in `names` (sorted).
+    fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        self.names
+            .binary_search_by(|(have, _)| (*have.key).cmp(key))
+    }
+
+    /// Settles the zone once it is loaded: the names in canonical order, the index dropped,
+    /// and every vector without the room it grew into.
     pub fn shrink_to_fit(&mut self) {
-        self.names.values_mut().for_each(TypeMap::shrink);
+        if self.index.take().is_some() {
+            self.names
+                .sort_unstable_by(|(a, _), (b, _)| a.key.cmp(&b.key));
+        }
+        self.names.shrink_to_fit();
+        self.names.iter_mut().for_each(|(_, sets)| sets.shrink());
+    }
+
+    /// Every name with its RRsets, in canonical order (sorted here while unsettled).
+    fn entries(&self) -> impl Iterator<Item = (&Owner, &TypeMap)> {
+        let order: Option<Vec<usize>> = self.index.as_ref().map(|_| {
+            let mut order: Vec<usize> = (0..self.names.len()).collect();
+            order.sort_unstable_by(|&a, &b| self.names[a].0.key.cmp(&self.names[b].0.key));
+            order
+        });
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            let at = match &order {
+                Some(order) => *order.get(next)?,
+                None => next,
+            };
+            next += 1;
+            self.names.get(at).map(|(owner, sets)| (owner, sets))
+        })
+    }
+
+    /// The name whose key is `key`, with its RRsets.
+    fn entry(&self, key: &[u8]) -> Option<(&Owner, &TypeMap)> {
+        let at = match &self.index {
+            Some(index) => *index.get(&Fnv1a::of(key))?,
+            None => self.find(key).ok()?,
+        };
+        let (owner, sets) = self.names.get(at)?;
+        (*owner.key == *key).then_some((owner, sets))
     }
 
     /// The RRsets of `name` (compared case-insensitively).
     pub fn get(&self, name: &Name) -> Option<&TypeMap> {
-        self.names.get(owner_key(name).as_slice())
+        self.entry(owner_key(name).as_slice()).map(|(_, sets)| sets)
     }
 
     /// The RRset of `name` and `rtype`.
@@ -529,20 +619,19 @@ impl Zone {
     /// Every owner name (canonical) with its [`owner_key`], in canonical order: the order
     /// of the keys' bytes.
     pub fn keyed_names(&self) -> impl Iterator<Item = (&[u8], &Name)> {
-        self.names.keys().map(|owner| (&*owner.key, &owner.name))
+        self.entries().map(|(owner, _)| (&*owner.key, &owner.name))
     }
 
     /// Every owner name with its [`owner_key`] and RRsets, in canonical order. A name at or
     /// below a cut follows the cut, and its key starts with the cut's.
     pub fn iter_keyed(&self) -> impl Iterator<Item = (&[u8], &Name, &TypeMap)> {
-        self.names
-            .iter()
+        self.entries()
             .map(|(owner, sets)| (&*owner.key, &owner.name, sets))
     }
 
     /// Every owner name (canonical) with its RRsets, in canonical order.
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &TypeMap)> {
-        self.names.iter().map(|(owner, sets)| (&owner.name, sets))
+        self.entries().map(|(owner, sets)| (&owner.name, sets))
     }
 
     /// Number of owner names.
@@ -579,9 +668,8 @@ impl Zone {
 
     /// Number of records in the zone.
     pub fn record_count(&self) -> usize {
-        self.names
-            .values()
-            .flat_map(|sets| sets.values())
+        self.entries()
+            .flat_map(|(_, sets)| sets.values())
             .map(|set| set.rdatas.len())
             .sum()
     }
@@ -596,7 +684,7 @@ impl Zone {
         }
         (self.apex.len()..key.len())
             .filter(|&end| key[end] == LABEL_END)
-            .filter_map(|end| self.names.get_key_value(&key[..=end]))
+            .filter_map(|end| self.entry(&key[..=end]))
             .find(|(_, sets)| sets.contains_key(&RecordType::NS))
             .map(|(owner, _)| &owner.name)
     }
@@ -757,9 +845,9 @@ struct Owner {
 }
 
 impl Owner {
-    fn new(name: &Name) -> Owner {
+    fn with_key(key: Box<[u8]>, name: &Name) -> Owner {
         Owner {
-            key: owner_key(name).into_boxed_slice(),
+            key,
             name: canonical_name(name),
         }
     }
@@ -991,5 +1079,41 @@ mod tests {
         assert_eq!(set, RdataSet::from([a(2), a(1), a(3)]));
         let long = Rdata::from_wire(RecordType::TXT, &[30; 31]).unwrap();
         assert_eq!(long.bytes(), &[30; 31][..], "held apart, read the same");
+    }
+
+    #[test]
+    fn names_added_out_of_order_read_in_canonical_order_before_and_after_settling() {
+        let a = Rdata::from_wire(RecordType::A, &[192, 0, 2, 1]).unwrap();
+        let mut zone = Zone::new(&name("example."));
+        for owner in [
+            "example.",
+            "h1.example.",
+            "www.h1.example.",
+            "h2.example.",
+            "h10.example.",
+        ] {
+            zone.insert(&name(owner), RecordType::A, 300, a.clone());
+        }
+        // Out of order (h10 before h2), and one more record at a name set aside.
+        zone.insert(&name("H10.example."), RecordType::TXT, 300, a.clone());
+        let order = |zone: &Zone| -> Vec<String> {
+            zone.iter().map(|(name, _)| present_name(name)).collect()
+        };
+        let canonical = [
+            "example.",
+            "h1.example.",
+            "www.h1.example.",
+            "h10.example.",
+            "h2.example.",
+        ];
+        assert_eq!(order(&zone), canonical);
+        assert_eq!(zone.len(), 5);
+        assert_eq!(zone.record_count(), 6);
+        assert_eq!(zone.get(&name("h10.example.")).map(TypeMap::len), Some(2));
+        zone.shrink_to_fit();
+        assert!(zone.index.is_none());
+        assert_eq!(order(&zone), canonical);
+        assert_eq!(zone.get(&name("h10.example.")).map(TypeMap::len), Some(2));
+        assert!(zone.get(&name("h3.example.")).is_none());
     }
 }
