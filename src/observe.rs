@@ -100,6 +100,15 @@ impl Answers {
         )
     }
 
+    /// `len` answers: `others` (by probe index, in order), absent for the rest.
+    pub fn from_sparse(len: usize, others: Vec<(u32, Observed)>) -> Answers {
+        Answers {
+            len,
+            rest: Observed::Absent,
+            others,
+        }
+    }
+
     /// Every answer, in the plan's order.
     pub fn iter(&self) -> impl Iterator<Item = &Observed> {
         let mut others = self.others.iter().peekable();
@@ -552,8 +561,13 @@ pub async fn observe_server<'z>(
         // Worked out by the first server read by queries, for all: a zone every server
         // transfers never needs them.
         let (questions, asked) = asking.get_or_init(|| questions(zone, plan));
-        let replies = ask_all(&wire, questions, soa_answer, settings.concurrency).await;
-        view.answers = read_replies(plan, questions, asked, &replies);
+        view.answers = ask_all(
+            &wire,
+            (plan, questions, asked),
+            soa_answer,
+            settings.concurrency,
+        )
+        .await;
     }
     view.stats = wire.stats();
     tracing::info!(
@@ -596,15 +610,18 @@ fn read_soa(answer: &Result<Message, Failure>, origin: &Name) -> (Result<u32, Fa
     }
 }
 
-/// The replies to every question, in order (the first, the apex SOA, already asked), with at
-/// most `concurrency` in flight.
+/// Asks every question (the first, the apex SOA, already asked), at most `concurrency` in
+/// flight, and reads each reply as it comes: what a probe saw is kept, the message is not
+/// (two million messages took 2.8 GB).
 async fn ask_all(
     wire: &Arc<Server>,
-    questions: &[Question<'_>],
+    (plan, questions, asked): (&[Probe<'_>], &[Question<'_>], &[Option<usize>]),
     soa_answer: Result<Message, Failure>,
     concurrency: usize,
-) -> Vec<Result<Message, Failure>> {
-    let asked = questions
+) -> Answers {
+    let mut reader = Reader::new(plan, questions, asked);
+    reader.take(0, &soa_answer);
+    let asking = questions
         .iter()
         .enumerate()
         .skip(1)
@@ -617,90 +634,186 @@ async fn ask_all(
                 (index, reply)
             }
         });
-    let mut replies: Vec<(usize, Result<Message, Failure>)> = stream::iter(asked)
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    replies.push((0, soa_answer));
-    replies.sort_unstable_by_key(|(index, _)| *index);
-    replies.into_iter().map(|(_, reply)| reply).collect()
+    let mut replies = stream::iter(asking).buffer_unordered(concurrency.max(1));
+    while let Some((index, reply)) = replies.next().await {
+        reader.take(index, &reply);
+    }
+    reader.finish()
 }
 
 /// What each probe of the plan saw, from the replies to the questions (one per question, in
 /// order). Signatures are gathered per name from the answers to its questions, NSEC3 records
 /// from the denial proofs of every reply.
+#[cfg(test)]
 fn read_replies(
     plan: &[Probe<'_>],
     questions: &[Question<'_>],
     asked: &[Option<usize>],
     replies: &[Result<Message, Failure>],
 ) -> Answers {
-    let mut by_name: HashMap<&Name, Vec<usize>> = HashMap::new();
-    for (index, question) in questions.iter().enumerate() {
-        by_name.entry(question.name).or_default().push(index);
+    let mut reader = Reader::new(plan, questions, asked);
+    for (index, reply) in replies.iter().enumerate() {
+        reader.take(index, reply);
     }
-    let proofs = denial_proofs(replies);
-    plan.iter()
-        .zip(asked)
-        .map(|(probe, asked)| {
-            let (name, rtype) = (probe.name, probe.rtype);
-            match (probe.ask, asked.map(|at| &replies[at])) {
-                (_, Some(Err(failure))) => Observed::Failed(failure.clone()),
-                (Ask::Glue, Some(Ok(answer))) => rrset_from(answer.additionals.iter(), name, rtype),
-                (_, Some(Ok(answer))) => read_answer(answer, name, rtype, probe.at_cut),
-                (Ask::Signatures, None) => {
-                    let asked_here = by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
-                    signatures(name, asked_here.iter().map(|&at| &replies[at]))
-                }
-                (Ask::Proofs, None) => proofs
-                    .get(&(name.clone(), rtype))
-                    .cloned()
-                    .map_or(Observed::Unasked, Observed::Present),
-                (Ask::TransferOnly | Ask::Direct | Ask::Glue, None) => Observed::Unasked,
-            }
-        })
-        .collect()
+    reader.finish()
 }
 
-/// The RRSIGs at `name` in the answers to the questions asked there (with the DO bit): the
-/// signatures of every RRset it serves. A question that failed, or an answer without
-/// authority, leaves them unknown.
-fn signatures<'m>(
-    name: &Name,
-    replies: impl Iterator<Item = &'m Result<Message, Failure>>,
-) -> Observed {
-    let mut set: Option<RrSet> = None;
-    for reply in replies {
-        let answer = match reply {
-            Ok(answer) if answer.metadata.authoritative => answer,
-            Ok(_) => return Observed::Failed(Failure::NotAuthoritative),
-            Err(failure) => return Observed::Failed(failure.clone()),
+/// Reads replies in any order into what each probe saw: a probe that reads a question's
+/// answer is settled when it comes; signatures (gathered per name from the answers to its
+/// questions) and NSEC3 records (from the denial proofs of every reply) once all are in.
+struct Reader<'p, 'z> {
+    plan: &'p [Probe<'z>],
+    questions: &'p [Question<'z>],
+    asked: &'p [Option<usize>],
+    /// The probes reading each question: `probes[starts[q]..starts[q + 1]]`.
+    starts: Vec<usize>,
+    probes: Vec<usize>,
+    signed: bool,
+    /// What the probes saw, where not absent, by probe.
+    seen: Vec<(u32, Observed)>,
+    /// In a signed zone, the signatures each answer carried at its question's name.
+    signatures: HashMap<usize, Observed>,
+    proofs: HashMap<(Name, RecordType), RrSet>,
+}
+
+impl<'p, 'z> Reader<'p, 'z> {
+    fn new(
+        plan: &'p [Probe<'z>],
+        questions: &'p [Question<'z>],
+        asked: &'p [Option<usize>],
+    ) -> Self {
+        let mut counts = vec![0usize; questions.len() + 1];
+        for &at in asked.iter().flatten() {
+            counts[at + 1] += 1;
+        }
+        let mut starts = counts;
+        for q in 1..starts.len() {
+            starts[q] += starts[q - 1];
+        }
+        let mut fill = starts.clone();
+        let mut probes = vec![0; starts[questions.len()]];
+        for (probe, &at) in asked.iter().enumerate() {
+            if let Some(at) = at {
+                probes[fill[at]] = probe;
+                fill[at] += 1;
+            }
+        }
+        Reader {
+            plan,
+            questions,
+            asked,
+            starts,
+            probes,
+            signed: signed(plan),
+            seen: Vec::new(),
+            signatures: HashMap::new(),
+            proofs: HashMap::new(),
+        }
+    }
+
+    /// Reads the reply to question `index`.
+    fn take(&mut self, index: usize, reply: &Result<Message, Failure>) {
+        for slot in self.starts[index]..self.starts[index + 1] {
+            let at = self.probes[slot];
+            let probe = &self.plan[at];
+            let observed = match (probe.ask, reply) {
+                (_, Err(failure)) => Observed::Failed(failure.clone()),
+                (Ask::Glue, Ok(answer)) => {
+                    rrset_from(answer.additionals.iter(), probe.name, probe.rtype)
+                }
+                (_, Ok(answer)) => read_answer(answer, probe.name, probe.rtype, probe.at_cut),
+            };
+            self.keep(at, observed);
+        }
+        if !self.signed {
+            return;
+        }
+        let name = self.questions[index].name;
+        let signatures = match reply {
+            Ok(answer) if answer.metadata.authoritative => {
+                rrset_from(answer.answers.iter(), name, RecordType::RRSIG)
+            }
+            Ok(_) => Observed::Failed(Failure::NotAuthoritative),
+            Err(failure) => Observed::Failed(failure.clone()),
         };
-        match rrset_from(answer.answers.iter(), name, RecordType::RRSIG) {
-            Observed::Present(found) => match &mut set {
+        if signatures != Observed::Absent {
+            self.signatures.insert(index, signatures);
+        }
+        if let Ok(answer) = reply {
+            add_denial_proofs(&mut self.proofs, answer);
+        }
+    }
+
+    fn keep(&mut self, probe: usize, observed: Observed) {
+        if observed != Observed::Absent {
+            self.seen
+                .push((u32::try_from(probe).unwrap_or(u32::MAX), observed));
+        }
+    }
+
+    /// What every probe saw, once every reply is in.
+    fn finish(mut self) -> Answers {
+        // By name, not by where it lives: the apex SOA's question names the zone's origin.
+        let mut by_name: HashMap<&Name, Vec<usize>> = HashMap::new();
+        if self.signed {
+            for (index, question) in self.questions.iter().enumerate() {
+                by_name.entry(question.name).or_default().push(index);
+            }
+        }
+        let plan = self.plan;
+        for (at, probe) in plan.iter().enumerate() {
+            if self.asked.get(at).copied().flatten().is_some() {
+                continue;
+            }
+            let observed = match probe.ask {
+                Ask::Signatures => {
+                    let here = by_name.get(probe.name).map(Vec::as_slice).unwrap_or(&[]);
+                    signatures(here.iter().map(|q| self.signatures.get(q)))
+                }
+                Ask::Proofs => self
+                    .proofs
+                    .get(&(probe.name.clone(), probe.rtype))
+                    .cloned()
+                    .map_or(Observed::Unasked, Observed::Present),
+                Ask::TransferOnly => Observed::Unasked,
+                Ask::Direct | Ask::Glue => continue,
+            };
+            self.keep(at, observed);
+        }
+        self.seen.sort_unstable_by_key(|(at, _)| *at);
+        Answers::from_sparse(plan.len(), self.seen)
+    }
+}
+
+/// The RRSIGs at a name, from what the answers to the questions asked there carried (with the
+/// DO bit): the signatures of every RRset it serves. A question that failed, or an answer
+/// without authority, leaves them unknown.
+fn signatures<'o>(answers: impl Iterator<Item = Option<&'o Observed>>) -> Observed {
+    let mut set: Option<RrSet> = None;
+    for observed in answers {
+        match observed {
+            Some(Observed::Present(found)) => match &mut set {
                 Some(set) => {
-                    for rdata in found.rdatas {
-                        set.insert(found.ttl, rdata);
+                    for rdata in &found.rdatas {
+                        set.insert(found.ttl, rdata.clone());
                     }
                 }
-                None => set = Some(found),
+                None => set = Some(found.clone()),
             },
-            Observed::Absent => {}
-            other => return other,
+            Some(Observed::Absent) | None => {}
+            Some(other) => return other.clone(),
         }
     }
     set.map_or(Observed::Absent, Observed::Present)
 }
 
-/// NSEC3 records and the RRSIGs over them, by owner, from the authority sections of the
-/// authoritative replies: the only place servers show them.
-fn denial_proofs(replies: &[Result<Message, Failure>]) -> HashMap<(Name, RecordType), RrSet> {
-    let mut found: HashMap<(Name, RecordType), RrSet> = HashMap::new();
-    let answers = replies
-        .iter()
-        .filter_map(|reply| reply.as_ref().ok())
-        .filter(|answer| answer.metadata.authoritative);
-    for record in answers.flat_map(|answer| &answer.authorities) {
+/// Adds to `found` the NSEC3 records and the RRSIGs over them, by owner, from the authority
+/// section of an authoritative reply: the only place servers show them.
+fn add_denial_proofs(found: &mut HashMap<(Name, RecordType), RrSet>, answer: &Message) {
+    if !answer.metadata.authoritative {
+        return;
+    }
+    for record in &answer.authorities {
         let rtype = record.record_type();
         let Some(rdata) = Rdata::from_hickory(&record.data) else {
             continue;
@@ -719,7 +832,6 @@ fn denial_proofs(replies: &[Result<Message, Failure>]) -> HashMap<(Name, RecordT
             }
         }
     }
-    found
 }
 
 /// Lines a transfer up with the plan; what the plan does not cover becomes an [`Extra`]. Both
