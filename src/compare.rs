@@ -503,12 +503,26 @@ fn hosts_of(scope: &Scope<'_, '_>, findings: Vec<Finding>) -> (Vec<HostReport>, 
     for finding in findings {
         hosts.entry(finding.host.clone()).or_default().push(finding);
     }
-    let expected_hosts: BTreeSet<String> = zone
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| !settings.ignores_name(&zone.origin, name))
-        .map(|name| host_of(&zone.origin, name, settings.host_depth))
-        .collect();
+    // The names of a host follow each other in canonical order, their keys sharing the host's
+    // labels: hosts are counted where that prefix changes, with no string made per name (only
+    // per host, and only when there are findings to place).
+    let apex = crate::model::owner_key(&zone.origin).len();
+    let mut expected_hosts: BTreeSet<String> = BTreeSet::new();
+    let mut hosts_checked = 0;
+    let mut last: Option<&[u8]> = None;
+    for (key, name) in zone.keyed_names() {
+        if settings.ignores_name(&zone.origin, name) {
+            continue;
+        }
+        let host = host_prefix(key, apex, settings.host_depth);
+        if last != Some(host) {
+            last = Some(host);
+            hosts_checked += 1;
+            if !hosts.is_empty() {
+                expected_hosts.insert(host_of(&zone.origin, name, settings.host_depth));
+            }
+        }
+    }
     let reports = hosts
         .into_iter()
         .map(|(host, mut findings)| {
@@ -525,7 +539,21 @@ fn hosts_of(scope: &Scope<'_, '_>, findings: Vec<Finding>) -> (Vec<HostReport>, 
             }
         })
         .collect();
-    (reports, expected_hosts.len())
+    (reports, hosts_checked)
+}
+
+/// The part of an owner key that names its host: the apex's labels (`apex` octets) and up to
+/// `depth` (at least one) labels below, as [`host_of`] counts them.
+fn host_prefix(key: &[u8], apex: usize, depth: usize) -> &[u8] {
+    let mut end = apex.min(key.len());
+    for _ in 0..depth.max(1) {
+        // A zero octet inside a label is escaped: every zero ends a label.
+        match key[end..].iter().position(|&octet| octet == 0) {
+            Some(at) => end += at + 1,
+            None => break,
+        }
+    }
+    &key[..end]
 }
 
 /// A warning when the servers that answered serve different data for one probe.

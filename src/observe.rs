@@ -267,7 +267,7 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         if cut.is_some_and(|(above, _)| !key.starts_with(above)) {
             cut = None;
         }
-        if cut.is_none() && *name != zone.origin && sets.contains_key(&RecordType::NS) {
+        if cut.is_none() && sets.contains_key(&RecordType::NS) && *name != zone.origin {
             cut = Some((key, name));
         }
         if settings.ignores_name(&zone.origin, name) {
