@@ -862,7 +862,7 @@ fn push_owner_key(name: &Name, key: &mut Vec<u8>) {
     }
 }
 
-/// An owner name in canonical form, ordered, compared and hashed by its [`owner_key`].
+/// An owner name in canonical form with its [`owner_key`], which orders the zone's names.
 #[derive(Clone, Debug)]
 struct Owner {
     key: Box<[u8]>,
@@ -875,32 +875,6 @@ impl Owner {
             key,
             name: canonical_name(name),
         }
-    }
-}
-
-impl PartialEq for Owner {
-    fn eq(&self, other: &Owner) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Owner {}
-
-impl PartialOrd for Owner {
-    fn partial_cmp(&self, other: &Owner) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Owner {
-    fn cmp(&self, other: &Owner) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Owner {
-    fn borrow(&self) -> &[u8] {
-        &self.key
     }
 }
 

@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
         record_lines: true,
         ..Default::default()
     };
-    if let Ok(loaded) = dns_audit::zonefile::load_zone_bytes(Path::new("fuzz.zone"), data, &origin, limits) {
+    if let Ok(loaded) =
+        dns_audit::zonefile::load_zone_bytes(Path::new("fuzz.zone"), data, &origin, limits)
+    {
         // Everything loaded must also present and plan without panicking.
         for (name, sets) in loaded.zone.iter() {
             let _ = dns_audit::model::present_name(name);
