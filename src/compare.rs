@@ -112,10 +112,22 @@ pub fn compare_zone(
     }
     let mut findings = findings_of(&scope, judged.differences);
     let mut disagreements = 0;
-    for (index, probe) in plan.iter().enumerate() {
-        if let Some(finding) = disagreement(zone, settings, probe, index, views) {
-            findings.push(finding);
-            disagreements += 1;
+    // Servers can disagree only where two answered: every server's answers walked in step.
+    if views.iter().filter(|view| !view.answers.is_empty()).count() > 1 {
+        let mut answers: Vec<_> = views.iter().map(|view| view.answers.iter()).collect();
+        let mut answered: Vec<(&ServerView, &Observed)> = Vec::with_capacity(views.len());
+        for probe in plan {
+            answered.clear();
+            for (view, answers) in views.iter().zip(&mut answers) {
+                match answers.next() {
+                    Some(Observed::Failed(_)) | None => {}
+                    Some(observed) => answered.push((view, observed)),
+                }
+            }
+            if let Some(finding) = disagreement(zone, settings, probe, &answered) {
+                findings.push(finding);
+                disagreements += 1;
+            }
         }
     }
     if let Some(finding) = same_serial_other_data(zone, views, disagreements) {
@@ -557,18 +569,13 @@ fn host_prefix(key: &[u8], apex: usize, depth: usize) -> &[u8] {
 }
 
 /// A warning when the servers that answered serve different data for one probe.
+/// `answered`: what each server that answered the probe said.
 fn disagreement(
     zone: &Zone,
     settings: &ZoneSettings,
     probe: &Probe<'_>,
-    index: usize,
-    views: &[ServerView],
+    answered: &[(&ServerView, &Observed)],
 ) -> Option<Finding> {
-    let answered: Vec<(&ServerView, &Observed)> = views
-        .iter()
-        .filter_map(|view| Some((view, view.answers.get(index)?)))
-        .filter(|(_, observed)| !matches!(observed, Observed::Failed(_)))
-        .collect();
     let first = answered.first()?.1;
     if answered
         .iter()
