@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, RRSIG};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, RRSIG};
 use hickory_proto::dnssec::Verifier;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
@@ -28,6 +28,72 @@ pub struct Bogus {
 /// What one server showed, by owner and type: the RRset it serves, or None where it answered
 /// that it has none. What could not be asked is not in it (unknown proves nothing).
 pub type Served<'v> = HashMap<(Name, RecordType), Option<&'v RrSet>>;
+
+/// What one server of a parent serves as the DS of a delegation, or one server of the child
+/// as its apex DNSKEY set (None: it answered that it has none).
+#[derive(Clone, Debug)]
+pub struct ServedBy {
+    /// The server's name as reports show it (escaped for a terminal).
+    pub server: String,
+    /// The RRset.
+    pub set: Option<RrSet>,
+}
+
+/// Why the chain of trust from a parent's DS to a child's keys is broken on one server of the
+/// child, or None when a DS the parent serves points at a key the child serves (or the parent
+/// serves no DS: the child is unsigned for validators, insecure but not bogus).
+pub fn broken_chain(child: &Name, ds: &ServedBy, served_keys: &ServedBy) -> Option<String> {
+    let ds_set = ds.set.as_ref()?;
+    let ds_records: Vec<DS> = ds_set
+        .rdatas
+        .iter()
+        .filter_map(|rdata| match rdata.to_hickory(RecordType::DS)? {
+            RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds),
+            _ => None,
+        })
+        .collect();
+    let keys: Vec<DNSKEY> = served_keys
+        .set
+        .iter()
+        .flat_map(|set| &set.rdatas)
+        .filter_map(|rdata| match rdata.to_hickory(RecordType::DNSKEY)? {
+            RData::DNSSEC(DNSSECRData::DNSKEY(key)) => Some(key),
+            _ => None,
+        })
+        .collect();
+    // A DS of a digest type this build cannot compute is taken for its key tag and algorithm.
+    let points_at = |ds: &DS, key: &DNSKEY| match ds.covers(child, key) {
+        Ok(covers) => covers,
+        Err(_) => {
+            key.calculate_key_tag().ok() == Some(ds.key_tag()) && key.algorithm() == ds.algorithm()
+        }
+    };
+    if ds_records.iter().any(|ds| {
+        keys.iter()
+            .any(|key| key.zone_key() && !key.revoke() && points_at(ds, key))
+    }) {
+        return None;
+    }
+    let tags = |tags: Vec<u16>| {
+        let tags: Vec<String> = tags.iter().map(u16::to_string).collect();
+        tags.join(", ")
+    };
+    let ds_tags = tags(ds_records.iter().map(DS::key_tag).collect());
+    let served = if keys.is_empty() {
+        "serves no DNSKEY at all".to_string()
+    } else {
+        let key_tags = keys
+            .iter()
+            .filter_map(|k| k.calculate_key_tag().ok())
+            .collect();
+        format!("serves DNSKEY {} and none of them", tags(key_tags))
+    };
+    Some(format!(
+        "validating resolvers reject every name of {}: {} serves its DS (key tag {ds_tags}), {} {served}",
+        crate::model::present_name(child),
+        ds.server, served_keys.server,
+    ))
+}
 
 /// The RRsets of `served` that a validating resolver rejects, in name order. Nothing when the
 /// server serves no DNSKEY at the apex (an unsigned zone; a signed one that lost its keys is
@@ -217,6 +283,72 @@ mod tests {
     use super::*;
 
     const SIGNED: &str = include_str!("../tests/fixtures/signed.example.net.zone");
+
+    /// The DS of `key` (its SHA-256 digest), as a parent serves it.
+    fn ds_of(name: &Name, key: &crate::model::Rdata) -> crate::model::Rdata {
+        let Some(RData::DNSSEC(DNSSECRData::DNSKEY(key))) = key.to_hickory(RecordType::DNSKEY)
+        else {
+            panic!("not a key");
+        };
+        let digest = key
+            .to_digest(name, hickory_proto::dnssec::DigestType::SHA256)
+            .unwrap();
+        let ds = DS::new(
+            key.calculate_key_tag().unwrap(),
+            key.algorithm(),
+            hickory_proto::dnssec::DigestType::SHA256,
+            digest.as_ref().to_vec(),
+        );
+        crate::model::Rdata::from_hickory(&RData::DNSSEC(DNSSECRData::DS(ds))).unwrap()
+    }
+
+    #[test]
+    fn a_ds_that_points_at_no_served_key_breaks_the_chain() {
+        let zone = crate::zonefile::test_zone("signed.example.net.", SIGNED).zone;
+        let keys = zone.rrset(&zone.origin, RecordType::DNSKEY).unwrap();
+        let by = |server: &str, set: Option<RrSet>| ServedBy {
+            server: server.into(),
+            set,
+        };
+        let served_keys = by("ns1", Some(keys.clone()));
+        // The DS of the key-signing key (tag 63562): the chain holds.
+        let ksk = keys.rdatas.iter().find(|k| k.bytes()[1] == 1).unwrap();
+        let ds = RrSet::single(3600, ds_of(&zone.origin, ksk));
+        assert_eq!(
+            broken_chain(&zone.origin, &by("parent", Some(ds.clone())), &served_keys),
+            None
+        );
+        // No DS at the parent: insecure, not bogus.
+        assert_eq!(
+            broken_chain(&zone.origin, &by("parent", None), &served_keys),
+            None
+        );
+        // The child lost the key the DS points at (a rollover done too soon).
+        let zsk_only: RrSet = RrSet {
+            ttl: 3600,
+            rdatas: keys
+                .rdatas
+                .iter()
+                .filter(|k| k.bytes()[1] == 0)
+                .cloned()
+                .collect(),
+        };
+        let why = broken_chain(
+            &zone.origin,
+            &by("parent", Some(ds.clone())),
+            &by("ns1", Some(zsk_only)),
+        )
+        .unwrap();
+        assert!(why.contains("key tag 63562"), "{why}");
+        assert!(
+            why.contains("serves DNSKEY 10624 and none of them"),
+            "{why}"
+        );
+        // The child went unsigned while the parent still has its DS.
+        let why = broken_chain(&zone.origin, &by("parent", Some(ds)), &by("ns1", None)).unwrap();
+        assert!(why.contains("ns1 serves no DNSKEY at all"), "{why}");
+        assert!(why.starts_with("validating resolvers reject every name of signed.example.net."));
+    }
 
     fn served(zone: &Zone) -> Served<'_> {
         zone.iter()

@@ -17,6 +17,7 @@ use crate::model::present_name;
 use crate::observe::{nameservers, observe_zone, plan, Nameserver, ServerView};
 use crate::report::{Finding, Kind, Report, ZoneReport};
 
+mod chain;
 mod resolver_view;
 
 pub use resolver_view::finding as resolver_finding;
@@ -262,6 +263,7 @@ pub async fn check(
     let clock = Instant::now();
     let mut reports: Vec<ZoneReport> = Vec::new();
     let mut observed = Vec::new();
+    let mut links = Vec::new();
     for loaded in &expected.zones {
         let zone = &loaded.zone;
         let plan = plan(zone, expected.config.zone(&zone.origin));
@@ -275,10 +277,12 @@ pub async fn check(
         )
         .await;
         reports.push(report);
+        links.push((zone, chain::Links::of(zone, &plan, &views)));
         if history.is_some() {
             observed.push((present_name(&zone.origin), plan, views));
         }
     }
+    chain::check_links(&links, &mut reports);
     let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     let report = Report::new(started.to_string(), duration_ms, reports);
     let failure = history.and_then(|history| {
