@@ -29,22 +29,43 @@ pub struct Bogus {
 /// that it has none. What could not be asked is not in it (unknown proves nothing).
 pub type Served<'v> = HashMap<(Name, RecordType), Option<&'v RrSet>>;
 
-/// What one server of a parent serves as the DS of a delegation, or one server of the child
-/// as its apex DNSKEY set (None: it answered that it has none).
-#[derive(Clone, Debug)]
-pub struct ServedBy {
-    /// The server's name as reports show it (escaped for a terminal).
-    pub server: String,
-    /// The RRset.
-    pub set: Option<RrSet>,
+/// A chain of trust broken: the key tags of the parent's DS, and those of the child's keys
+/// (empty: it has no DNSKEY at all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenChain {
+    /// Key tags the DS set points at.
+    pub ds_tags: Vec<u16>,
+    /// Key tags of the child's DNSKEY set.
+    pub key_tags: Vec<u16>,
 }
 
-/// Why the chain of trust from a parent's DS to a child's keys is broken on one server of the
-/// child, or None when a DS the parent serves points at a key the child serves (or the parent
-/// serves no DS: the child is unsigned for validators, insecure but not bogus).
-pub fn broken_chain(child: &Name, ds: &ServedBy, served_keys: &ServedBy) -> Option<String> {
-    let ds_set = ds.set.as_ref()?;
-    let ds_records: Vec<DS> = ds_set
+impl BrokenChain {
+    /// What the child has, said after its name: "has DNSKEY 6457, 4548 and none of them", or
+    /// "has no DNSKEY at all", with `has` the verb.
+    pub fn keys(&self, has: &str) -> String {
+        if self.key_tags.is_empty() {
+            format!("{has} no DNSKEY at all")
+        } else {
+            format!("{has} DNSKEY {} and none of them", tags(&self.key_tags))
+        }
+    }
+
+    /// The DS key tags, comma separated.
+    pub fn ds(&self) -> String {
+        tags(&self.ds_tags)
+    }
+}
+
+fn tags(tags: &[u16]) -> String {
+    let tags: Vec<String> = tags.iter().map(u16::to_string).collect();
+    tags.join(", ")
+}
+
+/// Whether the chain of trust from a DS set (a parent's, for `child`) to a DNSKEY set (the
+/// child's; None: it has none) is broken: no DS points at a zone key of the set. None when one
+/// does, or when there is no DS (the child is unsigned for validators: insecure, not bogus).
+pub fn broken_chain(child: &Name, ds: Option<&RrSet>, keys: Option<&RrSet>) -> Option<BrokenChain> {
+    let ds_records: Vec<DS> = ds?
         .rdatas
         .iter()
         .filter_map(|rdata| match rdata.to_hickory(RecordType::DS)? {
@@ -52,8 +73,7 @@ pub fn broken_chain(child: &Name, ds: &ServedBy, served_keys: &ServedBy) -> Opti
             _ => None,
         })
         .collect();
-    let keys: Vec<DNSKEY> = served_keys
-        .set
+    let keys: Vec<DNSKEY> = keys
         .iter()
         .flat_map(|set| &set.rdatas)
         .filter_map(|rdata| match rdata.to_hickory(RecordType::DNSKEY)? {
@@ -68,31 +88,17 @@ pub fn broken_chain(child: &Name, ds: &ServedBy, served_keys: &ServedBy) -> Opti
             key.calculate_key_tag().ok() == Some(ds.key_tag()) && key.algorithm() == ds.algorithm()
         }
     };
-    if ds_records.iter().any(|ds| {
+    let holds = ds_records.iter().any(|ds| {
         keys.iter()
             .any(|key| key.zone_key() && !key.revoke() && points_at(ds, key))
-    }) {
-        return None;
-    }
-    let tags = |tags: Vec<u16>| {
-        let tags: Vec<String> = tags.iter().map(u16::to_string).collect();
-        tags.join(", ")
-    };
-    let ds_tags = tags(ds_records.iter().map(DS::key_tag).collect());
-    let served = if keys.is_empty() {
-        "serves no DNSKEY at all".to_string()
-    } else {
-        let key_tags = keys
+    });
+    (!holds && !ds_records.is_empty()).then(|| BrokenChain {
+        ds_tags: ds_records.iter().map(DS::key_tag).collect(),
+        key_tags: keys
             .iter()
-            .filter_map(|k| k.calculate_key_tag().ok())
-            .collect();
-        format!("serves DNSKEY {} and none of them", tags(key_tags))
-    };
-    Some(format!(
-        "validating resolvers reject every name of {}: {} serves its DS (key tag {ds_tags}), {} {served}",
-        crate::model::present_name(child),
-        ds.server, served_keys.server,
-    ))
+            .filter_map(|key| key.calculate_key_tag().ok())
+            .collect(),
+    })
 }
 
 /// The RRsets of `served` that a validating resolver rejects, in name order. Nothing when the
@@ -284,6 +290,15 @@ mod tests {
 
     const SIGNED: &str = include_str!("../tests/fixtures/signed.example.net.zone");
 
+    fn served(zone: &Zone) -> Served<'_> {
+        zone.iter()
+            .flat_map(|(name, sets)| {
+                sets.iter()
+                    .map(move |(rtype, set)| ((name.clone(), *rtype), Some(set)))
+            })
+            .collect()
+    }
+
     /// The DS of `key` (its SHA-256 digest), as a parent serves it.
     fn ds_of(name: &Name, key: &crate::model::Rdata) -> crate::model::Rdata {
         let Some(RData::DNSSEC(DNSSECRData::DNSKEY(key))) = key.to_hickory(RecordType::DNSKEY)
@@ -305,26 +320,16 @@ mod tests {
     #[test]
     fn a_ds_that_points_at_no_served_key_breaks_the_chain() {
         let zone = crate::zonefile::test_zone("signed.example.net.", SIGNED).zone;
-        let keys = zone.rrset(&zone.origin, RecordType::DNSKEY).unwrap();
-        let by = |server: &str, set: Option<RrSet>| ServedBy {
-            server: server.into(),
-            set,
-        };
-        let served_keys = by("ns1", Some(keys.clone()));
+        let origin = &zone.origin;
+        let keys = zone.rrset(origin, RecordType::DNSKEY).unwrap();
         // The DS of the key-signing key (tag 63562): the chain holds.
         let ksk = keys.rdatas.iter().find(|k| k.bytes()[1] == 1).unwrap();
-        let ds = RrSet::single(3600, ds_of(&zone.origin, ksk));
-        assert_eq!(
-            broken_chain(&zone.origin, &by("parent", Some(ds.clone())), &served_keys),
-            None
-        );
+        let ds = RrSet::single(3600, ds_of(origin, ksk));
+        assert_eq!(broken_chain(origin, Some(&ds), Some(keys)), None);
         // No DS at the parent: insecure, not bogus.
-        assert_eq!(
-            broken_chain(&zone.origin, &by("parent", None), &served_keys),
-            None
-        );
+        assert_eq!(broken_chain(origin, None, Some(keys)), None);
         // The child lost the key the DS points at (a rollover done too soon).
-        let zsk_only: RrSet = RrSet {
+        let zsk_only = RrSet {
             ttl: 3600,
             rdatas: keys
                 .rdatas
@@ -333,30 +338,15 @@ mod tests {
                 .cloned()
                 .collect(),
         };
-        let why = broken_chain(
-            &zone.origin,
-            &by("parent", Some(ds.clone())),
-            &by("ns1", Some(zsk_only)),
-        )
-        .unwrap();
-        assert!(why.contains("key tag 63562"), "{why}");
-        assert!(
-            why.contains("serves DNSKEY 10624 and none of them"),
-            "{why}"
+        let broken = broken_chain(origin, Some(&ds), Some(&zsk_only)).unwrap();
+        assert_eq!(broken.ds(), "63562");
+        assert_eq!(
+            broken.keys("serves"),
+            "serves DNSKEY 10624 and none of them"
         );
         // The child went unsigned while the parent still has its DS.
-        let why = broken_chain(&zone.origin, &by("parent", Some(ds)), &by("ns1", None)).unwrap();
-        assert!(why.contains("ns1 serves no DNSKEY at all"), "{why}");
-        assert!(why.starts_with("validating resolvers reject every name of signed.example.net."));
-    }
-
-    fn served(zone: &Zone) -> Served<'_> {
-        zone.iter()
-            .flat_map(|(name, sets)| {
-                sets.iter()
-                    .map(move |(rtype, set)| ((name.clone(), *rtype), Some(set)))
-            })
-            .collect()
+        let broken = broken_chain(origin, Some(&ds), None).unwrap();
+        assert_eq!(broken.keys("has"), "has no DNSKEY at all");
     }
 
     #[test]

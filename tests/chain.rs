@@ -1,7 +1,8 @@
 //! The chain of trust between a parent and a child zone audited together, with zones signed at
 //! test time by BIND's dnssec-keygen and dnssec-signzone and served by two NSDs on 127.0.0.1:
 //! a DS that points at a key the child serves is clean; the child re-keyed while the parent
-//! keeps the old DS is `bogus`, on the child, though each zone alone matches its zone file.
+//! keeps the old DS is `bogus`, on the child, though each zone alone matches its zone file;
+//! `lint` says the same of the files before deploy (`ds-mismatch`, at the DS's line).
 
 mod common;
 
@@ -122,6 +123,21 @@ fn expected_dir(
     dir
 }
 
+/// `lint` of the directory: its exit code and what it printed.
+async fn lint_dir(dir: &Path) -> (Option<i32>, String) {
+    let out = run(vec![
+        "lint".into(),
+        "--expected".into(),
+        dir.display().to_string(),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.code(),
+        text + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ds_the_child_has_no_key_for_is_bogus_on_the_child() {
     if bind_tool("dnssec-signzone").is_none() || Software::Nsd.installed().is_none() {
@@ -140,6 +156,9 @@ async fn a_ds_the_child_has_no_key_for_is_bogus_on_the_child() {
     let (code, json) = check_json(dir.path(), &[]).await;
     assert_eq!(code, 0, "{:#}", serde_json::Value::Array(findings(&json)));
     assert!(findings(&json).is_empty());
+    let (code, lint) = lint_dir(dir.path()).await;
+    assert!(!lint.contains("ds-mismatch"), "{lint}");
+    assert_eq!(code, Some(0), "{lint}");
 
     // The child rolls to a new key and drops the old one at once; expected-records follows the
     // child, but the parent still serves the DS of the old key.
@@ -172,4 +191,13 @@ async fn a_ds_the_child_has_no_key_for_is_bogus_on_the_child() {
             .len(),
         1
     );
+    // lint, before deploy, sees the same in the files: the parent's DS, at its line.
+    let (code, lint) = lint_dir(dir.path()).await;
+    assert_eq!(code, Some(1), "{lint}");
+    let ds_line = parent.lines().position(|l| l.contains(" DS ")).unwrap() + 1;
+    assert!(
+        lint.contains(&format!("example.zone:{ds_line}:")) && lint.contains("ds-mismatch"),
+        "{lint}"
+    );
+    assert!(lint.contains("which has DNSKEY"), "{lint}");
 }

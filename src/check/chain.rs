@@ -6,10 +6,19 @@
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::compare::server_finding;
-use crate::dnssec::{broken_chain, ServedBy};
+use crate::dnssec::broken_chain;
 use crate::model::Zone;
 use crate::observe::{Method, Observed, Probe, ServerView};
 use crate::report::{Finding, Kind, Severity, ZoneReport};
+
+/// What one server serves: the DS of a delegation (a parent's server), or the apex DNSKEY set
+/// (a child's; None: it answered that it has none).
+#[derive(Clone, Debug)]
+struct ServedBy {
+    /// The server's name as reports show it (escaped for a terminal).
+    server: String,
+    set: Option<crate::model::RrSet>,
+}
 
 /// What one zone's servers serve of the chain: the DS at each of its delegations, and its own
 /// apex DNSKEY set (what could not be asked, or is not known, is left out).
@@ -82,7 +91,17 @@ pub(super) fn check_links(zones: &[(&Zone, Links)], reports: &mut [ZoneReport]) 
                 if findings.iter().any(|f| f.servers.contains(&keys.server)) {
                     continue;
                 }
-                if let Some(why) = broken_chain(&child.origin, ds, keys) {
+                if let Some(broken) =
+                    broken_chain(&child.origin, ds.set.as_ref(), keys.set.as_ref())
+                {
+                    let why = format!(
+                        "validating resolvers reject every name of {}: {} serves its DS (key tag {}), {} {}",
+                        crate::model::present_name(&child.origin),
+                        ds.server,
+                        broken.ds(),
+                        keys.server,
+                        broken.keys("serves"),
+                    );
                     let mut finding = server_finding(child, Kind::Bogus, &keys.server, why);
                     finding.severity = Severity::Drift;
                     finding.host = "@".into();

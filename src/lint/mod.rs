@@ -584,11 +584,50 @@ impl Lint<'_> {
         }
     }
 
+    /// Each DS of a delegation to a zone of the same directory against that zone's DNSKEY set:
+    /// a DS that points at no key of it (a rollover that went too far, a child that is no longer
+    /// signed) would make every name of the child bogus once both are live.
+    fn delegation_chains(&mut self) {
+        let zone = self.zone;
+        let neighbours = self.neighbours;
+        for (name, sets) in zone.iter() {
+            let Some(ds) = sets.get(&RecordType::DS) else {
+                continue;
+            };
+            if *name == zone.origin {
+                continue;
+            }
+            let Some(child) = neighbours.current.iter().find(|z| z.origin == *name) else {
+                continue;
+            };
+            let keys = child.rrset(&child.origin, RecordType::DNSKEY);
+            let Some(broken) = crate::dnssec::broken_chain(name, Some(ds), keys) else {
+                continue;
+            };
+            let shown = present_name(name);
+            let message = format!(
+                "the DS of {shown} (key tag {}) points at no key of the zone {shown} in this directory, which {}: once both are live, validating resolvers reject every name of {shown}",
+                broken.ds(),
+                broken.keys("has")
+            );
+            self.push(
+                Level::Error,
+                "ds-mismatch",
+                &shown,
+                "DS",
+                self.line(name, RecordType::DS),
+                message,
+                None,
+            );
+        }
+    }
+
     /// What named-checkzone refuses in the apex's DNSSEC data: a DS (it belongs in the parent),
     /// CDS/CDNSKEY that match no DNSKEY of the zone (the parent would install a DS for a key
     /// that does not sign: the zone goes bogus). NSEC3 and NS-below-DNAME are checked with
     /// every name in `validity`.
     fn dnssec_validity(&mut self) {
+        self.delegation_chains();
         let zone = self.zone;
         let origin = &zone.origin;
         let apex = zone.get(origin);

@@ -20,6 +20,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("no-apex-ns", "The zone has no NS at its apex."),
     ("ds-at-apex", "A DS at the apex belongs in the parent zone."),
     ("cds-without-dnskey", "A CDS or CDNSKEY stands for no DNSKEY of the zone."),
+    ("ds-mismatch", "A delegation's DS points at no key of the child zone in the same directory: the child would be bogus."),
     ("nsec3-parameters", "NSEC3PARAM iterations, salt or flags against RFC 9276 (over 100 iterations: validators may refuse the zone)."),
     ("nsec3-owner", "An NSEC3 owner that is not a base32hex hash."),
     ("nsec3-hash-length", "An NSEC3 next-hash of the wrong length for SHA-1."),
