@@ -7,94 +7,21 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::signing::Signer;
 use common::*;
 
 const PARENT: &str = "example.";
 const CHILD: &str = "child.example.";
 
-/// A tool of BIND's (bind9-utils, which bind9 brings), or None: the test then skips, except
-/// under CI where it fails.
-fn bind_tool(name: &str) -> Option<std::path::PathBuf> {
-    let found = ["/usr/bin", "/usr/sbin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.exists());
-    if found.is_none() && std::env::var_os("CI").is_some() {
-        panic!("{name} is required under CI=true (apt-get install -y bind9-utils): .ci/run installs it");
-    }
-    if found.is_none() {
-        eprintln!("{name} not installed: skipping (apt-get install -y bind9-utils)");
-    }
-    found
-}
-
-fn run_tool(tool: &Path, args: &[&str], dir: &Path) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} {args:?}: {}",
-        tool.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// The child zone signed with a new key pair (ECDSA P-256) made in `dir`, and the DS (SHA-256)
-/// of its key-signing key as the parent would publish it.
-fn signed_child(dir: &Path, serial: u32) -> (String, String) {
-    let (keygen, signzone, dsfromkey) = (
-        bind_tool("dnssec-keygen").unwrap(),
-        bind_tool("dnssec-signzone").unwrap(),
-        bind_tool("dnssec-dsfromkey").unwrap(),
-    );
-    let ksk = run_tool(
-        &keygen,
-        &[
-            "-q",
-            "-a",
-            "ECDSAP256SHA256",
-            "-f",
-            "KSK",
-            "-n",
-            "ZONE",
-            CHILD,
-        ],
-        dir,
-    );
-    run_tool(
-        &keygen,
-        &["-q", "-a", "ECDSAP256SHA256", "-n", "ZONE", CHILD],
-        dir,
-    );
+/// The child zone signed with a new key pair, and the DS of its key-signing key.
+fn signed_child(serial: u32) -> Option<(String, String)> {
+    let signer = Signer::new(CHILD)?;
     let text = format!(
         "$ORIGIN {CHILD}\n$TTL 300\n@ SOA ns1 hostmaster.example. ( {serial} 3600 900 1209600 300 )\n\
          @ NS ns1\nns1 A 127.0.0.1\nbh1 A 192.0.2.1\nbh2 AAAA 2001:db8::2\n"
     );
-    std::fs::write(dir.join("child.zone"), text).unwrap();
-    run_tool(
-        &signzone,
-        &[
-            "-q",
-            "-S",
-            "-K",
-            ".",
-            "-o",
-            CHILD,
-            "-f",
-            "child.signed",
-            "child.zone",
-        ],
-        dir,
-    );
-    let ds = run_tool(&dsfromkey, &["-2", &format!("{ksk}.key")], dir);
-    let signed = std::fs::read_to_string(dir.join("child.signed")).unwrap();
-    (signed, ds)
+    Some((signer.sign(&text, false), signer.ds()))
 }
 
 fn parent_with(ds: &str) -> String {
@@ -140,11 +67,9 @@ async fn lint_dir(dir: &Path) -> (Option<i32>, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ds_the_child_has_no_key_for_is_bogus_on_the_child() {
-    if bind_tool("dnssec-signzone").is_none() || Software::Nsd.installed().is_none() {
+    let Some((child, ds)) = signed_child(1) else {
         return;
-    }
-    let keys = tempfile::tempdir().unwrap();
-    let (child, ds) = signed_child(keys.path(), 1);
+    };
     let parent = parent_with(&ds);
     let Some(parent_ns) = Daemon::start(Software::Nsd, PARENT, &parent, &Setup::default()) else {
         return;
@@ -162,8 +87,9 @@ async fn a_ds_the_child_has_no_key_for_is_bogus_on_the_child() {
 
     // The child rolls to a new key and drops the old one at once; expected-records follows the
     // child, but the parent still serves the DS of the old key.
-    let rolled = tempfile::tempdir().unwrap();
-    let (child, _) = signed_child(rolled.path(), 2);
+    let Some((child, _)) = signed_child(2) else {
+        return;
+    };
     let Some(child_ns) = Daemon::start(Software::Nsd, CHILD, &child, &Setup::default()) else {
         return;
     };

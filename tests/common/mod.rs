@@ -6,11 +6,13 @@
 //!   port, truncation); everything else is forwarded untouched, so the data is always real.
 //! - [`daemons::Daemon`] starts a real NSD, Knot, BIND or PowerDNS (from Debian's packages) on a
 //!   free loopback port.
+//! - [`signing::Signer`] signs zones at test time with BIND's dnssec-keygen and dnssec-signzone.
 
 #![allow(dead_code)]
 
 pub mod daemons;
 pub mod golden;
+pub mod signing;
 
 #[allow(unused_imports)]
 pub use daemons::{free_port, Daemon, Setup, Software, Transfer, Unbound, EVERY_SERVER};
