@@ -107,8 +107,9 @@ fn record_server(
         baseline,
     };
     let seen = observed_states(zone, view);
-    // A transfer shows the whole zone: what it no longer holds has disappeared.
-    let whole = view.method == Method::Transfer;
+    // A transfer shows the whole zone: what it no longer holds has disappeared. One that
+    // failed (axfr = "always") showed nothing.
+    let whole = view.method == Method::Transfer && view.transfer_failure.is_none();
     let (writes, gone) = differences(tx, feed, &seen, whole)?;
     let mut written = 0;
     for (key, rtype, state, known) in writes {
@@ -462,4 +463,97 @@ mod tests {
 
     /// FNV-1a of type, TTL and the data, as the first store format wrote it.
     const PINNED: i64 = 4_424_237_036_073_958_363;
+
+    /// What a server showed of `zone` by transfer: as expected, plus `stray`; or, when
+    /// `failed`, nothing (a transfer refused under axfr = "always").
+    fn by_transfer(
+        zone: &crate::model::Zone,
+        plan: &[crate::observe::Probe<'_>],
+        stray: Option<&crate::observe::Extra>,
+        failed: bool,
+    ) -> ServerView {
+        use crate::observe::{Answers, Nameserver};
+        let refused = || crate::transport::Failure::Rcode("AXFR REFUSED".into());
+        let answers = if failed {
+            Answers::all(Observed::Failed(refused()), plan.len())
+        } else {
+            plan.iter()
+                .map(|p| {
+                    p.expected
+                        .cloned()
+                        .map_or(Observed::Absent, Observed::Present)
+                })
+                .collect()
+        };
+        ServerView {
+            server: Nameserver {
+                label: "ns1".into(),
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 5301)),
+            },
+            serial: Ok(1),
+            soa: zone
+                .rrset(&zone.origin, RecordType::SOA)
+                .cloned()
+                .map_or(Observed::Absent, Observed::Present),
+            answers,
+            extras: stray.into_iter().cloned().collect(),
+            method: Method::Transfer,
+            transfer_failure: failed.then(refused),
+            stats: crate::transport::WireStats::default(),
+        }
+    }
+
+    #[test]
+    fn a_failed_transfer_records_nothing_gone_and_a_stray_that_goes_is_a_change() {
+        let zone = crate::zonefile::test_zone(
+            "z.net.",
+            "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\nbh1 A 192.0.2.1\n",
+        )
+        .zone;
+        let settings = crate::config::Config::default().zone(&zone.origin).clone();
+        let plan = crate::observe::plan(&zone, &settings);
+        let stray = crate::observe::Extra {
+            name: hickory_proto::rr::Name::from_ascii("bh1x.z.net.").unwrap(),
+            rtype: RecordType::A,
+            set: RrSet::single(
+                300,
+                Rdata::from_wire(RecordType::A, &[192, 0, 2, 9]).unwrap(),
+            ),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let run = |history: &mut History, at: i64, view: ServerView| {
+            let summary = RunSummary {
+                started_at: at,
+                duration_ms: 1,
+                servers: 1,
+                verdict: "drift".into(),
+                drift: 0,
+                failures: 0,
+            };
+            let views = [view];
+            let zones = [ZoneObservations {
+                zone: "z.net.".into(),
+                plan: &plan,
+                views: &views,
+            }];
+            history.record(&summary, &zones).unwrap();
+        };
+        run(
+            &mut history,
+            1000,
+            by_transfer(&zone, &plan, Some(&stray), false),
+        );
+        // Refused: nothing is known, so nothing went (the stray least of all).
+        run(&mut history, 2000, by_transfer(&zone, &plan, None, true));
+        let changes = |history: &History| history.changes_since(0).unwrap();
+        assert!(changes(&history).is_empty(), "{:?}", changes(&history));
+        // A transfer without the stray: it went.
+        run(&mut history, 3000, by_transfer(&zone, &plan, None, false));
+        let changes = changes(&history);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].name, "bh1x.z.net.");
+        assert!(!changes[0].present);
+        assert_eq!(changes[0].before, ["192.0.2.9"]);
+    }
 }
