@@ -120,8 +120,6 @@ impl History {
         Ok(out)
     }
 
-    /// The values of an RRset's last change where it was present (a state an older store
-    /// kept holds its values there).
     fn last_values(
         &self,
         zone: &str,
@@ -129,22 +127,7 @@ impl History {
         name: &str,
         rtype: &str,
     ) -> Result<Vec<String>, HistoryError> {
-        let vals: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT c.vals FROM changes c JOIN rrsets s ON s.id = c.rrset
-                 WHERE s.zone = ?1 AND s.server = ?2 AND s.name = ?3 AND s.rtype = ?4
-                   AND c.present = 1
-                 ORDER BY c.id DESC LIMIT 1",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![zone, server, name, rtype], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(sqlite(&self.path))?;
-        Ok(vals
-            .and_then(|vals| serde_json::from_str(&vals).ok())
-            .unwrap_or_default())
+        last_present_values(&self.conn, (zone, server, name, rtype)).map_err(sqlite(&self.path))
     }
 
     /// Servers recorded for a zone.
@@ -253,4 +236,24 @@ impl History {
 /// Alert targets are kept by a hash: webhook URLs are secrets.
 fn target_key(target: &str) -> String {
     format!("{:016x}", crate::hash::Fnv1a::of(target.as_bytes()))
+}
+
+/// The values of an RRset's last change where it was present, as shown: where a state an older
+/// store kept holds its values, and what was served before a state that is absent now.
+pub(super) fn last_present_values(
+    conn: &rusqlite::Connection,
+    (zone, server, name, rtype): (&str, &str, &str, &str),
+) -> rusqlite::Result<Vec<String>> {
+    let vals: Option<String> = conn
+        .prepare_cached(
+            "SELECT c.vals FROM changes c JOIN rrsets s ON s.id = c.rrset
+             WHERE s.zone = ?1 AND s.server = ?2 AND s.name = ?3 AND s.rtype = ?4
+               AND c.present = 1
+             ORDER BY c.id DESC LIMIT 1",
+        )?
+        .query_row(params![zone, server, name, rtype], |r| r.get(0))
+        .optional()?;
+    Ok(vals
+        .and_then(|vals| serde_json::from_str(&vals).ok())
+        .unwrap_or_default())
 }

@@ -374,25 +374,9 @@ fn stored_values(
     if let Some(set) = data.as_deref().and_then(decode_data) {
         return Ok(set.shown(rtype));
     }
-    let vals: Option<String> = tx
-        .prepare_cached(
-            "SELECT c.vals FROM changes c JOIN rrsets s ON s.id = c.rrset
-             WHERE s.zone = ?1 AND s.server = ?2 AND s.name = ?3 AND s.rtype = ?4 AND c.present = 1
-             ORDER BY c.id DESC LIMIT 1",
-        )?
-        .query_row(
-            params![
-                at.zone,
-                at.server,
-                present_name(&name_of_key(key)),
-                rtype.to_string()
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(vals
-        .and_then(|vals| serde_json::from_str(&vals).ok())
-        .unwrap_or_default())
+    let name = present_name(&name_of_key(key));
+    let rtype = rtype.to_string();
+    super::read::last_present_values(tx, (at.zone, at.server, &name, &rtype))
 }
 
 /// An RRset's data as stored: each record's canonical wire form after its length (two
