@@ -292,11 +292,6 @@ impl TypeMap {
         }
     }
 
-    /// Takes the RRset of `rtype` out.
-    pub fn remove(&mut self, rtype: &RecordType) -> Option<RrSet> {
-        self.position(rtype).ok().map(|at| self.0.remove(at).1)
-    }
-
     /// The types held, in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &RecordType> + Clone {
         self.0.iter().map(|(rtype, _)| rtype)
@@ -343,16 +338,6 @@ impl<'a> IntoIterator for &'a TypeMap {
     }
 }
 
-impl FromIterator<(RecordType, RrSet)> for TypeMap {
-    fn from_iter<I: IntoIterator<Item = (RecordType, RrSet)>>(iter: I) -> TypeMap {
-        let mut map = TypeMap::default();
-        for (rtype, set) in iter {
-            map.insert(rtype, set);
-        }
-        map
-    }
-}
-
 /// The data of an RRset, a set kept as a sorted vector without duplicates: compared, iterated
 /// and printed in canonical order, one allocation per RRset (none for a set of one).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -370,11 +355,6 @@ impl RdataSet {
         }
     }
 
-    /// Whether `rdata` is in the set.
-    pub fn contains(&self, rdata: &Rdata) -> bool {
-        self.0.binary_search(rdata).is_ok()
-    }
-
     /// The data, in canonical order.
     pub fn iter(&self) -> std::slice::Iter<'_, Rdata> {
         self.0.iter()
@@ -388,11 +368,6 @@ impl RdataSet {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    /// The first record in canonical order.
-    pub fn first(&self) -> Option<&Rdata> {
-        self.0.first()
     }
 }
 
