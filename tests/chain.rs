@@ -52,12 +52,7 @@ fn expected_dir(
 
 /// `lint` of the directory: its exit code and what it printed.
 async fn lint_dir(dir: &Path) -> (Option<i32>, String) {
-    let out = run(vec![
-        "lint".into(),
-        "--expected".into(),
-        dir.display().to_string(),
-    ])
-    .await;
+    let out = audit("lint").expected(dir).run().await;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     (
         out.status.code(),

@@ -40,16 +40,12 @@ async fn the_incident_is_one_drift_line_naming_both_servers() {
     assert_eq!(drift[0]["unexpected"], serde_json::json!(["203.0.113.18"]));
     assert_eq!(drift[0]["servers"], serde_json::json!(["ns1", "ns2"]));
 
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", ns1.addr()),
-        "--nameserver".into(),
-        format!("ns2={}", ns2.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .nameserver("ns1", ns1.addr())
+        .nameserver("ns2", ns2.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("bh17  DRIFT   A 203.0.113.1[7→8] not expected (seen on ns1, ns2)"),
@@ -270,14 +266,11 @@ async fn hostile_txt_cannot_reach_the_terminal_raw() {
     let live = with("bh17 IN TXT \"\\027[2J\\010::error::pwned\\013\"\n");
     let ns1 = serve(&live).await;
     let dir = expected_dir(ZONE, FAST);
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", ns1.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .nameserver("ns1", ns1.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
@@ -294,44 +287,36 @@ async fn bad_input_exits_2_with_file_line_and_column() {
         &with("bh19 IN A 203.0.113.300\nbh20 IN AAAA zz::1 junk\n"),
         FAST,
     );
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        "127.0.0.1:9".into(),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .arg("--nameserver")
+        .arg("127.0.0.1:9")
+        .run()
+        .await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bots.example.net.zone:14:11:"), "{err}");
     assert!(err.contains("bots.example.net.zone:15:"), "{err}");
 
     let dir = expected_dir(ZONE, "timeout_ms = \"soon\"\n");
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-    ])
-    .await;
+    let out = audit("check").expected(dir.path()).run().await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("dns-audit.toml:1:14:"), "{err}");
 
-    let out = run(vec![
-        "check".into(),
-        "--nameserver".into(),
-        "not-an-ip".into(),
-    ])
-    .await;
+    let out = audit("check")
+        .arg("--nameserver")
+        .arg("not-an-ip")
+        .run()
+        .await;
     assert_eq!(out.status.code(), Some(2));
-    let out = run(vec!["check".into(), "--bogus".into()]).await;
+    let out = audit("check").arg("--bogus").run().await;
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_finds_exactly_the_replayed_incident() {
-    let out = run(vec!["demo".into()]).await;
+    let out = audit("demo").run().await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -580,16 +565,12 @@ async fn a_finding_says_since_when_it_has_been_served() {
     assert_eq!(drift(&second)[0]["since"], seen_first);
     assert_ne!(second["started_at"], first["started_at"]);
     // On the terminal an earlier run's finding is never "new", however recent.
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--state".into(),
-        store.display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", ns1.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .state(&store)
+        .nameserver("ns1", ns1.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(seen on ns1), for "), "{text}");
     assert!(!text.contains(", new"), "{text}");
@@ -666,15 +647,12 @@ async fn a_finding_says_since_when_it_has_been_served() {
 
     // Without a history nothing tells.
     let (_, unrecorded) = check_json(dir.path(), &servers).await;
-    let text = run(vec![
-        "check".into(),
-        "--no-record".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", ns1.addr()),
-    ])
-    .await;
+    let text = audit("check")
+        .arg("--no-record")
+        .expected(dir.path())
+        .nameserver("ns1", ns1.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     // No history, so no "since"; how long resolvers may keep it after the fix (its TTL).
     assert!(
@@ -780,18 +758,15 @@ async fn the_same_finding_on_many_hosts_is_told_once() {
     let server = serve(ZONE).await;
     let dir = expected_dir(&with(&tagged), FAST);
     let check = |verbose: bool| {
-        let mut args = vec![
-            "check".to_string(),
-            "--no-record".into(),
-            "--expected".into(),
-            dir.path().display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={}", server.addr()),
-        ];
+        let command = audit("check")
+            .arg("--no-record")
+            .expected(dir.path())
+            .nameserver("ns1", server.addr());
         if verbose {
-            args.push("--verbose".into());
+            command.arg("--verbose").run()
+        } else {
+            command.run()
         }
-        run(args)
     };
     let out = check(false).await;
     assert_eq!(out.status.code(), Some(1));
@@ -828,16 +803,12 @@ async fn a_record_missing_on_one_server_is_one_line() {
             .any(|f| f["kind"] == "servers_disagree"),
         "{json:#}"
     );
-    let mut args = vec![
-        "check".to_string(),
-        "--no-record".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-    ];
-    for (name, addr) in servers {
-        args.extend(["--nameserver".to_string(), format!("{name}={addr}")]);
-    }
-    let out = run(args).await;
+    let out = audit("check")
+        .arg("--no-record")
+        .expected(dir.path())
+        .nameservers(&servers)
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     // Its absence is cached for the SOA's negative TTL (RFC 2308: min of MINIMUM 300 and the
     // SOA's own TTL 3600).
@@ -899,15 +870,12 @@ async fn a_host_nobody_expected_leaves_every_expected_host_counted() {
     assert_eq!(code, 1, "{json:#}");
     let hosts = json["zones"][0]["hosts_checked"].as_u64().unwrap();
     assert_eq!(json["zones"][0]["hosts"][0]["expected"], false, "{json:#}");
-    let out = run(vec![
-        "check".into(),
-        "--no-record".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", server.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .arg("--no-record")
+        .expected(dir.path())
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!(
@@ -924,18 +892,14 @@ async fn an_ignore_that_matches_nothing_is_said_on_every_run_until_waived() {
     let ns1 = serve(ZONE).await;
     let config = format!("{FAST}ignore_names = [\"bh71\"]\n");
     let dir = expected_dir(ZONE, &config);
-    let args = |dir: &std::path::Path| {
-        vec![
-            "check".to_string(),
-            "--expected".into(),
-            dir.display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={}", ns1.addr()),
-            "--quiet".into(),
-            "--no-record".into(),
-        ]
+    let check = |dir: &std::path::Path| {
+        audit("check")
+            .expected(dir)
+            .nameserver("ns1", ns1.addr())
+            .args(["--quiet", "--no-record"])
+            .run()
     };
-    let out = run(args(dir.path())).await;
+    let out = check(dir.path()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -946,7 +910,7 @@ async fn an_ignore_that_matches_nothing_is_said_on_every_run_until_waived() {
         "{config}\n[[waive]]\nname = \"bh71\"\ncheck = \"unused-ignore\"\nreason = \"bh71 comes next week\"\n"
     );
     let dir = expected_dir(ZONE, &waived);
-    let out = run(args(dir.path())).await;
+    let out = check(dir.path()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("bh71"), "{stderr}");
 }
@@ -967,14 +931,12 @@ async fn servers_and_timeouts_are_written_as_dig_users_write_them() {
         assert_eq!(code, 0, "{server}: {json:#}");
         assert_eq!(json["zones"][0]["servers"][0]["status"], "ok", "{server}");
     }
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        "127.0.0.1:99999".into(),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .arg("--nameserver")
+        .arg("127.0.0.1:99999")
+        .run()
+        .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("port \"99999\" is not a port"), "{stderr}");
@@ -992,13 +954,7 @@ async fn servers_and_timeouts_are_written_as_dig_users_write_them() {
     assert_eq!(json["zones"][0]["servers"][0]["retries"], 0, "{json:#}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     for bad in [["--timeout", "0"], ["--retries", "11"]] {
-        let mut args = vec![
-            "check".to_string(),
-            "--expected".into(),
-            dir.path().display().to_string(),
-        ];
-        args.extend(bad.iter().map(|s| s.to_string()));
-        let out = run(args).await;
+        let out = audit("check").expected(dir.path()).args(bad).run().await;
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }

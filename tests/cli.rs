@@ -149,27 +149,19 @@ async fn progress_stays_off_pipes_and_logs_come_with_v() {
     let server = serve(ZONE).await;
     let dir = expected_dir(ZONE, FAST);
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // -v and -vv are global flags: after the subcommand as well as before it.
     let base = |extra: &[&str]| {
-        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        args.extend([
-            "check".to_string(),
-            "--expected".into(),
-            dir.path().display().to_string(),
-            "--no-record".into(),
-            "--nameserver".into(),
-            format!("ns1={}", server.addr()),
-        ]);
-        args
+        audit("check")
+            .expected(dir.path())
+            .arg("--no-record")
+            .nameserver("ns1", server.addr())
+            .args(extra)
     };
-    let mut slow = base(&[]);
-    slow.extend([
-        "--nameserver".into(),
-        format!("ns9={}", silent.local_addr().unwrap()),
-        "--timeout".into(),
-        "700ms".into(),
-    ]);
+    let slow = base(&[])
+        .nameserver("ns9", silent.local_addr().unwrap())
+        .args(["--timeout", "700ms"]);
     let started = std::time::Instant::now();
-    let out = run(slow).await;
+    let out = slow.run().await;
     assert!(
         started.elapsed() > std::time::Duration::from_secs(1),
         "the run must be slow enough to show progress"
@@ -179,7 +171,7 @@ async fn progress_stays_off_pipes_and_logs_come_with_v() {
     assert!(!stderr.contains("asking"), "{stderr}");
     assert!(!stderr.contains('\r'), "{stderr:?}");
 
-    let out = run(base(&["-v"])).await;
+    let out = base(&["-v"]).run().await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
@@ -194,11 +186,11 @@ async fn progress_stays_off_pipes_and_logs_come_with_v() {
         "-v is not every query: {stderr}"
     );
 
-    let out = run(base(&["-vv"])).await;
+    let out = base(&["-vv"]).run().await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bh17.bots.example.net. A"), "{stderr}");
 
-    let out = run(base(&[])).await;
+    let out = base(&[]).run().await;
     assert!(
         out.stderr.is_empty(),
         "{}",

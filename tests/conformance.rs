@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::run;
+use common::audit;
 
 const HEAD: &[u8] = b"$ORIGIN bots.example.net.\n$TTL 300\n@ IN SOA ns1 h 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 192.0.2.1\n";
 
@@ -44,13 +44,7 @@ fn name_over_255() -> Vec<u8> {
 }
 
 async fn check_plan(dir: &Path) -> (Option<i32>, String) {
-    let out = run(vec![
-        "check".into(),
-        "--plan".into(),
-        "--expected".into(),
-        dir.display().to_string(),
-    ])
-    .await;
+    let out = audit("check").arg("--plan").expected(dir).run().await;
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -254,24 +248,16 @@ async fn thousands_of_errors_are_counted_not_all_printed() {
         "{err}"
     );
     // The last error is still found (the scanner reads on in windows after an error).
-    let out = run(vec![
-        "lint".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
+    let out = audit("lint")
+        .expected(dir.path())
+        .format("json")
+        .run()
+        .await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = json["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 5000);
     assert_eq!(findings[4999]["line"], 5005);
-    let out = run(vec![
-        "lint".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-    ])
-    .await;
+    let out = audit("lint").expected(dir.path()).run().await;
     let human = String::from_utf8_lossy(&out.stdout);
     assert_eq!(human.lines().count(), 52, "{human}");
     assert!(human.contains("and 4950 more [parse] findings"), "{human}");
@@ -315,19 +301,16 @@ async fn the_config_says_what_it_cannot_use_with_its_place() {
         assert!(err.contains(needle), "{text}: {err}");
     }
     std::fs::write(&config, "").unwrap();
-    let expected = dir.path().display().to_string();
     for flags in [
         vec!["--notify", "not-a-url"],
         vec!["--no-record", "--keep", "30d"],
     ] {
-        let mut args = vec![
-            "check".to_string(),
-            "--plan".into(),
-            "--expected".into(),
-            expected.clone(),
-        ];
-        args.extend(flags.iter().map(|f| f.to_string()));
-        let out = run(args).await;
+        let out = audit("check")
+            .arg("--plan")
+            .expected(dir.path())
+            .args(&flags)
+            .run()
+            .await;
         assert_eq!(out.status.code(), Some(2), "{flags:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(

@@ -12,18 +12,13 @@ use common::*;
 
 /// `check` on `dir` against `servers`, in `format`: (exit code, normalised stdout + stderr).
 async fn check(dir: &Path, servers: &[(&str, std::net::SocketAddr)], args: &[&str]) -> String {
-    let mut argv = vec![
-        "check".to_string(),
-        "--expected".into(),
-        dir.display().to_string(),
-        "--no-record".into(),
-    ];
-    for (name, addr) in servers {
-        argv.push("--nameserver".into());
-        argv.push(format!("{name}={addr}"));
-    }
-    argv.extend(args.iter().map(|a| a.to_string()));
-    let out = run(argv).await;
+    let out = audit("check")
+        .expected(dir)
+        .arg("--no-record")
+        .nameservers(servers)
+        .args(args)
+        .run()
+        .await;
     let text = format!(
         "exit {}\n{}{}",
         out.status.code().unwrap_or(-1),
@@ -117,16 +112,12 @@ async fn lint_outputs_of_the_incident_are_pinned() {
         ("github", "lint.incident.github"),
         ("sarif", "lint.incident.sarif"),
     ] {
-        let out = run(vec![
-            "lint".into(),
-            "--expected".into(),
-            dir.display().to_string(),
-            "--base".into(),
-            "main".into(),
-            "--format".into(),
-            format.into(),
-        ])
-        .await;
+        let out = audit("lint")
+            .expected(&dir)
+            .args(["--base", "main"])
+            .format(format)
+            .run()
+            .await;
         let text = format!(
             "exit {}\n{}{}",
             out.status.code().unwrap_or(-1),

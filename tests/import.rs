@@ -8,16 +8,12 @@ use std::path::Path;
 use common::*;
 
 async fn import(dir: &Path, server: std::net::SocketAddr, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "import".to_string(),
-        ORIGIN.to_string(),
-        "--server".to_string(),
-        format!("ns1={server}"),
-        "--expected".to_string(),
-        dir.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let out = run(args).await;
+    let out = audit("import")
+        .args([ORIGIN, "--server", &format!("ns1={server}")])
+        .expected(dir)
+        .args(extra)
+        .run()
+        .await;
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -26,13 +22,7 @@ async fn import(dir: &Path, server: std::net::SocketAddr, extra: &[&str]) -> (i3
 }
 
 async fn show(target: &str, expected: &Path) -> String {
-    let out = run(vec![
-        "show".into(),
-        target.into(),
-        "--expected".into(),
-        expected.display().to_string(),
-    ])
-    .await;
+    let out = audit("show").arg(target).expected(expected).run().await;
     success_stdout(&out)
 }
 
@@ -58,14 +48,7 @@ async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
     // The config names the server; check against it (no --nameserver) is clean.
     let config = std::fs::read_to_string(dir.join("dns-audit.toml")).unwrap();
     assert!(config.contains(&nsd.addr.to_string()), "{config}");
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
+    let out = audit("check").expected(&dir).format("json").run().await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json:#}");
     assert!(findings(&json).is_empty(), "{json:#}");

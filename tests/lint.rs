@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::run;
+use common::audit;
 
 const BASE: &str = "$ORIGIN bots.example.net.
 $TTL 300
@@ -61,13 +61,7 @@ impl Repo {
     }
 
     async fn lint(&self, extra: &[&str]) -> (Option<i32>, String, String) {
-        let mut args = vec![
-            "lint".to_string(),
-            "--expected".into(),
-            self.dir().display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let out = run(args).await;
+        let out = audit("lint").expected(&self.dir()).args(extra).run().await;
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -311,19 +305,14 @@ async fn a_pull_request_cannot_point_check_at_other_servers() {
     )
     .unwrap();
 
-    let args = |extra: &[&str]| {
-        let mut args = vec![
-            "check".to_string(),
-            "--no-record".into(),
-            "--format".into(),
-            "json".into(),
-            "--expected".into(),
-            repo.dir().display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
+    let check = |extra: &[&str]| {
+        audit("check")
+            .arg("--no-record")
+            .format("json")
+            .expected(&repo.dir())
+            .args(extra)
     };
-    let out = run(args(&["--base", "main"])).await;
+    let out = check(&["--base", "main"]).run().await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(3), "{json:#}");
     let findings = common::findings(&json);
@@ -338,18 +327,7 @@ async fn a_pull_request_cannot_point_check_at_other_servers() {
 
     // Without --base, under a GitHub pull request, the base is origin/$GITHUB_BASE_REF: here it
     // does not exist, and the run fails closed.
-    let out = tokio::task::spawn_blocking({
-        let args = args(&[]);
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_dns-audit"))
-                .args(&args)
-                .env("GITHUB_BASE_REF", "main")
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let out = check(&[]).env("GITHUB_BASE_REF", "main").run().await;
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -431,12 +409,7 @@ async fn every_class_bind_or_knot_rejects_is_said_at_its_line() {
     for (case, extra, said) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("t.example.zone"), format!("{HEAD}{extra}")).unwrap();
-        let out = run(vec![
-            "lint".into(),
-            "--expected".into(),
-            dir.path().display().to_string(),
-        ])
-        .await;
+        let out = audit("lint").expected(dir.path()).run().await;
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(said), "{case}: {text}");
         let code = out.status.code();

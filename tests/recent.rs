@@ -98,34 +98,25 @@ impl Fleet {
     /// One check run against a server serving `live`, recorded in the fleet's store.
     async fn observe(&self, live: &str) -> i32 {
         let server = serve_at(self.server, live).await;
-        let out = run(vec![
-            "check".into(),
-            "--expected".into(),
-            self.expected().display().to_string(),
-            "--state".into(),
-            self.state.display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={}", server.addr()),
-            "--quiet".into(),
-        ])
-        .await;
+        let out = audit("check")
+            .expected(&self.expected())
+            .state(&self.state)
+            .nameserver("ns1", server.addr())
+            .arg("--quiet")
+            .run()
+            .await;
         server.stop().await;
         out.status.code().unwrap_or(-1)
     }
 
     async fn recent(&self, extra: &[&str]) -> (i32, serde_json::Value, String) {
-        let mut args = vec![
-            "recent".to_string(),
-            "--offline".into(),
-            "--expected".into(),
-            self.expected().display().to_string(),
-            "--state".into(),
-            self.state.display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let human = run(args.clone()).await;
-        args.extend(["--format".into(), "json".into()]);
-        let out = run(args).await;
+        let command = audit("recent")
+            .arg("--offline")
+            .expected(&self.expected())
+            .state(&self.state)
+            .args(extra);
+        let human = command.clone().run().await;
+        let out = command.format("json").run().await;
         let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "{e}: {}{}",
@@ -355,20 +346,13 @@ async fn the_store_grows_with_changes_not_runs() {
 async fn overlapping_runs_both_succeed() {
     let fleet = Fleet::new();
     let server = serve(BASE).await;
-    let args = |_: usize| {
-        vec![
-            "check".to_string(),
-            "--expected".into(),
-            fleet.expected().display().to_string(),
-            "--state".into(),
-            fleet.state.display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={}", server.addr()),
-            // Without --wait the lock turns a second run away (exit 4, tests/scheduled.rs).
-            "--wait".into(),
-        ]
-    };
-    let runs: Vec<_> = (0..4).map(|i| tokio::spawn(run(args(i)))).collect();
+    let check = audit("check")
+        .expected(&fleet.expected())
+        .state(&fleet.state)
+        .nameserver("ns1", server.addr())
+        // Without --wait the lock turns a second run away (exit 4, tests/scheduled.rs).
+        .arg("--wait");
+    let runs: Vec<_> = (0..4).map(|_| tokio::spawn(check.clone().run())).collect();
     for handle in runs {
         let out = handle.await.unwrap();
         assert_eq!(
@@ -446,18 +430,13 @@ async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
     drop(conn);
     let before = std::fs::read(&foreign).unwrap();
     let server = serve(&format!("{BASE}bh17 IN A 203.0.113.18\n")).await;
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        fleet.expected().display().to_string(),
-        "--state".into(),
-        foreign.display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", server.addr()),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(&foreign)
+        .nameserver("ns1", server.addr())
+        .format("json")
+        .run()
+        .await;
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -482,15 +461,12 @@ async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
     );
 
     // recent cannot tell a story from it: exit 2, file untouched.
-    let out = run(vec![
-        "recent".into(),
-        "--offline".into(),
-        "--expected".into(),
-        fleet.expected().display().to_string(),
-        "--state".into(),
-        foreign.display().to_string(),
-    ])
-    .await;
+    let out = audit("recent")
+        .arg("--offline")
+        .expected(&fleet.expected())
+        .state(&foreign)
+        .run()
+        .await;
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read(&foreign).unwrap(), before);
     let _ = Path::new("");
@@ -507,16 +483,12 @@ async fn stores_are_found_where_named_and_read_only_reading_writes_nothing() {
         .unwrap()
         .join("no-such-dir/history.sqlite");
     let server = serve(BASE).await;
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        fleet.expected().display().to_string(),
-        "--state".into(),
-        typo.display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", server.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(&typo)
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
     assert!(!typo.parent().unwrap().exists());
@@ -538,15 +510,12 @@ async fn stores_are_found_where_named_and_read_only_reading_writes_nothing() {
         format!("state = {:?}\n{text}", fleet.state.display().to_string()),
     )
     .unwrap();
-    let out = run(vec![
-        "recent".into(),
-        "--offline".into(),
-        "--expected".into(),
-        fleet.expected().display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
+    let out = audit("recent")
+        .arg("--offline")
+        .expected(&fleet.expected())
+        .format("json")
+        .run()
+        .await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["store"]["runs"], 2, "{json:#}");
     // DNS_AUDIT_STATE names it too (over the config's), for cron and on-call alike.
@@ -634,15 +603,12 @@ async fn check_says_which_revision_of_expected_records_it_compared() {
     let check = |expected: PathBuf| {
         let addr = server.addr();
         async move {
-            let out = run(vec![
-                "check".into(),
-                "--no-record".into(),
-                "--expected".into(),
-                expected.display().to_string(),
-                "--nameserver".into(),
-                format!("ns1={addr}"),
-            ])
-            .await;
+            let out = audit("check")
+                .arg("--no-record")
+                .expected(&expected)
+                .nameserver("ns1", addr)
+                .run()
+                .await;
             String::from_utf8_lossy(&out.stdout).into_owned()
         }
     };
@@ -691,15 +657,13 @@ async fn since_takes_ages_dates_and_times() {
         let (code, _, human) = fleet.recent(&["--since", since]).await;
         assert_eq!(code, 0, "{since}: {human}");
     }
-    let out = run(vec![
-        "recent".into(),
-        "--offline".into(),
-        "--expected".into(),
-        fleet.expected().display().to_string(),
-        "--since".into(),
-        "1h30".into(),
-    ])
-    .await;
+    let out = audit("recent")
+        .arg("--offline")
+        .expected(&fleet.expected())
+        .arg("--since")
+        .arg("1h30")
+        .run()
+        .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

@@ -115,18 +115,14 @@ async fn unbound_keeps_the_wrong_answer_until_its_ttl_runs_out() {
 
     // `recent` closes the story: the fix, until when caches may hold the old answer, and what
     // Unbound serves now.
-    let out = run(vec![
-        "recent".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", nsd.addr),
-        "--state".into(),
-        store.display().to_string(),
-        "--resolver".into(),
-        resolver.clone(),
-    ])
-    .await;
+    let out = audit("recent")
+        .expected(dir.path())
+        .nameserver("ns1", nsd.addr)
+        .state(&store)
+        .arg("--resolver")
+        .arg(resolver.clone())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("LIVE CHANGES BACK TO expected-records"),

@@ -164,14 +164,11 @@ async fn a_transfer_finds_the_name_nobody_expected() {
     assert_eq!(drift[0]["name"], "bh1x.bots.example.net.");
     assert_eq!(drift[0]["host"], "bh1x");
     assert_eq!(drift[0]["resembles"], "bh1.bots.example.net.");
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", nsd.addr),
-    ])
-    .await;
+    let out = audit("check")
+        .expected(dir.path())
+        .nameserver("ns1", nsd.addr)
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("bh1x  DRIFT   bh1[→x] A 203.0.113.1 not expected (seen on ns1)"),
@@ -211,17 +208,13 @@ async fn a_refused_transfer_falls_back_to_queries_or_fails_when_required() {
     assert_eq!(blind.len(), 1, "{json:#}");
     assert_eq!(blind[0]["severity"], "warning");
     for quiet in [false, true] {
-        let mut args = vec![
-            "check".to_string(),
-            "--expected".into(),
-            dir.path().display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={}", nsd.addr),
-        ];
-        if quiet {
-            args.push("--quiet".into());
-        }
-        let out = run(args).await;
+        let flags = if quiet { &["--quiet"][..] } else { &[] };
+        let out = audit("check")
+            .expected(dir.path())
+            .nameserver("ns1", nsd.addr)
+            .args(flags)
+            .run()
+            .await;
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -290,12 +283,7 @@ async fn tsig_signed_transfers_work_and_a_wrong_key_is_refused() {
         inside.display()
     );
     std::fs::write(dir.path().join("dns-audit.toml"), config).unwrap();
-    let out = run(vec![
-        "check".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-    ])
-    .await;
+    let out = audit("check").expected(dir.path()).run().await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must not live in the expected-records"));
 }

@@ -126,18 +126,14 @@ impl Cron {
     }
 
     async fn check(&self, server: SocketAddr, extra: &[String]) -> std::process::Output {
-        let mut args = vec![
-            "check".to_string(),
-            "--quiet".into(),
-            "--expected".into(),
-            self.expected.display().to_string(),
-            "--state".into(),
-            self.state.display().to_string(),
-            "--nameserver".into(),
-            format!("ns1={server}"),
-        ];
-        args.extend(extra.iter().cloned());
-        run(args).await
+        audit("check")
+            .arg("--quiet")
+            .expected(&self.expected)
+            .state(&self.state)
+            .nameserver("ns1", server)
+            .args(extra)
+            .run()
+            .await
     }
 }
 
@@ -282,17 +278,13 @@ fn metric(text: &str, name: &str) -> Vec<String> {
 async fn metrics_are_complete_and_never_seen_half_written() {
     let cron = Cron::new("");
     let drift = serve(&format!("{ZONE}{INCIDENT}")).await;
-    let out = run(vec![
-        "check".into(),
-        "--format".into(),
-        "prometheus".into(),
-        "--no-record".into(),
-        "--expected".into(),
-        cron.expected.display().to_string(),
-        "--nameserver".into(),
-        format!("ns1={}", drift.addr()),
-    ])
-    .await;
+    let out = audit("check")
+        .format("prometheus")
+        .arg("--no-record")
+        .expected(&cron.expected)
+        .nameserver("ns1", drift.addr())
+        .run()
+        .await;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
         metric(&text, "dns_audit_findings"),

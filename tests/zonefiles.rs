@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::run;
+use common::audit;
 
 const HEAD: &str =
     "$ORIGIN z.example.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n";
@@ -21,10 +21,12 @@ fn past_head(line: &str) -> bool {
 async fn show_in(dir: &Path, text: &str, extra: &[&str]) -> (i32, Vec<String>, String) {
     let file = dir.join("z.example.zone");
     std::fs::write(&file, text).unwrap();
-    let mut args = vec!["show".to_string(), file.display().to_string()];
-    args.extend(extra.iter().map(|a| a.to_string()));
-    args.extend(["--expected".to_string(), dir.display().to_string()]);
-    let out = run(args).await;
+    let out = audit("show")
+        .arg(file.display())
+        .args(extra)
+        .expected(dir)
+        .run()
+        .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines = stdout
         .lines()
@@ -66,7 +68,7 @@ async fn ttl_units_are_read_wherever_a_ttl_goes() {
     }
     // The SOA timers and the apex TXT: show the whole file to see them.
     let file = dir.path().join("z.example.zone");
-    let out = run(vec!["show".into(), file.display().to_string()]).await;
+    let out = audit("show").arg(file.display()).run().await;
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
         listing.contains(
@@ -254,13 +256,11 @@ async fn show_takes_a_zone_name_or_a_file_and_says_what_it_needs() {
         format!("{HEAD}a A 192.0.2.2\n"),
     )
     .unwrap();
-    let out = run(vec![
-        "show".into(),
-        "z.example".into(),
-        "--expected".into(),
-        dir.path().display().to_string(),
-    ])
-    .await;
+    let out = audit("show")
+        .arg("z.example")
+        .expected(dir.path())
+        .run()
+        .await;
     assert_eq!(out.status.code(), Some(0));
     let listing = String::from_utf8_lossy(&out.stdout);
     assert_eq!(listing.lines().count(), 4, "{listing}");
@@ -271,7 +271,7 @@ async fn show_takes_a_zone_name_or_a_file_and_says_what_it_needs() {
 
     let other = dir.path().join("zone.db");
     std::fs::write(&other, HEAD).unwrap();
-    let out = run(vec!["show".into(), other.display().to_string()]).await;
+    let out = audit("show").arg(other.display()).run().await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--origin"));
 }

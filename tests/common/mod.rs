@@ -97,24 +97,108 @@ pub const FAST: &str = "timeout_ms = 300\nretries = 1\naxfr = \"never\"\n";
 /// Fast timeouts, zone transfer where the server allows it.
 pub const FAST_AXFR: &str = "timeout_ms = 300\nretries = 1\naxfr = \"auto\"\n";
 
-/// Runs the binary with `args` (off the async runtime, so in-process servers keep serving).
+/// A dns-audit command line under construction, run off the async runtime (so in-process
+/// servers keep serving): `audit("check").expected(dir).nameserver("ns1", addr).run().await`.
 /// The history store goes to a fresh temp dir unless `--state` is given: tests never write
-/// outside their own directories.
-pub async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let state = tempfile::tempdir().unwrap();
-        Command::new(env!("CARGO_BIN_EXE_dns-audit"))
-            .args(&args)
-            .env("NO_COLOR", "1")
-            .env("XDG_STATE_HOME", state.path())
-            .env_remove("DNS_AUDIT_STATE")
-            .env_remove("DNS_AUDIT_EXPECTED")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+/// outside their own directories. (ripgrep's `TestCommand` is the model.)
+#[derive(Debug, Clone)]
+pub struct Audit {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+/// `dns-audit SUBCOMMAND`, to be completed with flags.
+pub fn audit(subcommand: &str) -> Audit {
+    Audit {
+        args: vec![subcommand.to_string()],
+        env: Vec::new(),
+    }
+}
+
+impl Audit {
+    /// One more argument, as written.
+    pub fn arg(mut self, arg: impl ToString) -> Audit {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    /// More arguments, as written.
+    pub fn args<T: ToString>(mut self, args: impl IntoIterator<Item = T>) -> Audit {
+        self.args.extend(args.into_iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// `--expected DIR`.
+    pub fn expected(self, dir: &Path) -> Audit {
+        self.arg("--expected").arg(dir.display())
+    }
+
+    /// `--state PATH`.
+    pub fn state(self, path: &Path) -> Audit {
+        self.arg("--state").arg(path.display())
+    }
+
+    /// `--nameserver LABEL=ADDR`.
+    pub fn nameserver(self, label: &str, addr: SocketAddr) -> Audit {
+        self.arg("--nameserver").arg(format!("{label}={addr}"))
+    }
+
+    /// `--nameserver LABEL=ADDR` for each.
+    pub fn nameservers(self, servers: &[(&str, SocketAddr)]) -> Audit {
+        servers.iter().fold(self, |command, (label, addr)| {
+            command.nameserver(label, *addr)
+        })
+    }
+
+    /// `--format FORMAT`.
+    pub fn format(self, format: &str) -> Audit {
+        self.arg("--format").arg(format)
+    }
+
+    /// An environment variable for the run.
+    pub fn env(mut self, key: &str, value: &str) -> Audit {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The argument vector (for a test that spawns the binary itself).
+    pub fn to_args(&self) -> Vec<String> {
+        self.args.clone()
+    }
+
+    /// Runs the binary and waits for it.
+    pub async fn run(self) -> Output {
+        tokio::task::spawn_blocking(move || {
+            let state = tempfile::tempdir().unwrap();
+            Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+                .args(&self.args)
+                .env("NO_COLOR", "1")
+                .env("XDG_STATE_HOME", state.path())
+                .env_remove("DNS_AUDIT_STATE")
+                .env_remove("DNS_AUDIT_EXPECTED")
+                .envs(self.env)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Runs with `--format json` and parses standard output (exit code, JSON); a run that
+    /// prints no JSON fails the test with its stderr.
+    pub async fn json(self) -> (i32, serde_json::Value) {
+        let out = self.format("json").run().await;
+        let code = out.status.code().unwrap_or(-1);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, json)
+    }
 }
 
 /// The output of a run that must succeed (exit 0), or a failure showing its stderr.
@@ -139,28 +223,12 @@ pub async fn check_json_with(
     servers: &[(&str, SocketAddr)],
     extra: &[&str],
 ) -> (i32, serde_json::Value) {
-    let mut args = vec![
-        "check".to_string(),
-        "--expected".into(),
-        dir.display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ];
-    args.extend(extra.iter().map(|a| a.to_string()));
-    for (label, addr) in servers {
-        args.push("--nameserver".into());
-        args.push(format!("{label}={addr}"));
-    }
-    let out = run(args).await;
-    let code = out.status.code().unwrap_or(-1);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, json)
+    audit("check")
+        .expected(dir)
+        .args(extra)
+        .nameservers(servers)
+        .json()
+        .await
 }
 
 /// All findings of a JSON report (host findings and server findings).
