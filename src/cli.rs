@@ -187,11 +187,11 @@ pub struct RecentArgs {
     /// Only this host (the label below the apex, e.g. bh17).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
-    /// Read only git and the history store; no fresh check.
     /// Also ask this recursive resolver (repeatable; adds to the config's `resolvers`): after a
     /// fix, whether it still serves the old answer.
     #[arg(long, value_name = "IP[:PORT]|system", value_parser = parse_resolver)]
     pub resolver: Vec<ResolverSpec>,
+    /// Read only git and the history store; no fresh check.
     #[arg(long)]
     pub offline: bool,
     /// Output format.
@@ -200,12 +200,33 @@ pub struct RecentArgs {
 }
 
 impl RecentArgs {
-    /// Zones to look at.
-    pub fn zones(&self) -> Result<Vec<hickory_proto::rr::Name>, String> {
-        self.zone
+    /// The flags as the library takes them; `now` anchors --since.
+    pub fn config(&self, now: i64) -> Result<dns_audit::recent_command::RecentConfig, String> {
+        let since = dns_audit::config::parse_since(&self.since, now).ok_or_else(|| {
+            format!(
+                "bad --since {:?}: expected {}",
+                self.since,
+                dns_audit::config::SINCE_FORMS
+            )
+        })?;
+        let zones = self
+            .zone
             .iter()
             .map(|z| parse_zone_name(z).ok_or_else(|| format!("bad zone name {z:?}")))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(dns_audit::recent_command::RecentConfig {
+            expected: self.source.dir.path()?,
+            zones,
+            resolvers: self.resolver.clone(),
+            nameservers: self.source.nameserver.clone(),
+            state: self.source.state.clone(),
+            offline: self.offline,
+            query: dns_audit::recent::RecentQuery {
+                since,
+                now,
+                host: self.host.clone(),
+            },
+        })
     }
 }
 
@@ -227,7 +248,7 @@ impl ExpectedDir {
             None => {
                 let here = std::env::current_dir()
                     .map_err(|e| format!("cannot read the current directory: {e}"))?;
-                dns_audit::expected::discover(&here)
+                dns_audit::expected::discover(&here).map_err(|e| e.to_string())
             }
         }
     }

@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 
 use hickory_proto::rr::{Name, RecordType};
 
@@ -15,7 +14,7 @@ use crate::check::check;
 use crate::expected::load_expected;
 use crate::git::Repo;
 use crate::history::History;
-use crate::model::{Rdata, Zone};
+use crate::model::Zone;
 use crate::observe::Nameserver;
 use crate::recent::{gather, Recent, RecentQuery};
 use crate::report::{Kind, Report, Severity};
@@ -43,76 +42,77 @@ pub struct DemoRun {
     pub mismatch: Vec<String>,
 }
 
+/// Why the demo could not run (not: why its result is not the incident; that is
+/// [`DemoRun::mismatch`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Its temporary directory or files.
+    #[error("cannot write the demo's files: {0}")]
+    Files(#[from] std::io::Error),
+    /// The built-in example fleet does not load.
+    #[error(transparent)]
+    Example(#[from] crate::error::Error),
+    /// A loopback server could not start.
+    #[error("cannot start the demo's {what} on 127.0.0.1: {source}")]
+    Serve {
+        /// Which server.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The history store.
+    #[error("history: {0}")]
+    History(#[from] crate::history::HistoryError),
+    /// Reading history and git for `recent`.
+    #[error(transparent)]
+    Recent(#[from] crate::recent::RecentError),
+}
+
+/// The example fleet as committed, and as served during the incident.
+struct Fleet {
+    expected: crate::expected::Expected,
+    repo: Option<Repo>,
+    served: Zone,
+    incident: Zone,
+}
+
+/// bh17, where the stray record lands.
+fn bh17() -> Name {
+    Name::from_ascii("bh17.bots.example.net.").unwrap_or_default()
+}
+
 /// Replays the incident: a git repository of expected-records with "initial fleet" (3 days ago)
 /// and "add bh18" (6 min ago); two loopback servers serve the fleet with bh18 and a check is
 /// recorded; then the stray A record lands on bh17 and the servers are audited again; `recent`
 /// joins the history and git. Everything lives in a temporary directory.
-pub async fn run() -> Result<DemoRun, String> {
-    let work =
-        tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let dir = work.path().join("expected-records");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let zone_file = dir.join("bots.example.net.zone");
-    let before_bh18: String = EXAMPLE_ZONE
-        .lines()
-        .filter(|line| !line.starts_with("bh18") && !line.starts_with("*.bh18"))
-        .map(|line| format!("{}\n", line.replace("2026112401", "2026112400")))
-        .collect();
-    let repo = git_history(work.path(), &zone_file, &before_bh18)?;
-    let expected = load_expected(&dir, &[]).map_err(|e| e.to_string())?;
-
-    let origin = Name::from_str(EXAMPLE_ORIGIN).map_err(|e| e.to_string())?;
-    let served = load_zone_bytes(
-        &zone_file,
-        EXAMPLE_ZONE.as_bytes(),
-        &origin,
-        ZoneLimits::default(),
-    )
-    .map_err(|errors| format!("the built-in example zone does not load: {errors:?}"))?
-    .zone;
-    let mut incident = served.clone();
-    let bh17 = Name::from_str("bh17.bots.example.net.").map_err(|e| e.to_string())?;
-    let stray = Rdata::from_wire(RecordType::A, &[203, 0, 113, 18])?;
-    incident.insert(&bh17, RecordType::A, 300, stray);
-
-    let mut history =
-        History::open(&work.path().join("history.sqlite")).map_err(|e| e.to_string())?;
+pub async fn run() -> Result<DemoRun, DemoError> {
+    let work = tempfile::tempdir()?;
+    let fleet = fleet(work.path())?;
+    let mut history = History::open(&work.path().join("history.sqlite"))?;
     // The run from before the incident: bh18 deployed, everything as committed.
-    let (servers, running) = serve_pair(&served, None).await?;
-    let (_, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
+    let (servers, running) = serve_pair(&fleet.served, None).await?;
+    let (_, not_recorded) = check(&fleet.expected, &servers, Some(&mut history)).await;
     stop(running).await;
-    if let Some(e) = not_recorded {
-        return Err(format!("history: {e}"));
-    }
+    not_recorded.map_or(Ok(()), Err)?;
     // The incident, on the same servers (the history knows servers by address).
     let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
-    let (servers, running) = serve_pair(&incident, Some(&addresses)).await?;
-    let (mut report, not_recorded) = check(&expected, &servers, Some(&mut history)).await;
-    // A caching resolver in front of ns1 answers a user about bh17 while the incident is live.
-    let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    let resolver = AuthServer::forwarder(loopback, addresses[0])
+    let (servers, running) = serve_pair(&fleet.incident, Some(&addresses)).await?;
+    let (mut report, not_recorded) = check(&fleet.expected, &servers, Some(&mut history)).await;
+    // A caching resolver in front of ns1 answers a user about bh17 while the incident is live,
+    // and still serves what it cached once the fix is served.
+    let resolver = AuthServer::forwarder(loopback(), addresses[0])
         .await
-        .map_err(|e| format!("cannot start the demo's resolver on 127.0.0.1: {e}"))?;
+        .map_err(|source| DemoError::Serve {
+            what: "resolver".into(),
+            source,
+        })?;
+    let question = bh17_question(&fleet.served);
     let spec = [crate::config::ResolverSpec::Address(resolver.addr())];
-    let question = crate::resolvers::Question {
-        zone: EXAMPLE_ORIGIN.into(),
-        host: "bh17".into(),
-        name: bh17.clone(),
-        rtype: RecordType::A,
-        expected: served
-            .rrset(&bh17, RecordType::A)
-            .map(|set| set.shown(RecordType::A))
-            .unwrap_or_default(),
-        ttl: 300,
-    };
-    let query = expected.config.query;
+    let query = fleet.expected.config.query;
     crate::resolvers::ask(&spec, std::slice::from_ref(&question), query).await;
     stop(running).await;
-    if let Some(e) = not_recorded {
-        return Err(format!("history: {e}"));
-    }
-    // The fix, on the same servers: the resolver still serves what it cached.
-    let (_, fixed) = serve_pair(&served, Some(&addresses)).await?;
+    not_recorded.map_or(Ok(()), Err)?;
+    let (_, fixed) = serve_pair(&fleet.served, Some(&addresses)).await?;
     let answers = crate::resolvers::ask(&spec, &[question], query).await;
     stop(fixed).await;
     let resolver_addr = resolver.addr();
@@ -123,31 +123,21 @@ pub async fn run() -> Result<DemoRun, String> {
         .collect();
     // The demo audits a temporary copy of the repository's expected-records: name the file as
     // the reader has it.
-    let file = crate::zonefile::file_name_for_zone(&origin);
+    let file = crate::zonefile::file_name_for_zone(&fleet.served.origin);
     for zone in &mut report.zones {
         zone.zone_file = Some(format!("expected-records/{file}"));
     }
-
     let now = jiff::Timestamp::now().as_second();
     let query = RecentQuery {
         since: now - 86_400,
         now,
         host: None,
     };
-    let mut recent = gather(&expected, Some(&history), repo.as_ref(), &query)?;
+    let mut recent = gather(&fleet.expected, Some(&history), fleet.repo.as_ref(), &query)?;
     recent.drift = Some(report.clone());
     let mut mismatch = incident_mismatch(&report);
-    mismatch.extend(recent_mismatch(&recent, repo.is_some()));
-    let stale = resolver_view.iter().any(|f| {
-        f.kind == Kind::ResolverStale
-            && f.seen.len() == 2
-            && f.seen.contains(&"203.0.113.18".to_string())
-    });
-    if !stale {
-        mismatch.push(format!(
-            "after the fix the resolver should still serve bh17's stray A; it gave {resolver_view:?}"
-        ));
-    }
+    mismatch.extend(recent_mismatch(&recent, fleet.repo.is_some()));
+    mismatch.extend(resolver_mismatch(&resolver_view));
     Ok(DemoRun {
         report,
         recent,
@@ -158,22 +148,85 @@ pub async fn run() -> Result<DemoRun, String> {
     })
 }
 
+/// Writes expected-records in `work` with its git history, and loads the fleet as committed
+/// and as served during the incident (bh17 with bh18's address).
+fn fleet(work: &Path) -> Result<Fleet, DemoError> {
+    let dir = work.join("expected-records");
+    std::fs::create_dir_all(&dir)?;
+    let zone_file = dir.join("bots.example.net.zone");
+    let before_bh18: String = EXAMPLE_ZONE
+        .lines()
+        .filter(|line| !line.starts_with("bh18") && !line.starts_with("*.bh18"))
+        .map(|line| format!("{}\n", line.replace("2026112401", "2026112400")))
+        .collect();
+    let repo = git_history(work, &zone_file, &before_bh18)?;
+    let expected = load_expected(&dir, &[])?;
+    let origin = Name::from_ascii(EXAMPLE_ORIGIN).unwrap_or_default();
+    let load = |text: &str| {
+        load_zone_bytes(&zone_file, text.as_bytes(), &origin, ZoneLimits::default())
+            .map(|loaded| loaded.zone)
+            .map_err(crate::error::Error::Zone)
+    };
+    Ok(Fleet {
+        expected,
+        repo,
+        served: load(EXAMPLE_ZONE)?,
+        incident: load(&format!("{EXAMPLE_ZONE}bh17 300 IN A 203.0.113.18\n"))?,
+    })
+}
+
+/// What a user asked the resolver: bh17 A, expected as `served` has it.
+fn bh17_question(served: &Zone) -> crate::resolvers::Question {
+    let name = bh17();
+    crate::resolvers::Question {
+        zone: EXAMPLE_ORIGIN.into(),
+        host: "bh17".into(),
+        expected: served
+            .rrset(&name, RecordType::A)
+            .map(|set| set.shown(RecordType::A))
+            .unwrap_or_default(),
+        name,
+        rtype: RecordType::A,
+        ttl: 300,
+    }
+}
+
+/// After the fix the resolver must still serve bh17's stray A (both values, from its cache).
+fn resolver_mismatch(resolver_view: &[crate::report::Finding]) -> Option<String> {
+    let stale = resolver_view.iter().any(|f| {
+        f.kind == Kind::ResolverStale
+            && f.seen.len() == 2
+            && f.seen.contains(&"203.0.113.18".to_string())
+    });
+    (!stale).then(|| {
+        format!(
+            "after the fix the resolver should still serve bh17's stray A; it gave {resolver_view:?}"
+        )
+    })
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
 /// Two servers of `zone` on loopback: on `addresses` when given, else on free ports.
 async fn serve_pair(
     zone: &Zone,
     addresses: Option<&[SocketAddr]>,
-) -> Result<(Vec<Nameserver>, Vec<AuthServer>), String> {
-    let loopback: SocketAddr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+) -> Result<(Vec<Nameserver>, Vec<AuthServer>), DemoError> {
     let mut servers = Vec::new();
     let mut running = Vec::new();
     for (i, label) in ["ns1", "ns2"].into_iter().enumerate() {
         let bind = addresses
             .and_then(|a| a.get(i))
             .copied()
-            .unwrap_or(loopback);
+            .unwrap_or_else(loopback);
         let server = AuthServer::start(bind, std::slice::from_ref(zone))
             .await
-            .map_err(|e| format!("cannot start {label} on 127.0.0.1: {e}"))?;
+            .map_err(|source| DemoError::Serve {
+                what: label.into(),
+                source,
+            })?;
         servers.push(Nameserver {
             label: label.into(),
             addr: server.addr(),
@@ -191,7 +244,7 @@ async fn stop(servers: Vec<AuthServer>) {
 
 /// Commits "initial fleet" (3 days ago, without bh18) and "add bh18" (6 min ago) in a new
 /// repository at `root`. Without git the demo goes on with no commits to show.
-fn git_history(root: &Path, zone_file: &Path, before: &str) -> Result<Option<Repo>, String> {
+fn git_history(root: &Path, zone_file: &Path, before: &str) -> std::io::Result<Option<Repo>> {
     let now = jiff::Timestamp::now().as_second();
     let git = |args: &[&str], minutes_ago: i64| -> bool {
         let date = format!("@{} +0000", now - minutes_ago * 60);
@@ -212,7 +265,7 @@ fn git_history(root: &Path, zone_file: &Path, before: &str) -> Result<Option<Rep
             .status()
             .is_ok_and(|s| s.success())
     };
-    let write = |text: &str| std::fs::write(zone_file, text).map_err(|e| e.to_string());
+    let write = |text: &str| std::fs::write(zone_file, text);
     write(before)?;
     let committed = git(&["init", "-q"], 4320)
         && git(&["add", "-A"], 4320)

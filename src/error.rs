@@ -34,6 +34,9 @@ pub enum Error {
     /// The command line or its combination with the files makes no sense.
     #[error("{0}")]
     Usage(String),
+    /// git failed on a repository that exists (a base revision that is not there, …).
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
 }
 
 fn config_message(path: &std::path::Path, line: usize, column: usize, message: &str) -> String {

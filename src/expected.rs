@@ -17,7 +17,7 @@ pub const DIR_NAME: &str = "expected-records";
 /// `dns-audit.toml`, else `expected-records/` in it or in a parent, up to the repository root
 /// (the first directory holding `.git`) or the file system root. The error says where it
 /// looked and what to pass.
-pub fn discover(start: &Path) -> Result<PathBuf, String> {
+pub fn discover(start: &Path) -> Result<PathBuf, NotFound> {
     if start.join(crate::config::CONFIG_FILE).is_file() {
         return Ok(start.to_path_buf());
     }
@@ -27,17 +27,41 @@ pub fn discover(start: &Path) -> Result<PathBuf, String> {
         if candidate.is_dir() {
             return Ok(candidate);
         }
-        looked.push(candidate.display().to_string());
+        looked.push(candidate);
         if dir.join(".git").exists() {
             break;
         }
     }
-    Err(format!(
-        "no expected-records directory: looked for {} (and {} in {}); pass --expected DIR or set DNS_AUDIT_EXPECTED",
-        looked.join(", "),
-        crate::config::CONFIG_FILE,
-        start.display()
-    ))
+    Err(NotFound {
+        start: start.to_path_buf(),
+        looked,
+    })
+}
+
+/// No expected-records directory was given and [`discover`] found none.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct NotFound {
+    /// Where the search started (the current directory).
+    pub start: PathBuf,
+    /// Every directory looked for, nearest first.
+    pub looked: Vec<PathBuf>,
+}
+
+impl NotFound {
+    fn message(&self) -> String {
+        let looked: Vec<String> = self
+            .looked
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        crate::escape::terminal(&format!(
+            "no expected-records directory: looked for {} (and {} in {}); pass --expected DIR or set DNS_AUDIT_EXPECTED",
+            looked.join(", "),
+            crate::config::CONFIG_FILE,
+            self.start.display()
+        ))
+    }
 }
 
 /// The versioned truth: config and zones.
@@ -134,18 +158,16 @@ pub fn revision_of(dir: &Path) -> String {
 pub fn allowed_at(
     dir: &Path,
     rev: &str,
-) -> Result<std::collections::BTreeSet<std::net::SocketAddr>, String> {
-    let repo = crate::git::Repo::find(dir).map_err(|e| e.to_string())?;
-    let base = repo.merge_base(rev).map_err(|e| e.to_string())?;
+) -> Result<std::collections::BTreeSet<std::net::SocketAddr>, Error> {
+    let repo = crate::git::Repo::find(dir)?;
+    let base = repo.merge_base(rev)?;
     let file = Path::new(crate::config::CONFIG_FILE);
-    match repo.read_at(&base, file).map_err(|e| e.to_string())? {
+    match repo.read_at(&base, file)? {
         None => Ok(Default::default()),
         Some(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
             let shown = PathBuf::from(format!("{rev}:{}", crate::config::CONFIG_FILE));
-            Config::parse(&shown, &text)
-                .map(|config| config.all_nameservers())
-                .map_err(|e| e.to_string())
+            Config::parse(&shown, &text).map(|config| config.all_nameservers())
         }
     }
 }

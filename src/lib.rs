@@ -46,6 +46,7 @@ pub mod render;
 
 // Subcommands, and the loopback authoritative server of the demo and the tests.
 pub mod check;
+pub mod recent_command;
 pub mod show;
 pub mod import;
 pub mod server;

@@ -9,10 +9,8 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use dns_audit::check::{self, check, Started};
+use dns_audit::check::{self, Started};
 use dns_audit::exit;
-use dns_audit::expected::load_expected;
-use dns_audit::history::History;
 use dns_audit::render::{self, human::Style, Format};
 use dns_audit::report::Report;
 
@@ -45,9 +43,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(message) => fail(&message),
+        Err(error) => fail(&error.to_string()),
     }
 }
+
+/// A subcommand's exit code, or why it could not run (exit 2).
+type Outcome = Result<i32, Box<dyn std::error::Error>>;
 
 /// A progress line on stderr while a run takes longer than a second (servers asked, queries
 /// sent, transfer records read): only on a terminal, never in pipes, CI logs, JSON or
@@ -119,11 +120,7 @@ fn logs(verbose: u8) {
 
 /// `check`, and its metrics when it could not audit (exit 2 or 4): a run that audits writes
 /// its own.
-fn run_check(
-    cli: &Cli,
-    args: &CheckArgs,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<i32, String> {
+fn run_check(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Outcome {
     let result = audit(cli, args, runtime);
     let failed = match &result {
         Err(_) => Some(exit::USAGE),
@@ -140,10 +137,10 @@ fn run_check(
     result
 }
 
-fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Outcome {
     let config = args.config()?;
     if args.plan {
-        let expected = check::load(&config).map_err(|e| e.to_string())?;
+        let expected = check::load(&config)?;
         print!("{}", check::query_plan(&expected));
         return Ok(exit::CLEAN);
     }
@@ -151,7 +148,7 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
     let line = ProgressLine::start(human && !args.quiet && cli.verbose == 0);
     let started = runtime.block_on(check::run(&config));
     line.stop();
-    let mut run = match started.map_err(|e| e.to_string())? {
+    let mut run = match started? {
         Started::Locked(lock) => {
             eprintln!(
                 "dns-audit: another check is still running (lock {}); not starting a second one",
@@ -181,94 +178,29 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Resu
 }
 
 /// `recent`: a fresh check (unless offline, recorded like any run), then history and git.
-fn run_recent(
-    cli: &Cli,
-    args: &RecentArgs,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<i32, String> {
-    let now = jiff::Timestamp::now().as_second();
-    let since = dns_audit::config::parse_since(&args.since, now).ok_or_else(|| {
-        format!(
-            "bad --since {:?}: expected {}",
-            args.since,
-            dns_audit::config::SINCE_FORMS
-        )
-    })?;
-    let zones = args.zones()?;
-    let dir = args.source.dir.path()?;
-    let mut expected = load_expected(&dir, &zones).map_err(|e| e.to_string())?;
-    expected.config.add_resolvers(&args.resolver);
-    let (path, explicit) =
-        dns_audit::history::store_path(args.source.state.as_deref(), &expected.config)?;
-    // --offline only reads: the store is opened read-only (no file, lock or journal made), so
-    // on-call can read the service user's store; a missing one is said, not created.
-    let (history, drift) = if args.offline {
-        let history = History::open_read_only(&path).map_err(|e| e.to_string())?;
-        (history, None)
-    } else {
-        let mut history = History::open_in(&path, !explicit).map_err(|e| e.to_string())?;
-        let (report, not_recorded) = runtime.block_on(check(
-            &expected,
-            &args.source.nameserver,
-            Some(&mut history),
-        ));
-        if let Some(e) = not_recorded {
-            eprintln!("dns-audit: this check was not recorded: {e}");
-        }
-        (Some(history), Some(report))
-    };
-    let store = match &history {
-        Some(history) => {
-            let (runs, first_run) = history.summary().map_err(|e| e.to_string())?;
-            dns_audit::recent::Store {
-                path: path.display().to_string(),
-                exists: true,
-                runs,
-                first_run,
-            }
-        }
-        None => dns_audit::recent::Store {
-            path: path.display().to_string(),
-            exists: false,
-            runs: 0,
-            first_run: None,
-        },
-    };
-    let repo = match dns_audit::git::Repo::find(&dir) {
-        Ok(repo) => Some(repo),
-        Err(e) => {
-            eprintln!("dns-audit: no commits shown: {e}");
-            None
-        }
-    };
-    let query = dns_audit::recent::RecentQuery {
-        since,
-        now,
-        host: args.host.clone(),
-    };
-    let mut recent = dns_audit::recent::gather(&expected, history.as_ref(), repo.as_ref(), &query)?;
-    recent.drift = drift;
-    recent.store = Some(store);
+fn run_recent(cli: &Cli, args: &RecentArgs, runtime: &tokio::runtime::Runtime) -> Outcome {
+    let config = args.config(jiff::Timestamp::now().as_second())?;
+    let run = runtime.block_on(dns_audit::recent_command::run(&config))?;
+    for note in &run.notes {
+        eprintln!("dns-audit: {note}");
+    }
     match args.format.format() {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&recent).map_err(|e| e.to_string())?
-        ),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&run.recent)?),
         _ => print!(
             "{}",
-            dns_audit::render::recent::human(&recent, cli.style(false))
+            dns_audit::render::recent::human(&run.recent, cli.style(false))
         ),
     }
-    Ok(recent.exit_code())
+    Ok(run.recent.exit_code())
 }
 
-fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
+fn run_lint(cli: &Cli, args: &LintArgs) -> Outcome {
     let config = dns_audit::lint::run::LintConfig {
         expected: args.dir.path()?,
         base: args.base.clone(),
         allow_mass_change: args.allow_mass_change,
     };
-    let report = dns_audit::lint::run::run(&config).map_err(|e| e.to_string())?;
+    let report = dns_audit::lint::run::run(&config)?;
     let text = match args.format {
         LintFormatArg::Human => render::lint::human(&report, cli.style(false).colour, args.explain),
         LintFormatArg::Json => render::lint::json(&report),
@@ -279,17 +211,15 @@ fn run_lint(cli: &Cli, args: &LintArgs) -> Result<i32, String> {
     Ok(report.exit_code(args.strict))
 }
 
-fn run_show(args: &ShowArgs) -> Result<i32, String> {
-    let loaded = dns_audit::show::load(&args.config()?).map_err(|e| e.to_string())?;
+fn run_show(args: &ShowArgs) -> Outcome {
+    let loaded = dns_audit::show::load(&args.config()?)?;
     print!("{}", render::zone::listing(&loaded.zone));
     Ok(exit::CLEAN)
 }
 
-fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Outcome {
     let config = args.config()?;
-    let imported = runtime
-        .block_on(dns_audit::import::import(&config))
-        .map_err(|e| e.to_string())?;
+    let imported = runtime.block_on(dns_audit::import::import(&config))?;
     if let Some(why) = &imported.transfer_failure {
         eprintln!(
             "dns-audit: the zone transfer failed ({why}); read by queries instead: names not in --names are not in the file"
@@ -306,7 +236,7 @@ fn run_import(args: &ImportArgs, runtime: &tokio::runtime::Runtime) -> Result<i3
     Ok(exit::CLEAN)
 }
 
-fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Result<i32, String> {
+fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Outcome {
     let run = runtime.block_on(dns_audit::demo::run())?;
     let format = args.format.format();
     let style = cli.style(false);
@@ -359,17 +289,15 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Re
     Ok(exit::CLEAN)
 }
 
-/// The history store: `--state` (or DNS_AUDIT_STATE), else the config's `state`, else the
-/// platform default; and whether it was named (then its directory must exist).
 /// The completion script, generated from the flags themselves.
-fn run_completions(shell: clap_complete::Shell) -> Result<i32, String> {
+fn run_completions(shell: clap_complete::Shell) -> Outcome {
     let mut command = <Cli as clap::CommandFactory>::command();
     clap_complete::generate(shell, &mut command, "dns-audit", &mut std::io::stdout());
     Ok(exit::CLEAN)
 }
 
 /// The manual page, generated from the flags and their help.
-fn run_man() -> Result<i32, String> {
+fn run_man() -> Outcome {
     let command = <Cli as clap::CommandFactory>::command();
     let mut page = Vec::new();
     clap_mangen::Man::new(command)

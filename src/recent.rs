@@ -16,6 +16,20 @@ use crate::model::{host_of, present_name, Zone};
 use crate::report::Report;
 use crate::zonefile::{load_zone_bytes, zone_name_for_file};
 
+/// Why `recent` could not show what changed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecentError {
+    /// The expected-records directory or its config.
+    #[error(transparent)]
+    Input(#[from] crate::error::Error),
+    /// The history store.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    /// git, once a repository was found.
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+}
+
 /// Schema tag of `recent --format json`.
 pub const SCHEMA: &str = "dns-audit.recent/1";
 
@@ -202,28 +216,23 @@ pub fn gather(
     history: Option<&History>,
     repo: Option<&Repo>,
     query: &RecentQuery,
-) -> Result<Recent, String> {
+) -> Result<Recent, RecentError> {
     let changes = match history {
-        Some(history) => history
-            .changes_since(query.since)
-            .map_err(|e| e.to_string())?,
+        Some(history) => history.changes_since(query.since)?,
         None => Vec::new(),
     };
     let last_run = match history {
-        Some(history) => history.last_run().map_err(|e| e.to_string())?,
+        Some(history) => history.last_run()?,
         None => None,
     };
     let mut commits = Vec::new();
     let mut last_commit = None;
     if let Some(repo) = repo {
-        for commit in repo.commits_since(query.since).map_err(|e| e.to_string())? {
+        for commit in repo.commits_since(query.since)? {
             let changes = commit_changes(expected, repo, &commit)?;
             commits.push((commit, changes));
         }
-        last_commit = repo
-            .last_commit()
-            .map_err(|e| e.to_string())?
-            .map(|c| (c.hash, c.subject, c.time));
+        last_commit = repo.last_commit()?.map(|c| (c.hash, c.subject, c.time));
     }
     let mut recent = build(expected, &changes, commits, query);
     recent.last_run = last_run;
@@ -231,7 +240,7 @@ pub fn gather(
     if let Some(history) = history {
         let mut servers = BTreeMap::new();
         for entry in &mut recent.commits {
-            live_status(history, &mut servers, entry).map_err(|e| e.to_string())?;
+            live_status(history, &mut servers, entry)?;
         }
     }
     Ok(recent)
@@ -242,13 +251,10 @@ fn commit_changes(
     expected: &Expected,
     repo: &Repo,
     commit: &Commit,
-) -> Result<Vec<RecordChange>, String> {
+) -> Result<Vec<RecordChange>, crate::git::GitError> {
     let mut out = Vec::new();
     let parent = format!("{}^", commit.hash);
-    for file in repo
-        .changed_zone_files(&commit.hash)
-        .map_err(|e| e.to_string())?
-    {
+    for file in repo.changed_zone_files(&commit.hash)? {
         let Some(origin) = zone_name_for_file(&file) else {
             continue;
         };

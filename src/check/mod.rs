@@ -97,11 +97,11 @@ pub fn load(config: &CheckConfig) -> Result<Expected, Error> {
 
 /// Loads expected-records, opens and locks the history store, audits and records. A store
 /// that cannot be used never hides the audit: it runs unrecorded and says so.
-pub async fn run(config: &CheckConfig) -> Result<Started, Error> {
+pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     let clock = Instant::now();
     let mut expected = load(config)?;
     if let Some(rev) = &config.base {
-        let allowed = allowed_at(&config.expected, rev).map_err(Error::Usage)?;
+        let allowed = allowed_at(&config.expected, rev)?;
         expected.allowed_servers = Some(allowed);
     }
     let mut notes = unused_ignores(&expected);
@@ -175,6 +175,28 @@ fn unused_ignores(expected: &Expected) -> Vec<String> {
         .collect()
 }
 
+/// Why `check` could not audit (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// expected-records, the config, or the base revision's config.
+    #[error(transparent)]
+    Input(#[from] Error),
+    /// The history store named cannot be placed or made.
+    #[error(transparent)]
+    Store(#[from] HistoryError),
+    /// The named store's directory does not exist.
+    #[error("{0} (give --state a file in an existing directory)")]
+    StoreDirectory(HistoryError),
+    /// The run lock beside the store could not be taken.
+    #[error("{}: {source}", crate::escape::terminal(&path.display().to_string()))]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// The history store of a run, as it could be opened.
 enum Opened {
     Store(History, RunLock),
@@ -184,21 +206,18 @@ enum Opened {
 
 /// Opens the store, and checks it is ours, before taking the lock beside it: nothing is
 /// written next to a file that is not a dns-audit store.
-fn open_store(config: &CheckConfig, expected: &Expected) -> Result<Opened, Error> {
-    let (path, named) =
-        store_path(config.state.as_deref(), &expected.config).map_err(Error::Usage)?;
+fn open_store(config: &CheckConfig, expected: &Expected) -> Result<Opened, CheckError> {
+    let (path, named) = store_path(config.state.as_deref(), &expected.config)?;
     match History::open_in(&path, !named) {
         Ok(store) => {
             let lock = lock_path(&path);
             match RunLock::acquire(&lock, config.wait) {
                 Ok(Some(held)) => Ok(Opened::Store(store, held)),
                 Ok(None) => Ok(Opened::Locked(lock)),
-                Err(e) => Err(Error::Usage(format!("{}: {e}", lock.display()))),
+                Err(source) => Err(CheckError::Lock { path: lock, source }),
             }
         }
-        Err(e @ HistoryError::Io { .. }) if named => Err(Error::Usage(format!(
-            "{e} (give --state a file in an existing directory)"
-        ))),
+        Err(e @ HistoryError::Io { .. }) if named => Err(CheckError::StoreDirectory(e)),
         Err(e) => Ok(Opened::Unusable(format!(
             "{e}. Move the file aside (a new store is made in its place) or run with --no-record"
         ))),

@@ -47,6 +47,9 @@ pub enum HistoryError {
         /// The cause.
         source: rusqlite::Error,
     },
+    /// No store was named and there is no default place for one.
+    #[error("no place for the history store: set --state, `state` in the config, or HOME")]
+    NoPlace,
     /// The directory could not be created.
     #[error("{path}: {source}")]
     Io {
@@ -63,13 +66,13 @@ pub enum HistoryError {
 pub fn store_path(
     flag: Option<&Path>,
     config: &crate::config::Config,
-) -> Result<(PathBuf, bool), String> {
+) -> Result<(PathBuf, bool), HistoryError> {
     if let Some(path) = flag.map(Path::to_path_buf).or_else(|| config.state.clone()) {
         return Ok((path, true));
     }
-    default_path().map(|path| (path, false)).ok_or_else(|| {
-        "no place for the history store: set --state, `state` in the config, or HOME".into()
-    })
+    default_path()
+        .map(|path| (path, false))
+        .ok_or(HistoryError::NoPlace)
 }
 
 /// The default store: `$XDG_STATE_HOME/dns-audit/history.sqlite`, else
