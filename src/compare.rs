@@ -768,7 +768,69 @@ const MAX_RESEMBLED: usize = 100;
 /// The difference between what was expected and what one server showed, if any.
 fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> Option<Difference> {
     let (name, rtype, expected) = (probe.name, probe.rtype, probe.expected);
-    let diff = |kind, severity, expected: Vec<String>, seen: Vec<String>, why: String| {
+    let diff = |kind, severity, expected, seen, why: &str| {
+        Difference::new((name, rtype), (kind, severity), expected, seen, why.into())
+    };
+    match (expected, observed) {
+        (_, Observed::Failed(_) | Observed::Unasked) | (None, Observed::Absent) => None,
+        (Some(want), Observed::Absent) => Some(diff(
+            Kind::MissingRrset,
+            Severity::Drift,
+            want.shown(rtype),
+            Vec::new(),
+            "in expected-records, but the server answers authoritatively that it has none",
+        )),
+        (None, Observed::Present(got)) => Some(diff(
+            Kind::ExtraType,
+            Severity::Drift,
+            Vec::new(),
+            got.shown(rtype),
+            "served, but not in expected-records",
+        )),
+        (Some(want), Observed::Present(got)) if !same(rtype, want, got) => Some(diff(
+            Kind::WrongValue,
+            Severity::Drift,
+            want.shown(rtype),
+            got.shown(rtype),
+            if presence_only(rtype) {
+                "signed data differs in what it covers from expected-records"
+            } else {
+                "served values differ from expected-records"
+            },
+        )),
+        (Some(want), Observed::Present(got)) => {
+            let severity = match ttl_policy {
+                _ if want.ttl == got.ttl => return None,
+                // An RRSIG's TTL is its RRset's (RFC 4034 section 3), compared there; one set
+                // here holds the signatures of every RRset at the name. Only authoritative
+                // servers read NSEC3PARAM (RFC 5155 section 4), so its TTL reaches no cache:
+                // BIND's signer writes 0, PowerDNS serves its own.
+                _ if matches!(rtype, RecordType::RRSIG | RecordType::NSEC3PARAM) => return None,
+                TtlPolicy::Ignore => return None,
+                TtlPolicy::Drift => Severity::Drift,
+                TtlPolicy::Warn => Severity::Warning,
+            };
+            Some(Difference::new(
+                (name, rtype),
+                (Kind::TtlDiffers, severity),
+                vec![want.ttl.to_string()],
+                vec![got.ttl.to_string()],
+                format!("TTL {} served, {} expected", got.ttl, want.ttl),
+            ))
+        }
+    }
+}
+
+impl Difference {
+    /// A difference at `name`/`rtype`, with what is missing and what is unexpected worked out
+    /// from the expected and seen values.
+    fn new(
+        (name, rtype): (&Name, RecordType),
+        (kind, severity): (Kind, Severity),
+        expected: Vec<String>,
+        seen: Vec<String>,
+        why: String,
+    ) -> Difference {
         let unexpected = seen
             .iter()
             .filter(|v| !expected.contains(v))
@@ -789,57 +851,6 @@ fn difference(probe: &Probe<'_>, observed: &Observed, ttl_policy: TtlPolicy) -> 
             unexpected,
             missing,
             why,
-        }
-    };
-    match (expected, observed) {
-        (_, Observed::Failed(_) | Observed::Unasked) | (None, Observed::Absent) => None,
-        (Some(want), Observed::Absent) => Some(diff(
-            Kind::MissingRrset,
-            Severity::Drift,
-            want.shown(rtype),
-            Vec::new(),
-            "in expected-records, but the server answers authoritatively that it has none".into(),
-        )),
-        (None, Observed::Present(got)) => Some(diff(
-            Kind::ExtraType,
-            Severity::Drift,
-            Vec::new(),
-            got.shown(rtype),
-            "served, but not in expected-records".into(),
-        )),
-        (Some(want), Observed::Present(got)) => {
-            if !same(rtype, want, got) {
-                let why = if presence_only(rtype) {
-                    "signed data differs in what it covers from expected-records"
-                } else {
-                    "served values differ from expected-records"
-                };
-                return Some(diff(
-                    Kind::WrongValue,
-                    Severity::Drift,
-                    want.shown(rtype),
-                    got.shown(rtype),
-                    why.into(),
-                ));
-            }
-            let severity = match ttl_policy {
-                _ if want.ttl == got.ttl => return None,
-                // An RRSIG's TTL is its RRset's (RFC 4034 section 3), compared there; one set
-                // here holds the signatures of every RRset at the name. Only authoritative
-                // servers read NSEC3PARAM (RFC 5155 section 4), so its TTL reaches no cache:
-                // BIND's signer writes 0, PowerDNS serves its own.
-                _ if matches!(rtype, RecordType::RRSIG | RecordType::NSEC3PARAM) => return None,
-                TtlPolicy::Ignore => return None,
-                TtlPolicy::Drift => Severity::Drift,
-                TtlPolicy::Warn => Severity::Warning,
-            };
-            Some(diff(
-                Kind::TtlDiffers,
-                severity,
-                vec![want.ttl.to_string()],
-                vec![got.ttl.to_string()],
-                format!("TTL {} served, {} expected", got.ttl, want.ttl),
-            ))
         }
     }
 }

@@ -553,64 +553,49 @@ impl Config {
     }
 }
 
+/// `raw`'s settings over `base`'s, each checked, an error at the line and column of what
+/// was written. A flat list: one setting a line.
 fn resolve(
     path: &Path,
     text: &str,
     base: &ZoneSettings,
     raw: &RawZoneSettings,
 ) -> Result<ZoneSettings, Error> {
+    let error_at = |written: &str, message: String| error_at(path, text, written, message);
     let mut out = base.clone();
     if let Some(servers) = &raw.nameservers {
-        out.nameservers = servers
-            .iter()
-            .map(|s| {
-                parse_server(s).map_err(|why| {
-                    let (line, column) = find_line(text, s);
-                    config_error(
-                        path,
-                        line,
-                        column,
-                        format!(
-                            "bad nameserver address {s:?}: {why} (expected IP, IP:PORT or IP@PORT)"
-                        ),
-                    )
-                })
+        out.nameservers = each(servers, |s| {
+            parse_server(s).map_err(|why| {
+                error_at(
+                    s,
+                    format!(
+                        "bad nameserver address {s:?}: {why} (expected IP, IP:PORT or IP@PORT)"
+                    ),
+                )
             })
-            .collect::<Result<_, _>>()?;
+        })?;
     }
     if let Some(depth) = raw.host_depth {
         out.host_depth = depth.max(1);
     }
     if let Some(types) = &raw.ignore_types {
-        out.ignore_types = types
-            .iter()
-            .map(|t| {
-                t.to_ascii_uppercase().parse::<RecordType>().map_err(|_| {
-                    let (line, column) = find_line(text, t);
-                    config_error(path, line, column, format!("unknown record type {t:?}"))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        out.ignore_types = each(types, |t| {
+            let parsed = t.to_ascii_uppercase().parse::<RecordType>();
+            parsed.map_err(|_| error_at(t, format!("unknown record type {t:?}")))
+        })?;
     }
     if let Some(names) = &raw.ignore_names {
         out.ignore_names = names.iter().map(|n| n.to_ascii_lowercase()).collect();
     }
-    if let Some(ttl) = raw.ttl {
-        out.ttl = ttl;
-    }
-    if let Some(axfr) = raw.axfr {
-        out.axfr = axfr;
-    }
-    if let Some(days) = raw.signature_warn_days {
-        out.signature_warn_days = days;
-    }
+    out.ttl = raw.ttl.unwrap_or(out.ttl);
+    out.axfr = raw.axfr.unwrap_or(out.axfr);
+    out.signature_warn_days = raw.signature_warn_days.unwrap_or(out.signature_warn_days);
+    out.serials = raw.serials.unwrap_or(out.serials);
+    out.naming = raw.naming.unwrap_or(out.naming);
     if let Some(grace) = &raw.serial_grace {
         let seconds = parse_age(grace).ok_or_else(|| {
-            let (line, column) = find_line(text, grace);
-            config_error(
-                path,
-                line,
-                column,
+            error_at(
+                grace,
                 format!("bad serial_grace {grace:?}: use an age such as \"30m\", \"1h\" or \"0s\""),
             )
         })?;
@@ -622,46 +607,31 @@ fn resolve(
     if let Some(root) = &raw.include_root {
         out.include_root = Some(root.clone());
     }
-    if let Some(rule) = raw.serials {
-        out.serials = rule;
-    }
-    if let Some(rule) = raw.naming {
-        out.naming = rule;
-    }
     if let Some(resolvers) = &raw.resolvers {
-        out.resolvers = resolvers
-            .iter()
-            .map(|r| {
-                r.parse::<ResolverSpec>().map_err(|why| {
-                    let (line, column) = find_line(text, r);
-                    config_error(path, line, column, why)
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        out.resolvers = each(resolvers, |r| {
+            r.parse::<ResolverSpec>().map_err(|why| error_at(r, why))
+        })?;
     }
     if let Some(server) = &raw.include_server_root {
         if !server.is_absolute() {
-            let (line, column) = find_line(text, "include_server_root");
-            return Err(config_error(
-                path,
-                line,
-                column,
-                format!(
-                    "include_server_root {:?} must be an absolute path (the directory on the server, e.g. \"/srv/dns\")",
-                    server.display().to_string()
-                ),
-            ));
+            let message = format!(
+                "include_server_root {:?} must be an absolute path (the directory on the server, e.g. \"/srv/dns\")",
+                server.display().to_string()
+            );
+            return Err(error_at("include_server_root", message));
         }
         out.include_server_root = Some(server.clone());
     }
     Ok(out)
 }
 
+/// Each of `written`, parsed; the first error.
+fn each<T, U, E>(written: &[T], parse: impl Fn(&T) -> Result<U, E>) -> Result<Vec<U>, E> {
+    written.iter().map(parse).collect()
+}
+
 fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
-    let at = |needle: &str, message: String| {
-        let (line, column) = find_line(text, needle);
-        config_error(path, line, column, message)
-    };
+    let at = |written: &str, message: String| error_at(path, text, written, message);
     let mut name = Name::from_ascii(&raw.name)
         .map_err(|e| at(&raw.name, format!("bad TSIG key name {:?}: {e}", raw.name)))?;
     name.set_fqdn(true);
@@ -678,41 +648,7 @@ fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
             ),
         ));
     }
-    let encoded = match (&raw.secret_file, &raw.secret_env) {
-        (Some(file), None) => {
-            let zone_dir = path.parent().and_then(|d| d.canonicalize().ok());
-            let real = file.canonicalize().map_err(|e| {
-                at(
-                    "secret_file",
-                    format!("cannot read TSIG secret {}: {e}", file.display()),
-                )
-            })?;
-            if zone_dir.is_some_and(|dir| real.starts_with(dir)) {
-                return Err(at(
-                    "secret_file",
-                    "refused: the TSIG secret must not live in the expected-records directory (it is reviewed and published like code)".into(),
-                ));
-            }
-            std::fs::read_to_string(&real).map_err(|e| {
-                at(
-                    "secret_file",
-                    format!("cannot read TSIG secret {}: {e}", file.display()),
-                )
-            })?
-        }
-        (None, Some(var)) => std::env::var(var).map_err(|_| {
-            at(
-                var,
-                format!("environment variable {var} (TSIG secret) is not set"),
-            )
-        })?,
-        _ => {
-            return Err(at(
-                &raw.name,
-                "a TSIG key needs exactly one of secret_file or secret_env".into(),
-            ))
-        }
-    };
+    let encoded = tsig_secret(path, raw, at)?;
     let secret = data_encoding::BASE64
         .decode(encoded.trim().as_bytes())
         .map_err(|e| at(&raw.name, format!("TSIG secret is not base64: {e}")))?;
@@ -721,6 +657,50 @@ fn tsig_key(path: &Path, text: &str, raw: &RawTsig) -> Result<TsigKey, Error> {
         algorithm,
         secret,
     })
+}
+
+/// The TSIG secret as written in its file or variable (never in the config, never in
+/// expected-records, which is reviewed and published like code).
+fn tsig_secret(
+    path: &Path,
+    raw: &RawTsig,
+    at: impl Fn(&str, String) -> Error,
+) -> Result<String, Error> {
+    match (&raw.secret_file, &raw.secret_env) {
+        (Some(file), None) => {
+            let unreadable = |e: std::io::Error| {
+                at(
+                    "secret_file",
+                    format!("cannot read TSIG secret {}: {e}", file.display()),
+                )
+            };
+            let zone_dir = path.parent().and_then(|d| d.canonicalize().ok());
+            let real = file.canonicalize().map_err(unreadable)?;
+            if zone_dir.is_some_and(|dir| real.starts_with(dir)) {
+                return Err(at(
+                    "secret_file",
+                    "refused: the TSIG secret must not live in the expected-records directory (it is reviewed and published like code)".into(),
+                ));
+            }
+            std::fs::read_to_string(&real).map_err(unreadable)
+        }
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            at(
+                var,
+                format!("environment variable {var} (TSIG secret) is not set"),
+            )
+        }),
+        _ => Err(at(
+            &raw.name,
+            "a TSIG key needs exactly one of secret_file or secret_env".into(),
+        )),
+    }
+}
+
+/// A config error at the line and column where `written` first appears in `text`.
+fn error_at(path: &Path, text: &str, written: &str, message: String) -> Error {
+    let (line, column) = find_line(text, written);
+    config_error(path, line, column, message)
 }
 
 /// Parses an age such as `30m`, `24h`, `7d` (also `s` and `w`) into seconds.

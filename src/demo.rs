@@ -10,7 +10,7 @@ use std::path::Path;
 
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::check::check;
+use crate::check::{check, resolver_finding};
 use crate::expected::load_expected;
 use crate::git::Repo;
 use crate::history::History;
@@ -100,12 +100,11 @@ pub async fn run() -> Result<DemoRun, DemoError> {
     let (mut report, not_recorded) = check(&fleet.expected, &servers, Some(&mut history)).await;
     // A caching resolver in front of ns1 answers a user about bh17 while the incident is live,
     // and still serves what it cached once the fix is served.
-    let resolver = AuthServer::forwarder(loopback(), addresses[0])
-        .await
-        .map_err(|source| DemoError::Serve {
-            what: "resolver".into(),
-            source,
-        })?;
+    let resolver = AuthServer::forwarder(loopback(), addresses[0]).await;
+    let resolver = resolver.map_err(|source| DemoError::Serve {
+        what: "resolver".into(),
+        source,
+    })?;
     let question = bh17_question(&fleet.served);
     let spec = [crate::config::ResolverSpec::Address(resolver.addr())];
     let query = fleet.expected.config.query;
@@ -117,14 +116,11 @@ pub async fn run() -> Result<DemoRun, DemoError> {
     stop(fixed).await;
     let resolver_addr = resolver.addr();
     resolver.stop().await;
-    let resolver_view: Vec<crate::report::Finding> = answers
-        .iter()
-        .filter_map(crate::check::resolver_finding)
-        .collect();
+    let resolver_view: Vec<_> = answers.iter().filter_map(resolver_finding).collect();
     // The demo audits a temporary copy of the repository's expected-records: name the file as
     // the reader has it.
-    let file = crate::zonefile::file_name_for_zone(&fleet.served.origin);
     for zone in &mut report.zones {
+        let file = crate::zonefile::file_name_for_zone(&fleet.served.origin);
         zone.zone_file = Some(format!("expected-records/{file}"));
     }
     let now = jiff::Timestamp::now().as_second();

@@ -82,6 +82,31 @@ pub struct Expected {
 /// all files are collected and returned together.
 pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     let config = Config::load(dir)?;
+    let files = zone_files(dir, only, &config)?;
+    let mut zones = Vec::new();
+    let mut errors: Vec<ZoneError> = Vec::new();
+    for (origin, path) in files {
+        let includes = config.zone(&origin).includes(dir);
+        match load_zone(dir, &includes, &path, &origin, config.limits) {
+            Ok(zone) => zones.push(zone),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Zone(errors));
+    }
+    Ok(Expected {
+        dir: dir.to_path_buf(),
+        config,
+        zones,
+        allowed_servers: None,
+    })
+}
+
+/// The zone files of `dir` (those of `only`, when given), sorted by zone; the config's zone
+/// tables checked against every file there. A zone of `only` without a file, or no zone file
+/// at all, is an error.
+fn zone_files(dir: &Path, only: &[Name], config: &Config) -> Result<Vec<(Name, PathBuf)>, Error> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -123,24 +148,7 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
             dir.display()
         )));
     }
-    let mut zones = Vec::new();
-    let mut errors: Vec<ZoneError> = Vec::new();
-    for (origin, path) in files {
-        let includes = config.zone(&origin).includes(dir);
-        match load_zone(dir, &includes, &path, &origin, config.limits) {
-            Ok(zone) => zones.push(zone),
-            Err(mut errs) => errors.append(&mut errs),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Zone(errors));
-    }
-    Ok(Expected {
-        dir: dir.to_path_buf(),
-        config,
-        zones,
-        allowed_servers: None,
-    })
+    Ok(files)
 }
 
 /// What `dir` holds, as a revision for the report: the commit, with "with uncommitted changes to

@@ -77,34 +77,7 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
     } else {
         Config::default()
     };
-    let zone_settings = settings.zone(&origin);
-    let server = Server::new(config.server.addr, settings.query);
-    let transfer = server
-        .transfer(
-            &origin,
-            settings.query.transfer_timeout,
-            zone_settings.tsig.as_ref(),
-        )
-        .await;
-    let (zone, method, transfer_failure) = match transfer {
-        Ok(records) => (
-            from_records(&origin, records),
-            "zone transfer".to_string(),
-            None,
-        ),
-        Err(failure) => {
-            let Some(names) = &config.names else {
-                return Err(Error::Usage(format!(
-                    "the zone transfer from {} failed ({failure}): allow transfers to this host, or give --names FILE to read the listed names by queries",
-                    config.server.addr
-                )));
-            };
-            let names = read_names(names, &origin)?;
-            let zone = by_queries(&server, &origin, &names).await?;
-            let method = format!("queries for {} names", names.len());
-            (zone, method, Some(failure.to_string()))
-        }
-    };
+    let (zone, method, transfer_failure) = read_served(config, &origin, &settings).await?;
     if zone.rrset(&origin, RecordType::SOA).is_none() {
         return Err(Error::Usage(format!(
             "{} served no SOA for {}: it is not authoritative for the zone",
@@ -118,20 +91,7 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
         config.server.addr,
         method
     );
-    let text = crate::render::zone::zone_file(&zone, &header);
-    // What was written must read back as exactly what was served.
-    let limits = ZoneLimits {
-        max_records: usize::MAX,
-        max_bytes: u64::MAX,
-        record_lines: false,
-    };
-    let again = load_zone_bytes(Path::new(&file_name), text.as_bytes(), &origin, limits)
-        .map_err(Error::Zone)?;
-    if crate::render::zone::listing(&again.zone) != crate::render::zone::listing(&zone) {
-        return Err(Error::Usage(
-            "the written zone file does not read back as the served zone; please report it".into(),
-        ));
-    }
+    let text = zone_file_text(&zone, &header, Path::new(&file_name))?;
     std::fs::create_dir_all(&config.expected).map_err(|source| Error::Io {
         path: config.expected.clone(),
         source,
@@ -145,6 +105,57 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
         transfer_failure,
         config_note,
     })
+}
+
+/// The zone as the server serves it, by transfer, else by queries for `--names`: (zone, how it
+/// was read, why the transfer failed).
+async fn read_served(
+    config: &ImportConfig,
+    origin: &Name,
+    settings: &Config,
+) -> Result<(Zone, String, Option<String>), Error> {
+    let server = Server::new(config.server.addr, settings.query);
+    let tsig = settings.zone(origin).tsig.as_ref();
+    let transfer = server
+        .transfer(origin, settings.query.transfer_timeout, tsig)
+        .await;
+    match transfer {
+        Ok(records) => Ok((
+            from_records(origin, records),
+            "zone transfer".to_string(),
+            None,
+        )),
+        Err(failure) => {
+            let Some(names) = &config.names else {
+                return Err(Error::Usage(format!(
+                    "the zone transfer from {} failed ({failure}): allow transfers to this host, or give --names FILE to read the listed names by queries",
+                    config.server.addr
+                )));
+            };
+            let names = read_names(names, origin)?;
+            let zone = by_queries(&server, origin, &names).await?;
+            let method = format!("queries for {} names", names.len());
+            Ok((zone, method, Some(failure.to_string())))
+        }
+    }
+}
+
+/// `zone` as a zone file under `header`, checked to read back as exactly what was served.
+fn zone_file_text(zone: &Zone, header: &str, file_name: &Path) -> Result<String, Error> {
+    let text = crate::render::zone::zone_file(zone, header);
+    let limits = ZoneLimits {
+        max_records: usize::MAX,
+        max_bytes: u64::MAX,
+        record_lines: false,
+    };
+    let again =
+        load_zone_bytes(file_name, text.as_bytes(), &zone.origin, limits).map_err(Error::Zone)?;
+    if crate::render::zone::listing(&again.zone) != crate::render::zone::listing(zone) {
+        return Err(Error::Usage(
+            "the written zone file does not read back as the served zone; please report it".into(),
+        ));
+    }
+    Ok(text)
 }
 
 /// The zone from a transfer's records (the closing SOA is the opening one again).

@@ -295,34 +295,34 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         });
         types.sort_unstable_by_key(|t| u16::from(*t));
         types.dedup();
-        out.extend(types.iter().map(|&rtype| {
-            let address = matches!(rtype, RecordType::A | RecordType::AAAA);
-            let glue_of = (below_cut && address)
-                .then(|| glue_cut.get(name).copied())
-                .flatten();
-            let by_referral_or_authority =
-                at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
-            let ask = match glue_of {
-                Some(_) => Ask::Glue,
-                None if cut.is_some() && !by_referral_or_authority => Ask::TransferOnly,
-                None if rtype == RecordType::NSEC3 => Ask::Proofs,
-                None if rtype == RecordType::RRSIG && hashed => Ask::Proofs,
-                None if rtype == RecordType::RRSIG => Ask::Signatures,
-                None => Ask::Direct,
-            };
-            Probe {
-                name,
-                rtype,
-                expected: sets.get(&rtype),
-                at_cut,
-                ask,
-            }
+        let glue = below_cut && glue_cut.contains_key(name);
+        out.extend(types.iter().map(|&rtype| Probe {
+            name,
+            rtype,
+            expected: sets.get(&rtype),
+            at_cut,
+            ask: how_asked(rtype, (cut.is_some(), at_cut, glue), hashed),
         }));
     }
     // Grown by doubling, the vector may hold room for nearly twice the probes: a plan of
     // millions keeps only what it holds.
     out.shrink_to_fit();
     out
+}
+
+/// How a server is asked about `rtype` at a name: `cut` (at or below a delegation), `at_cut`,
+/// `glue` (an address of a name a delegation's NS names), `hashed` (an NSEC3 owner).
+fn how_asked(rtype: RecordType, (cut, at_cut, glue): (bool, bool, bool), hashed: bool) -> Ask {
+    let address = matches!(rtype, RecordType::A | RecordType::AAAA);
+    let by_referral_or_authority = at_cut && matches!(rtype, RecordType::NS | RecordType::DS);
+    match rtype {
+        _ if glue && address => Ask::Glue,
+        _ if cut && !by_referral_or_authority => Ask::TransferOnly,
+        RecordType::NSEC3 => Ask::Proofs,
+        RecordType::RRSIG if hashed => Ask::Proofs,
+        RecordType::RRSIG => Ask::Signatures,
+        _ => Ask::Direct,
+    }
 }
 
 /// One question sent to a server, with what the probes that read its answer need of it.
@@ -540,22 +540,8 @@ pub async fn observe_server<'z>(
         .await;
     (view.serial, view.soa) = read_soa(&soa_answer, &zone.origin);
     if view.serial.is_ok() && axfr != AxfrMode::Never {
-        match wire
-            .transfer(&zone.origin, settings.transfer_timeout, tsig)
-            .await
-        {
-            Ok(records) => {
-                (view.answers, view.extras) = from_transfer(zone, plan, records);
-                view.method = Method::Transfer;
-            }
-            Err(failure) if axfr == AxfrMode::Always => {
-                // Read by transfer only, and the transfer failed: nothing is known.
-                view.method = Method::Transfer;
-                view.answers = Answers::all(Observed::Failed(failure.clone()), plan.len());
-                view.transfer_failure = Some(failure);
-            }
-            Err(failure) => view.transfer_failure = Some(failure),
-        }
+        let transfer = wire.transfer(&zone.origin, settings.transfer_timeout, tsig);
+        read_transfer(&mut view, transfer.await, zone, plan, axfr);
     }
     if view.serial.is_ok() && view.method == Method::Queries {
         // Worked out by the first server read by queries, for all: a zone every server
@@ -570,6 +556,12 @@ pub async fn observe_server<'z>(
         .await;
     }
     view.stats = wire.stats();
+    log_read(&view);
+    view
+}
+
+/// `-v`: how a server was read, and what it cost.
+fn log_read(view: &ServerView) {
     tracing::info!(
         "{} ({}): {} by {}, {} queries, {} retries, {} over TCP{}",
         view.server.label,
@@ -590,7 +582,29 @@ pub async fn observe_server<'z>(
             .map(|f| format!("; transfer refused or failed: {f}"))
             .unwrap_or_default()
     );
-    view
+}
+
+/// Takes a transfer's records into `view`; a failed one leaves the view to queries, except
+/// under `axfr = "always"`, where nothing is known.
+fn read_transfer<'z>(
+    view: &mut ServerView,
+    transfer: Result<Served, Failure>,
+    zone: &'z Zone,
+    plan: &[Probe<'z>],
+    axfr: AxfrMode,
+) {
+    match transfer {
+        Ok(records) => {
+            (view.answers, view.extras) = from_transfer(zone, plan, records);
+            view.method = Method::Transfer;
+        }
+        Err(failure) if axfr == AxfrMode::Always => {
+            view.method = Method::Transfer;
+            view.answers = Answers::all(Observed::Failed(failure.clone()), plan.len());
+            view.transfer_failure = Some(failure);
+        }
+        Err(failure) => view.transfer_failure = Some(failure),
+    }
 }
 
 /// The serial and SOA RRset an answer to the apex SOA gives, or why there are none.

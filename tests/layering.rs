@@ -162,3 +162,83 @@ fn config_knows_nothing_of_its_consumers() {
         .collect();
     assert!(used.is_empty(), "config uses {used:?}");
 }
+
+/// Functions over this many lines (signature to closing brace, as rustfmt lays them out),
+/// unit tests left out, fail the test: a function should fit in the head of its reader.
+const MOST_LINES: usize = 60;
+
+/// The one function let grow past it, and why: a flat list that reads better whole.
+const FLAT_LISTS: &[(&str, &str)] = &[
+    // One config setting a line, each over the zone's defaults.
+    ("src/config.rs", "resolve"),
+];
+
+/// `(file:line, function, lines)` of every function of `src` (tests and `*_tests.rs` left out).
+fn function_lengths() -> Vec<(String, String, usize)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.to_string_lossy();
+            if !name.ends_with(".rs") || name.ends_with("_tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = without_tests(&text).lines().collect();
+            let file = path.strip_prefix(root).unwrap().display().to_string();
+            for (at, line) in lines.iter().enumerate() {
+                let body = line.trim_start();
+                let indent = &line[..line.len() - body.len()];
+                let Some(after) = [
+                    "pub fn ",
+                    "pub(crate) fn ",
+                    "fn ",
+                    "pub async fn ",
+                    "async fn ",
+                ]
+                .iter()
+                .find_map(|p| body.strip_prefix(p)) else {
+                    continue;
+                };
+                let function: String = after
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let close = format!("{indent}}}");
+                if let Some(end) = lines[at..].iter().position(|l| *l == close) {
+                    out.push((format!("{file}:{}", at + 1), function, end + 1));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_outgrows_a_screen() {
+    let lengths = function_lengths();
+    assert!(
+        lengths.len() > 500,
+        "the source was not read: {}",
+        lengths.len()
+    );
+    let long: Vec<String> = lengths
+        .iter()
+        .filter(|(place, function, lines)| {
+            let file = place.split(':').next().unwrap_or_default();
+            *lines > MOST_LINES && !FLAT_LISTS.contains(&(file, function.as_str()))
+        })
+        .map(|(place, function, lines)| format!("{place}: {function}, {lines} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "over {MOST_LINES} lines (cut them, or name a flat list in FLAT_LISTS):\n{}",
+        long.join("\n")
+    );
+}

@@ -368,21 +368,8 @@ async fn audit_zone<'z>(
         annotate_since(history, &mut report, &addresses, started.as_second());
     }
     if !settings.resolvers.is_empty() {
-        let questions = resolver_view::questions(
-            (zone, settings.host_depth),
-            (plan, &views),
-            &report,
-            history,
-            started.as_second(),
-        );
-        if !questions.is_empty() {
-            let answers =
-                crate::resolvers::ask(&settings.resolvers, &questions, expected.config.query).await;
-            report
-                .server_findings
-                .extend(answers.iter().filter_map(resolver_view::finding));
-            report.resolvers = answers;
-        }
+        let at = (zone, plan, views.as_slice());
+        ask_resolvers(at, expected, &mut report, history, started.as_second()).await;
     }
     for server in refused {
         report.server_findings.push(not_allowed(zone, &server));
@@ -393,6 +380,38 @@ async fn audit_zone<'z>(
             .push(no_servers(zone, "no nameserver addresses found".into()));
     }
     (report, views)
+}
+
+/// The resolver view: what the zone's resolvers serve of the names that drift or changed
+/// lately, as findings on the zone.
+async fn ask_resolvers<'z>(
+    (zone, plan, views): (
+        &'z crate::model::Zone,
+        &[crate::observe::Probe<'z>],
+        &[ServerView],
+    ),
+    expected: &Expected,
+    report: &mut ZoneReport,
+    history: Option<&History>,
+    now: i64,
+) {
+    let settings = expected.config.zone(&zone.origin);
+    let questions = resolver_view::questions(
+        (zone, settings.host_depth),
+        (plan, views),
+        report,
+        history,
+        now,
+    );
+    if questions.is_empty() {
+        return;
+    }
+    let answers =
+        crate::resolvers::ask(&settings.resolvers, &questions, expected.config.query).await;
+    report
+        .server_findings
+        .extend(answers.iter().filter_map(resolver_view::finding));
+    report.resolvers = answers;
 }
 
 /// A server the base branch's config does not name, not asked (CI on a pull request).

@@ -8,6 +8,7 @@ pub mod rules;
 pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::ControlFlow;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
@@ -839,73 +840,94 @@ impl Lint<'_> {
             return;
         }
         let zone = self.zone;
-        let apex = *name == zone.origin;
         // Where the name sits: at a delegation, or below one (glue), in either version.
         let cut = zone
             .cut_above(name)
             .or_else(|| base.cut_above(name))
             .cloned();
-        let at_cut = cut.as_ref() == Some(name);
         let ttl = zone
             .rrset(name, spot.rtype)
             .or_else(|| base.rrset(name, spot.rtype))
             .map_or(0, |set| set.ttl);
-        let cached = crate::report::age(i64::from(ttl));
-        let (level, check, message) = match (spot.rtype, change.op) {
-            (RecordType::NS, _) if apex => {
+        let place = Place {
+            name,
+            apex: *name == zone.origin,
+            at_cut: cut.as_ref() == Some(name),
+            cut: cut.as_ref().filter(|c| *c != name),
+            ttl,
+            cached: crate::report::age(i64::from(ttl)),
+        };
+        let judged = match spot.rtype {
+            RecordType::NS => self.delegation_change(spot, base, &place),
+            RecordType::A | RecordType::AAAA => self.glue_change(spot, &place),
+            _ => dnssec_change(spot, &place),
+        };
+        if let Some((level, check, message)) = judged {
+            self.flag(spot, level, check, message, None);
+        }
+    }
+
+    /// A change of the zone's own NS set or of a delegation's.
+    fn delegation_change(
+        &self,
+        spot: &Spot<'_>,
+        base: &Zone,
+        place: &Place<'_>,
+    ) -> Option<(Level, &'static str, String)> {
+        let (change, zone, name) = (spot.change, self.zone, place.name);
+        let (ttl, cached) = (place.ttl, &place.cached);
+        let (level, message) = match change.op {
+            _ if place.apex => {
                 let (level, how) = ns_set_change(base, zone, name, self.neighbours);
-                (level, "delegation-change", format!(
+                return Some((level, "delegation-change", format!(
                     "the zone's own NS set changes ({}){how}: every name of the zone depends on it; the parent's copy must change with it, and resolvers keep the old set up to the parent's NS TTL",
                     change.line()
-                ))
+                )));
             }
-            (RecordType::NS, Op::Added) if at_cut => {
+            _ if !place.at_cut => return None,
+            Op::Added => {
                 let hidden = occluded(base, name, &ns_targets(zone, name));
                 if hidden == 0 {
-                    return;
+                    return None;
                 }
-                (Level::Error, "delegation-change", format!(
+                (Level::Error, format!(
                     "a new delegation at {} ({}) hides {hidden} name{} of this zone below it: they stop resolving here",
                     spot.rel, change.line(), if hidden == 1 { "" } else { "s" }
                 ))
             }
-            (RecordType::NS, Op::Removed) if at_cut => (Level::Warning, "delegation-change", format!(
+            Op::Removed => (Level::Warning, format!(
                 "the delegation of {} goes ({}): every name below it stops resolving, after up to {cached} (TTL {ttl}) in caches",
                 spot.rel, change.line()
             )),
-            (RecordType::NS, _) if at_cut => {
+            _ => {
                 let (level, how) = ns_set_change(base, zone, name, self.neighbours);
-                (level, "delegation-change", format!(
+                (level, format!(
                     "the delegation of {} changes ({}){how}: every name below it depends on it; resolvers keep the old one up to {cached} (TTL {ttl})",
                     spot.rel, change.line()
                 ))
             }
-            (RecordType::A | RecordType::AAAA, op) if cut.as_ref().is_some_and(|c| c != name) => {
-                let used = !self.ns_pointing_at(name).is_empty();
-                if op == Op::Added || (op == Op::Removed && !used) {
-                    return;
-                }
-                (Level::Error, "delegation-change", format!(
-                    "glue of a delegation changes ({}): the servers of {} are reached through it; resolvers keep the old address up to {cached} (TTL {ttl})",
-                    change.line(),
-                    cut.as_ref().map(|c| self.rel(&crate::model::present_name(c))).unwrap_or_default()
-                ))
-            }
-            (RecordType::DS, Op::Removed) if at_cut => (Level::Warning, "dnssec-change", format!(
-                "the DS of {} goes ({}): names below it become insecure (unsigned) for validating resolvers",
-                spot.rel, change.line()
-            )),
-            (RecordType::DS, _) if at_cut => (Level::Error, "dnssec-change", format!(
-                "the DS of {} changes ({}): if it matches no key of the child, validating resolvers reject every name below it for up to {cached} (TTL {ttl})",
-                spot.rel, change.line()
-            )),
-            (RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY, _) if apex => (Level::Error, "dnssec-change", format!(
-                "the zone's {} set changes ({}): a key the parent's DS points at, or one that signs, gone too soon makes the whole zone bogus for validating resolvers, for up to {cached} (TTL {ttl}) and the parent's DS TTL",
-                spot.rtype, change.line()
-            )),
-            _ => return,
         };
-        self.flag(spot, level, check, message, None);
+        Some((level, "delegation-change", message))
+    }
+
+    /// A change of glue: an address below a delegation that an NS record of the zone uses.
+    fn glue_change(
+        &self,
+        spot: &Spot<'_>,
+        place: &Place<'_>,
+    ) -> Option<(Level, &'static str, String)> {
+        let cut = place.cut?;
+        let op = spot.change.op;
+        let used = !self.ns_pointing_at(place.name).is_empty();
+        if op == Op::Added || (op == Op::Removed && !used) {
+            return None;
+        }
+        let (ttl, cached) = (place.ttl, &place.cached);
+        Some((Level::Error, "delegation-change", format!(
+            "glue of a delegation changes ({}): the servers of {} are reached through it; resolvers keep the old address up to {cached} (TTL {ttl})",
+            spot.change.line(),
+            self.rel(&crate::model::present_name(cut))
+        )))
     }
 
     /// The NS records of the zone that name `target`, as `owner NS`.
@@ -1476,6 +1498,41 @@ fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
     Some(present_name(&written).trim_end_matches('.').to_string())
 }
 
+/// Where a changed name sits, for the zone-wide checks.
+struct Place<'a> {
+    name: &'a Name,
+    /// The zone's apex.
+    apex: bool,
+    /// At a delegation (in either version).
+    at_cut: bool,
+    /// The delegation it is below (glue or occluded data), in either version.
+    cut: Option<&'a Name>,
+    /// Its RRset's TTL, and that as an age.
+    ttl: u32,
+    cached: String,
+}
+
+/// A change of a delegation's DS or of the zone's keys.
+fn dnssec_change(spot: &Spot<'_>, place: &Place<'_>) -> Option<(Level, &'static str, String)> {
+    let (change, ttl, cached) = (spot.change, place.ttl, &place.cached);
+    let (level, message) = match (spot.rtype, change.op) {
+        (RecordType::DS, Op::Removed) if place.at_cut => (Level::Warning, format!(
+            "the DS of {} goes ({}): names below it become insecure (unsigned) for validating resolvers",
+            spot.rel, change.line()
+        )),
+        (RecordType::DS, _) if place.at_cut => (Level::Error, format!(
+            "the DS of {} changes ({}): if it matches no key of the child, validating resolvers reject every name below it for up to {cached} (TTL {ttl})",
+            spot.rel, change.line()
+        )),
+        (RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY, _) if place.apex => (Level::Error, format!(
+            "the zone's {} set changes ({}): a key the parent's DS points at, or one that signs, gone too soon makes the whole zone bogus for validating resolvers, for up to {cached} (TTL {ttl}) and the parent's DS TTL",
+            spot.rtype, change.line()
+        )),
+        _ => return None,
+    };
+    Some((level, "dnssec-change", message))
+}
+
 /// How risky a change of the NS set at `name` is: servers only added or only removed, or the
 /// same servers (by address, looked up in every zone of the directory) under new names, keep
 /// a path working (a warning, said with why); a server replaced by another is an error.
@@ -1748,11 +1805,22 @@ enum Judged {
     Spelling,
 }
 
+/// The A and AAAA values at a name, as shown.
+fn addresses(sets: &TypeMap) -> impl Iterator<Item = (RecordType, String)> + '_ {
+    [RecordType::A, RecordType::AAAA]
+        .into_iter()
+        .flat_map(move |rtype| {
+            let values = sets.get(&rtype).map(|s| s.shown(rtype)).unwrap_or_default();
+            values.into_iter().map(move |value| (rtype, value))
+        })
+}
+
 /// RRsets a change must touch (change or delete) before the share of the zone it touches is
 /// judged: a small zone's every change is not a mass change.
 const MASS_CHANGE_MIN: usize = 10;
 
 /// What the base and the proposed zone hold, indexed for the risk checks.
+#[derive(Default)]
 struct ZoneView {
     origin: String,
     base_hosts: BTreeSet<String>,
@@ -1781,92 +1849,69 @@ struct ZoneView {
 
 impl ZoneView {
     fn new(base: &Zone, current: &Zone, depth: usize) -> ZoneView {
-        let origin = present_name(&current.origin);
         let mut view = ZoneView {
-            origin: origin.clone(),
-            base_hosts: BTreeSet::new(),
-            current_hosts: BTreeSet::new(),
-            base_names: BTreeSet::new(),
-            base_shapes: BTreeSet::new(),
-            base_owners: HashMap::new(),
-            owners: HashMap::new(),
-            series: BTreeMap::new(),
-            current_series: BTreeMap::new(),
-            subnets: HashMap::new(),
-            number_in_address: HashMap::new(),
-            host_example: BTreeMap::new(),
-            base_types: BTreeMap::new(),
-            current_types: BTreeMap::new(),
+            origin: present_name(&current.origin),
+            ..ZoneView::default()
         };
-        for (is_base, zone) in [(true, base), (false, current)] {
-            for (name, sets) in zone.iter() {
-                let host = host_of(&zone.origin, name, depth);
-                let shown = present_name(name);
-                let types = if is_base {
-                    &mut view.base_types
-                } else {
-                    &mut view.current_types
-                };
-                types
-                    .entry(host.clone())
-                    .or_default()
-                    .extend(sets.keys().copied());
-                for rtype in [RecordType::A, RecordType::AAAA] {
-                    for value in sets.get(&rtype).map(|s| s.shown(rtype)).unwrap_or_default() {
-                        let owners = if is_base {
-                            &mut view.base_owners
-                        } else {
-                            &mut view.owners
-                        };
-                        owners
-                            .entry((rtype, value.clone()))
-                            .or_default()
-                            .insert(host.clone());
-                        if is_base {
-                            if let Some(net) = typo::subnet(&value) {
-                                view.subnets.entry(rtype).or_default().insert(net);
-                            }
-                            if let Some((prefix, number, _)) = typo::numbered(&host) {
-                                let counts = view
-                                    .number_in_address
-                                    .entry((rtype, prefix.to_string()))
-                                    .or_default();
-                                counts.1 += 1;
-                                if ends_with_number(&value, number) {
-                                    counts.0 += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-                if is_base {
-                    view.base_hosts.insert(host.clone());
-                    view.base_names.insert(shown.clone());
-                    let rel = relative(&shown, &origin);
-                    view.base_shapes.insert(shape(&rel, &host));
-                    if let Some((prefix, number, _)) = typo::numbered(&host) {
-                        view.series
-                            .entry(prefix.to_string())
-                            .or_default()
-                            .insert(number);
-                    }
-                    if let Some((rtype, set)) = sets.iter().next() {
-                        view.host_example.entry(host.clone()).or_insert_with(|| {
-                            format!("{rel} {rtype} {}", set.shown(*rtype).join(", "))
-                        });
-                    }
-                } else {
-                    if let Some((prefix, number, _)) = typo::numbered(&host) {
-                        view.current_series
-                            .entry(prefix.to_string())
-                            .or_default()
-                            .insert(number);
-                    }
-                    view.current_hosts.insert(host);
-                }
-            }
+        for (name, sets) in base.iter() {
+            view.add_base(name, sets, host_of(&base.origin, name, depth));
+        }
+        for (name, sets) in current.iter() {
+            view.add_current(sets, host_of(&current.origin, name, depth));
         }
         view
+    }
+
+    /// One name of the base zone, of `host`.
+    fn add_base(&mut self, name: &Name, sets: &TypeMap, host: String) {
+        let shown = present_name(name);
+        let types = self.base_types.entry(host.clone()).or_default();
+        types.extend(sets.keys().copied());
+        for (rtype, value) in addresses(sets) {
+            if let Some(net) = typo::subnet(&value) {
+                self.subnets.entry(rtype).or_default().insert(net);
+            }
+            if let Some((prefix, number, _)) = typo::numbered(&host) {
+                let counts = self
+                    .number_in_address
+                    .entry((rtype, prefix.to_string()))
+                    .or_default();
+                counts.1 += 1;
+                if ends_with_number(&value, number) {
+                    counts.0 += 1;
+                }
+            }
+            let owners = self.base_owners.entry((rtype, value)).or_default();
+            owners.insert(host.clone());
+        }
+        let rel = relative(&shown, &self.origin);
+        self.base_shapes.insert(shape(&rel, &host));
+        if let Some((prefix, number, _)) = typo::numbered(&host) {
+            let series = self.series.entry(prefix.to_string()).or_default();
+            series.insert(number);
+        }
+        if let Some((rtype, set)) = sets.iter().next() {
+            self.host_example
+                .entry(host.clone())
+                .or_insert_with(|| format!("{rel} {rtype} {}", set.shown(*rtype).join(", ")));
+        }
+        self.base_names.insert(shown);
+        self.base_hosts.insert(host);
+    }
+
+    /// One name of the proposed zone, of `host`.
+    fn add_current(&mut self, sets: &TypeMap, host: String) {
+        let types = self.current_types.entry(host.clone()).or_default();
+        types.extend(sets.keys().copied());
+        for (rtype, value) in addresses(sets) {
+            let owners = self.owners.entry((rtype, value)).or_default();
+            owners.insert(host.clone());
+        }
+        if let Some((prefix, number, _)) = typo::numbered(&host) {
+            let series = self.current_series.entry(prefix.to_string()).or_default();
+            series.insert(number);
+        }
+        self.current_hosts.insert(host);
     }
 
     fn describe_host(&self, host: &str) -> String {
@@ -1882,6 +1927,15 @@ impl ZoneView {
         if host == "@" || host.starts_with('_') {
             return None;
         }
+        match self.by_series(host) {
+            ControlFlow::Break(judged) => judged,
+            ControlFlow::Continue(()) => self.by_spelling(host),
+        }
+    }
+
+    /// What the numbered series say of a new host: the next of one or a gap filled (no near
+    /// miss), a slip of a series' prefix, digits that lost their prefix; or nothing (go on).
+    fn by_series(&self, host: &str) -> ControlFlow<Option<NearMiss>> {
         match typo::numbered(host) {
             Some((prefix, number, _)) => match self.series.get(prefix) {
                 Some(numbers) if numbers.len() >= 2 => {
@@ -1892,36 +1946,13 @@ impl ZoneView {
                     let contiguous =
                         proposed.is_some_and(|p| (max + 1..number).all(|k| p.contains(&k)));
                     if fresh && number >= 1 && (number <= max + 1 || contiguous) {
-                        return None;
+                        return ControlFlow::Break(None);
                     }
                 }
                 // A numbered host of no known series: a slip of a series' prefix?
                 _ => {
-                    let slipped = self
-                        .series
-                        .iter()
-                        .filter(|(p, numbers)| numbers.len() >= 2 && !p.is_empty())
-                        .map(|(p, _)| (typo::distance(p, prefix), p))
-                        // Two edits of a short prefix (`cs` for `dns`) is another prefix.
-                        .filter(|(d, p)| {
-                            *d >= 1 && (*d == 1 || p.len().min(prefix.len()) >= 4) && *d <= 2
-                        })
-                        .min();
-                    if let Some((_, series)) = slipped {
-                        let why = typo::slip(series, prefix).unwrap_or("2 edits");
-                        // The member of the series nearest the typed number: a real name.
-                        let member = self
-                            .base_hosts
-                            .iter()
-                            .filter_map(|h| typo::numbered(h).map(|(p, n, _)| (p, n, h)))
-                            .filter(|(p, _, _)| p == series)
-                            .min_by_key(|(_, n, _)| n.abs_diff(number))
-                            .map_or_else(|| series.clone(), |(_, _, h)| h.clone());
-                        return Some(NearMiss {
-                            existing: member,
-                            why: format!("{why} in the prefix of the {series}NN series"),
-                            judged_by: Judged::Series,
-                        });
+                    if let Some(miss) = self.prefix_slip(prefix, number) {
+                        return ControlFlow::Break(Some(miss));
                     }
                 }
             },
@@ -1932,15 +1963,46 @@ impl ZoneView {
                     .iter()
                     .find(|(p, n)| n.len() >= 2 && !p.is_empty())
                 {
-                    return Some(NearMiss {
+                    return ControlFlow::Break(Some(NearMiss {
                         existing: format!("{series}{host}"),
                         why: "the host is only digits: prefix lost (a dot slip?)".into(),
                         judged_by: Judged::Series,
-                    });
+                    }));
                 }
             }
             None => {}
         }
+        ControlFlow::Continue(())
+    }
+
+    /// The series whose prefix `prefix` is one or two slips of, as its member nearest
+    /// `number` (a real name).
+    fn prefix_slip(&self, prefix: &str, number: u64) -> Option<NearMiss> {
+        let (_, series) = self
+            .series
+            .iter()
+            .filter(|(p, numbers)| numbers.len() >= 2 && !p.is_empty())
+            .map(|(p, _)| (typo::distance(p, prefix), p))
+            // Two edits of a short prefix (`cs` for `dns`) is another prefix.
+            .filter(|(d, p)| *d >= 1 && (*d == 1 || p.len().min(prefix.len()) >= 4) && *d <= 2)
+            .min()?;
+        let why = typo::slip(series, prefix).unwrap_or("2 edits");
+        let member = self
+            .base_hosts
+            .iter()
+            .filter_map(|h| typo::numbered(h).map(|(p, n, _)| (p, n, h)))
+            .filter(|(p, _, _)| p == series)
+            .min_by_key(|(_, n, _)| n.abs_diff(number))
+            .map_or_else(|| series.clone(), |(_, _, h)| h.clone());
+        Some(NearMiss {
+            existing: member,
+            why: format!("{why} in the prefix of the {series}NN series"),
+            judged_by: Judged::Series,
+        })
+    }
+
+    /// The existing host one or two edits from `host`, the likeliest slip first.
+    fn by_spelling(&self, host: &str) -> Option<NearMiss> {
         let limit = if host.len() <= 3 { 1 } else { 2 };
         // The likeliest slips first (a swap before a replacement), at most three named.
         let rank = |slip: Option<&str>| match slip {

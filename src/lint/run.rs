@@ -45,10 +45,8 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     settings_file.limits.record_lines = true;
     let repo_and_base = match &config.base {
         Some(rev) => {
-            let repo = Repo::find(dir).map_err(|e| Error::Usage(e.to_string()))?;
-            let base = repo
-                .merge_base(rev)
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            let repo = Repo::find(dir)?;
+            let base = repo.merge_base(rev)?;
             Some((repo, base))
         }
         None => None,
@@ -72,6 +70,25 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     for zone in &mut proposed {
         findings.append(&mut zone.findings);
     }
+    let conventions = judge(dir, &proposed, (&settings_file, &settings), &mut findings);
+    let base = repo_and_base.as_ref().map(|(_, rev)| rev.clone());
+    let mut report = LintReport::new(base, findings, &settings.waivers);
+    report.conventions = conventions;
+    report.root = match &repo_and_base {
+        Some((repo, _)) => Some(repo.root().to_path_buf()),
+        None => Repo::find(dir).ok().map(|repo| repo.root().to_path_buf()),
+    };
+    Ok(report)
+}
+
+/// Judges each proposed zone beside the others (its neighbours' names and addresses), with
+/// the conventions learned from its history; returns what was learned of each.
+fn judge(
+    dir: &Path,
+    proposed: &[Proposed],
+    (settings_file, settings): (&Config, &LintSettings),
+    findings: &mut Vec<LintFinding>,
+) -> Vec<Conventions> {
     let all: Vec<SerialEvidence> = proposed.iter().map(|p| p.serials).collect();
     let current: Vec<&Zone> = proposed.iter().map(|p| &p.loaded.zone).collect();
     let bases: Vec<&Zone> = proposed.iter().filter_map(|p| p.history.last()).collect();
@@ -80,8 +97,8 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         base: &bases,
     };
     let mut conventions = Vec::new();
-    for zone in &proposed {
-        findings.extend(unused_ignores(dir, &settings_file, &zone.loaded.zone));
+    for zone in proposed {
+        findings.extend(unused_ignores(dir, settings_file, &zone.loaded.zone));
         let zone_settings = settings_file.zone(&zone.origin);
         let host_depth = zone_settings.host_depth;
         let base = zone.history.last();
@@ -97,20 +114,13 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
             &zone.loaded,
             &shown,
             base,
-            &settings,
+            settings,
             (&learned, &neighbours),
             host_depth,
         ));
         conventions.push(learned);
     }
-    let base = repo_and_base.as_ref().map(|(_, rev)| rev.clone());
-    let mut report = LintReport::new(base, findings, &settings.waivers);
-    report.conventions = conventions;
-    report.root = match &repo_and_base {
-        Some((repo, _)) => Some(repo.root().to_path_buf()),
-        None => Repo::find(dir).ok().map(|repo| repo.root().to_path_buf()),
-    };
-    Ok(report)
+    conventions
 }
 
 /// The zone files of the directory, sorted.

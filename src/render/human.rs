@@ -59,60 +59,8 @@ pub fn render(report: &Report, style: Style) -> String {
         .parse::<jiff::Timestamp>()
         .ok()
         .map(|t| t.as_second());
-    let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning || is_blind_spot(f);
     for zone in &report.zones {
-        // Under --quiet a zone keeps its header when it has something to say: a cron mail about
-        // several zones names each.
-        let says_something = zone.server_findings.iter().any(|f| shown(&f))
-            || zone
-                .hosts
-                .iter()
-                .any(|h| h.findings.iter().any(|f| shown(&f)));
-        if !style.quiet || says_something {
-            out.push_str(&header(zone, style));
-        }
-        let width = zone
-            .hosts
-            .iter()
-            .map(|h| h.host.len())
-            .chain(
-                zone.server_findings
-                    .iter()
-                    .flat_map(|f| f.servers.iter().map(String::len)),
-            )
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        for finding in zone.server_findings.iter().filter(shown) {
-            let who = finding.servers.join(", ");
-            let _ = writeln!(
-                out,
-                "  {who:<width$}  {}  {}: {}",
-                style.severity(finding.severity),
-                finding.kind.label(),
-                finding.why
-            );
-        }
-        let rows = host_rows(zone, &shown, started, style.colour);
-        out.push_str(&host_lines(&rows, style, width));
-        if !style.quiet {
-            // Expected hosts without findings; a host nobody expected is not one of them.
-            let with_findings = zone.hosts.iter().filter(|h| h.expected).count();
-            let clean = zone.hosts_checked.saturating_sub(with_findings);
-            if clean > 0 && !zone.hosts.is_empty() {
-                let other = if with_findings == 0 {
-                    "expected"
-                } else {
-                    "other"
-                };
-                let verb = if clean == 1 { "matches" } else { "match" };
-                let hosts = plural(clean, &format!("{other} host"));
-                let _ = writeln!(out, "  {hosts} {verb} expected-records");
-            } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
-                let _ = writeln!(out, "  every host matches expected-records on every server");
-            }
-            out.push_str(&resolvers_fixed(zone));
-        }
+        out.push_str(&zone_lines(zone, style, started));
     }
     if !style.quiet {
         out.push_str(&summary_line(report, style));
@@ -129,6 +77,71 @@ pub fn render(report: &Report, style: Style) -> String {
         }
     }
     out
+}
+
+/// One zone: its header, server findings, host lines, and (unless quiet) what matched.
+fn zone_lines(zone: &crate::report::ZoneReport, style: Style, started: Option<i64>) -> String {
+    let mut out = String::new();
+    let shown = |f: &&Finding| !style.quiet || f.severity != Severity::Warning || is_blind_spot(f);
+    // Under --quiet a zone keeps its header when it has something to say: a cron mail about
+    // several zones names each.
+    let says_something = zone.server_findings.iter().any(|f| shown(&f))
+        || zone
+            .hosts
+            .iter()
+            .any(|h| h.findings.iter().any(|f| shown(&f)));
+    if !style.quiet || says_something {
+        out.push_str(&header(zone, style));
+    }
+    let width = zone
+        .hosts
+        .iter()
+        .map(|h| h.host.len())
+        .chain(
+            zone.server_findings
+                .iter()
+                .flat_map(|f| f.servers.iter().map(String::len)),
+        )
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    for finding in zone.server_findings.iter().filter(shown) {
+        let who = finding.servers.join(", ");
+        let _ = writeln!(
+            out,
+            "  {who:<width$}  {}  {}: {}",
+            style.severity(finding.severity),
+            finding.kind.label(),
+            finding.why
+        );
+    }
+    let rows = host_rows(zone, &shown, started, style.colour);
+    out.push_str(&host_lines(&rows, style, width));
+    if !style.quiet {
+        out.push_str(&matched_line(zone));
+        out.push_str(&resolvers_fixed(zone));
+    }
+    out
+}
+
+/// How many expected hosts have no findings; a host nobody expected is not one of them.
+fn matched_line(zone: &crate::report::ZoneReport) -> String {
+    let with_findings = zone.hosts.iter().filter(|h| h.expected).count();
+    let clean = zone.hosts_checked.saturating_sub(with_findings);
+    if clean > 0 && !zone.hosts.is_empty() {
+        let other = if with_findings == 0 {
+            "expected"
+        } else {
+            "other"
+        };
+        let verb = if clean == 1 { "matches" } else { "match" };
+        let hosts = plural(clean, &format!("{other} host"));
+        format!("  {hosts} {verb} expected-records\n")
+    } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
+        "  every host matches expected-records on every server\n".to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// The resolvers that serve every name they were asked about as expected: after a fix, the
@@ -366,22 +379,7 @@ fn describe(finding: &Finding, zone: &str, colour: bool) -> String {
     } else {
         format!("{name} {}", finding.rtype)
     };
-    // Served values that are a slip of an expected one, marked against it. Many unexpected
-    // values are not a slip.
-    let served = |list: &[String]| -> Vec<String> {
-        if list.len() > MAX_SLIPS {
-            return list.to_vec();
-        }
-        list.iter()
-            .map(|value| {
-                let against = finding.missing.iter().chain(&finding.expected);
-                match crate::diff::resembled(value, against.map(String::as_str)) {
-                    Some(intended) => super::slip(intended, value, colour),
-                    None => value.clone(),
-                }
-            })
-            .collect()
-    };
+    let served = |list: &[String]| served_marked(finding, list, colour);
     let what = match finding.kind {
         Kind::WrongValue => match (finding.unexpected.is_empty(), finding.missing.is_empty()) {
             (false, true) => format!(
@@ -416,6 +414,23 @@ fn describe(finding: &Finding, zone: &str, colour: bool) -> String {
         return what;
     }
     format!("{what} (seen on {})", finding.servers.join(", "))
+}
+
+/// Served values that are a slip of an expected one, marked against it. Many unexpected values
+/// are not a slip: past MAX_SLIPS they are shown as they are.
+fn served_marked(finding: &Finding, list: &[String], colour: bool) -> Vec<String> {
+    if list.len() > MAX_SLIPS {
+        return list.to_vec();
+    }
+    list.iter()
+        .map(|value| {
+            let against = finding.missing.iter().chain(&finding.expected);
+            match crate::diff::resembled(value, against.map(String::as_str)) {
+                Some(intended) => super::slip(intended, value, colour),
+                None => value.clone(),
+            }
+        })
+        .collect()
 }
 
 /// How long resolvers may keep what a drift finding reports after the fix: "; cached up to

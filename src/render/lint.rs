@@ -19,37 +19,7 @@ pub fn human(report: &LintReport, colour: bool, explain: bool) -> String {
             *hidden.entry((f.file.as_str(), f.check)).or_default() += 1;
             continue;
         }
-        let (code, word) = match f.level {
-            Level::Error => ("1;31", "error"),
-            Level::Warning => ("33", "warning"),
-        };
-        let word = super::paint(colour, code, word);
-        let place = match (f.line, f.column) {
-            (0, _) => f.file.clone(),
-            (l, 0) => format!("{}:{l}", f.file),
-            (l, c) => format!("{}:{l}:{c}", f.file),
-        };
-        let _ = write!(
-            out,
-            "{}: {word}[{}]: {}",
-            crate::escape::terminal(&place),
-            f.check,
-            crate::escape::terminal(&f.message)
-        );
-        if let Some(like) = &f.resembles {
-            let _ = write!(out, " (resembles: {})", crate::escape::terminal(like));
-        }
-        if let Some(slip) = &f.slip {
-            let _ = write!(
-                out,
-                ": {}",
-                super::slip(&slip.intended, &slip.typed, colour)
-            );
-        }
-        if let Some(reason) = &f.waived {
-            let _ = write!(out, " [waived: {}]", crate::escape::terminal(reason));
-        }
-        out.push('\n');
+        out.push_str(&finding_line(f, colour));
     }
     for ((file, check), more) in hidden {
         let file = crate::escape::terminal(file);
@@ -71,6 +41,44 @@ pub fn human(report: &LintReport, colour: bool, explain: bool) -> String {
         crate::report::plural(report.errors, "error"),
         crate::report::plural(report.warnings, "warning")
     );
+    out
+}
+
+/// `file:line:col: error[check]: message`, what it resembles, the slip marked, the waiver;
+/// with its newline.
+fn finding_line(f: &LintFinding, colour: bool) -> String {
+    let (code, word) = match f.level {
+        Level::Error => ("1;31", "error"),
+        Level::Warning => ("33", "warning"),
+    };
+    let word = super::paint(colour, code, word);
+    let place = match (f.line, f.column) {
+        (0, _) => f.file.clone(),
+        (l, 0) => format!("{}:{l}", f.file),
+        (l, c) => format!("{}:{l}:{c}", f.file),
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{}: {word}[{}]: {}",
+        crate::escape::terminal(&place),
+        f.check,
+        crate::escape::terminal(&f.message)
+    );
+    if let Some(like) = &f.resembles {
+        let _ = write!(out, " (resembles: {})", crate::escape::terminal(like));
+    }
+    if let Some(slip) = &f.slip {
+        let _ = write!(
+            out,
+            ": {}",
+            super::slip(&slip.intended, &slip.typed, colour)
+        );
+    }
+    if let Some(reason) = &f.waived {
+        let _ = write!(out, " [waived: {}]", crate::escape::terminal(reason));
+    }
+    out.push('\n');
     out
 }
 

@@ -420,50 +420,15 @@ fn record(
     edits: &mut Vec<(usize, usize, Vec<u8>)>,
 ) {
     let (bytes, line_starts) = (context.bytes, context.line_starts);
-    let mut index = 0;
-    for _ in 0..2 {
-        let Some(token) = tokens.get(index) else {
-            return;
-        };
-        let word = &bytes[token.start..token.end];
-        if token.quoted {
-            return;
-        }
-        if is_class(word) {
-            index += 1;
-            continue;
-        }
-        match parse_ttl(word) {
-            Some(ttl) => {
-                rewrite(word, token, ttl, line_starts, prepared, edits);
-                index += 1;
-            }
-            None => break,
-        }
-    }
+    let Some(index) = ttl_and_class(context, tokens, prepared, edits) else {
+        return;
+    };
     let Some(rtype) = tokens.get(index) else {
         return;
     };
     let type_word = &bytes[rtype.start..rtype.end];
-    // Types the scanner does not read reach it in RFC 3597 form.
     let data = &tokens[index + 1..];
-    let encoded = match (svcb_type(type_word), generic_type(type_word)) {
-        (Some(code), _) => {
-            let fields = svcb_fields(bytes, data);
-            Some((code, super::svcb::wire(&fields, context.origin)))
-        }
-        (None, Some(code)) => Some((code, generic_data(bytes, code, data))),
-        (None, None) => None,
-    };
-    if let Some((code, wire)) = encoded {
-        match wire {
-            Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
-            Err(message) => {
-                let at = data.first().unwrap_or(rtype);
-                let column = at.start - line_starts[at.line - 1] + 1;
-                prepared.errors.push((at.line, column, message));
-            }
-        }
+    if in_generic_form(context, rtype, data, prepared, edits) {
         return;
     }
     if holds_names(type_word) {
@@ -482,6 +447,67 @@ fn record(
             }
         }
     }
+}
+
+/// Reads the TTL and class before a record's type (either order, either left out), putting
+/// a TTL with units in seconds; the index of the type token, or None for a line that is not
+/// a record this pass edits.
+fn ttl_and_class(
+    context: &Context,
+    tokens: &[Token],
+    prepared: &mut Prepared,
+    edits: &mut Vec<(usize, usize, Vec<u8>)>,
+) -> Option<usize> {
+    let mut index = 0;
+    for _ in 0..2 {
+        let token = tokens.get(index)?;
+        let word = &context.bytes[token.start..token.end];
+        if token.quoted {
+            return None;
+        }
+        if is_class(word) {
+            index += 1;
+            continue;
+        }
+        match parse_ttl(word) {
+            Some(ttl) => {
+                rewrite(word, token, ttl, context.line_starts, prepared, edits);
+                index += 1;
+            }
+            None => break,
+        }
+    }
+    Some(index)
+}
+
+/// Types the scanner does not read reach it in RFC 3597 form: the edit that puts them so (or
+/// the error in their data). Whether `rtype` was one of them.
+fn in_generic_form(
+    context: &Context,
+    rtype: &Token,
+    data: &[Token],
+    prepared: &mut Prepared,
+    edits: &mut Vec<(usize, usize, Vec<u8>)>,
+) -> bool {
+    let bytes = context.bytes;
+    let type_word = &bytes[rtype.start..rtype.end];
+    let (code, wire) = match (svcb_type(type_word), generic_type(type_word)) {
+        (Some(code), _) => {
+            let fields = svcb_fields(bytes, data);
+            (code, super::svcb::wire(&fields, context.origin))
+        }
+        (None, Some(code)) => (code, generic_data(bytes, code, data)),
+        (None, None) => return false,
+    };
+    match wire {
+        Ok(wire) => edits.push(generic_edit(bytes, code, rtype, data, &wire)),
+        Err(message) => {
+            let at = data.first().unwrap_or(rtype);
+            let column = at.start - context.line_starts[at.line - 1] + 1;
+            prepared.errors.push((at.line, column, message));
+        }
+    }
+    true
 }
 
 /// Types BIND reads in their own presentation that the scanner does not know: they reach it in
@@ -528,78 +554,84 @@ fn svcb_fields(bytes: &[u8], data: &[Token]) -> Vec<Vec<u8>> {
 
 /// The wire form of the data of a [`generic_type`] as BIND reads its presentation.
 fn generic_data(bytes: &[u8], code: u16, data: &[Token]) -> Result<Vec<u8>, String> {
-    let text = |t: &Token| &bytes[t.start..t.end];
-    let mut wire = Vec::new();
+    let words: Vec<&[u8]> = data.iter().map(|t| &bytes[t.start..t.end]).collect();
     match code {
-        // SPF: character-strings, as TXT.
-        99 => {
-            for token in data {
-                let string = unescape(text(token))?;
-                if string.len() > 255 {
-                    return Err("a character-string over 255 octets".into());
-                }
-                wire.push(string.len() as u8);
-                wire.extend_from_slice(&string);
-            }
-            if data.is_empty() {
-                return Err("SPF needs at least one character-string".into());
-            }
+        99 => spf_wire(&words),
+        25 => key_wire(&words),
+        22 => nsap_wire(&words),
+        _ => eui_wire(&words, if code == 108 { 6 } else { 8 }),
+    }
+}
+
+/// SPF: character-strings, as TXT.
+fn spf_wire(words: &[&[u8]]) -> Result<Vec<u8>, String> {
+    if words.is_empty() {
+        return Err("SPF needs at least one character-string".into());
+    }
+    let mut wire = Vec::new();
+    for word in words {
+        let string = unescape(word)?;
+        if string.len() > 255 {
+            return Err("a character-string over 255 octets".into());
         }
-        // KEY: flags, protocol, algorithm, then the key in base64 (as DNSKEY).
-        25 => {
-            let number = |i: usize, max: u32| -> Result<u32, String> {
-                let t = data
-                    .get(i)
-                    .ok_or("KEY needs flags, protocol, algorithm and a key")?;
-                std::str::from_utf8(text(t))
-                    .ok()
-                    .and_then(|w| w.parse::<u32>().ok())
-                    .filter(|n| *n <= max)
-                    .ok_or_else(|| {
-                        format!("KEY: bad number {:?}", String::from_utf8_lossy(text(t)))
-                    })
-            };
-            wire.extend_from_slice(&(number(0, 0xffff)? as u16).to_be_bytes());
-            wire.push(number(1, 0xff)? as u8);
-            wire.push(number(2, 0xff)? as u8);
-            let key: Vec<u8> = data[3..].iter().flat_map(|t| text(t).to_vec()).collect();
-            let key = data_encoding::BASE64
-                .decode(&key)
-                .map_err(|e| format!("KEY: the key is not base64: {e}"))?;
-            wire.extend_from_slice(&key);
-        }
-        // NSAP: 0x and hex digits, dots allowed anywhere after the 0x.
-        22 => {
-            let [token] = data else {
-                return Err("NSAP needs one 0x… value".into());
-            };
-            let word = text(token);
-            let hex: Vec<u8> = match word.get(..2) {
-                Some(b"0x" | b"0X") => word[2..].iter().copied().filter(|&b| b != b'.').collect(),
-                _ => return Err("NSAP: expected a value starting with 0x".into()),
-            };
-            wire = decode_hex(&hex)
-                .filter(|w| !w.is_empty())
-                .ok_or("NSAP: expected an even number of hex digits")?;
-        }
-        // EUI48 / EUI64: exactly 6 or 8 groups of two hex digits joined by '-' (RFC 7043).
-        _ => {
-            let groups = if code == 108 { 6 } else { 8 };
-            let [token] = data else {
-                return Err(format!(
-                    "expected one address of {groups} groups such as 00-00-5e-00-53-2a"
-                ));
-            };
-            let parts: Vec<&[u8]> = text(token).split(|&b| b == b'-').collect();
-            if parts.len() != groups || parts.iter().any(|p| p.len() != 2) {
-                return Err(format!(
-                    "expected {groups} groups of two hex digits joined by '-' (RFC 7043)"
-                ));
-            }
-            wire = decode_hex(&parts.concat()).ok_or("expected hex digits")?;
-        }
+        wire.push(string.len() as u8);
+        wire.extend_from_slice(&string);
     }
     Ok(wire)
+}
+
+/// KEY: flags, protocol, algorithm, then the key in base64 (as DNSKEY).
+fn key_wire(words: &[&[u8]]) -> Result<Vec<u8>, String> {
+    let number = |i: usize, max: u32| -> Result<u32, String> {
+        let word = words
+            .get(i)
+            .ok_or("KEY needs flags, protocol, algorithm and a key")?;
+        std::str::from_utf8(word)
+            .ok()
+            .and_then(|w| w.parse::<u32>().ok())
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("KEY: bad number {:?}", String::from_utf8_lossy(word)))
+    };
+    let mut wire = Vec::new();
+    wire.extend_from_slice(&(number(0, 0xffff)? as u16).to_be_bytes());
+    wire.push(number(1, 0xff)? as u8);
+    wire.push(number(2, 0xff)? as u8);
+    let key: Vec<u8> = words[3..].concat();
+    let key = data_encoding::BASE64
+        .decode(&key)
+        .map_err(|e| format!("KEY: the key is not base64: {e}"))?;
+    wire.extend_from_slice(&key);
+    Ok(wire)
+}
+
+/// NSAP: 0x and hex digits, dots allowed anywhere after the 0x.
+fn nsap_wire(words: &[&[u8]]) -> Result<Vec<u8>, String> {
+    let [word] = words else {
+        return Err("NSAP needs one 0x… value".into());
+    };
+    let hex: Vec<u8> = match word.get(..2) {
+        Some(b"0x" | b"0X") => word[2..].iter().copied().filter(|&b| b != b'.').collect(),
+        _ => return Err("NSAP: expected a value starting with 0x".into()),
+    };
+    decode_hex(&hex)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| "NSAP: expected an even number of hex digits".into())
+}
+
+/// EUI48 / EUI64: exactly 6 or 8 groups of two hex digits joined by '-' (RFC 7043).
+fn eui_wire(words: &[&[u8]], groups: usize) -> Result<Vec<u8>, String> {
+    let [word] = words else {
+        return Err(format!(
+            "expected one address of {groups} groups such as 00-00-5e-00-53-2a"
+        ));
+    };
+    let parts: Vec<&[u8]> = word.split(|&b| b == b'-').collect();
+    if parts.len() != groups || parts.iter().any(|p| p.len() != 2) {
+        return Err(format!(
+            "expected {groups} groups of two hex digits joined by '-' (RFC 7043)"
+        ));
+    }
+    decode_hex(&parts.concat()).ok_or_else(|| "expected hex digits".into())
 }
 
 /// The edit that puts a record's type and data in RFC 3597 form, keeping its lines (and any

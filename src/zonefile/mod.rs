@@ -309,6 +309,106 @@ struct Loader<'a> {
     sender: std::sync::mpsc::SyncSender<Vec<Scanned>>,
 }
 
+/// A scanned record's data in the model, or why it does not read.
+fn rdata_of(record: &Scanned) -> Result<Rdata, String> {
+    let Some(wire) = &record.rdata else {
+        return Err("record data too long".into());
+    };
+    match Rdata::from_wire(record.rtype, wire) {
+        Ok(rdata) => Ok(rdata),
+        Err(_) if has_empty_label(record.rtype, wire) => {
+            Err(format!("{} data: {EMPTY_LABEL}", record.rtype))
+        }
+        Err(message) => Rdata::nsec3_as_written(record.rtype, wire).ok_or(message),
+    }
+}
+
+/// The file as the scanner can take it. It takes only UTF-8, but zone files are bytes: a raw
+/// octet such as 0xF2 in a label is legal DNS data, and `\DDD` means the same octet
+/// everywhere in zone file syntax. It also writes one byte past a token that ends the file
+/// (domain 0.12.3, found by fuzzing): a file gets a final line feed if it lacks one.
+fn scannable(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if bytes.is_ascii() && bytes.ends_with(b"\n") {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut copy = escape_high_octets(bytes);
+    if !copy.ends_with(b"\n") {
+        copy.push(b'\n');
+    }
+    std::borrow::Cow::Owned(copy)
+}
+
+/// What the scanner would read wrongly or crash on, found before it runs, in line order: a
+/// '(' still open at the end of the file (domain 0.12.3 panics), nested parentheses (it
+/// accepts them), a bad `$ORIGIN`, and what the BIND pass could not read.
+fn unread_syntax(
+    bytes: &[u8],
+    lines: &Lines,
+    bind: &bind::Prepared,
+) -> Vec<(usize, usize, String)> {
+    let mut unread = check_balance(bytes, lines);
+    unread.extend(bad_origins(bytes, lines));
+    for (line, column, _) in &mut unread {
+        *column = bind.column(*line, *column);
+    }
+    unread.extend(bind.errors.iter().cloned());
+    unread.sort_by_key(|(line, column, _)| (*line, *column));
+    unread
+}
+
+/// One file being scanned: its text, and what is worked out of it before the scanner runs.
+struct FileScan<'a> {
+    bytes: &'a [u8],
+    lines: &'a Lines,
+    bind: &'a bind::Prepared,
+    /// The file as errors name it.
+    display: &'a Path,
+    /// The same, shared by the places of its records.
+    file: Arc<Path>,
+    origin: &'a Name,
+    /// None where `$INCLUDE` is not allowed.
+    include_depth: Option<usize>,
+    /// The line each entry begins on: the scanner's offset does not tell (after a multi-line
+    /// entry it can lag lines behind), so entries are numbered against these.
+    entry_lines: Vec<usize>,
+    /// `$TTL` directives by offset, and the ends of included files (where their `$TTL` holds).
+    dollar_ttls: Vec<(usize, Option<u32>)>,
+    /// The including file's `$TTL` when this file began.
+    inherited: Option<u32>,
+}
+
+impl FileScan<'_> {
+    /// The line entry `index` begins on (at `offset` if the count ran out).
+    fn line_of_entry(&self, index: usize, offset: usize) -> usize {
+        self.entry_lines
+            .get(index)
+            .copied()
+            .unwrap_or_else(|| first_content_line(self.bytes, &self.lines.starts, offset))
+    }
+
+    /// Where the scanner stops after an error, when only further errors are wanted: the
+    /// scanner copies what it is given, so it gets the file a window of entries at a time, or
+    /// a file with an error on every line would be copied once per line (184,000 bad records:
+    /// 8.4 s).
+    fn window_end(&self, next_entry: usize) -> usize {
+        self.entry_lines
+            .get(next_entry + ERROR_WINDOW)
+            .map_or(self.bytes.len(), |line| self.lines.starts[line - 1])
+    }
+
+    /// The `$TTL` in force at `offset`. The TTL a record without its own takes is worked out
+    /// here as the scanner does (the last $TTL, else the last TTL given), but starting from
+    /// the including file's state: the scanner starts an included file from a made-up 3600,
+    /// and so would a file with no $TTL whose first record has no TTL, which is an error
+    /// instead.
+    fn dollar_before(&self, offset: usize) -> Option<u32> {
+        match self.dollar_ttls.partition_point(|(at, _)| *at < offset) {
+            0 => self.inherited,
+            n => self.dollar_ttls[n - 1].1,
+        }
+    }
+}
+
 /// What a record without a TTL of its own takes: the last `$TTL`, else the last TTL given.
 #[derive(Clone, Copy, Debug, Default)]
 struct TtlState {
@@ -383,18 +483,9 @@ impl Builder {
             );
             return self.error(&record, 1, message);
         }
-        let Some(wire) = &record.rdata else {
-            return self.error(&record, 0, "record data too long");
-        };
-        let rdata = match Rdata::from_wire(record.rtype, wire) {
+        let rdata = match rdata_of(&record) {
             Ok(rdata) => rdata,
-            Err(_) if has_empty_label(record.rtype, wire) => {
-                return self.error(&record, 0, format!("{} data: {EMPTY_LABEL}", record.rtype))
-            }
-            Err(message) => match Rdata::nsec3_as_written(record.rtype, wire) {
-                Some(rdata) => rdata,
-                None => return self.error(&record, 0, message),
-            },
+            Err(message) => return self.error(&record, 0, message),
         };
         self.records += 1;
         if self.records > self.limits.max_records {
@@ -495,21 +586,8 @@ impl Loader<'_> {
             self.error(display, 0, 0, "refused: zone file over max_zone_bytes");
             return;
         }
-        // The scanner takes only UTF-8, but zone files are bytes: a raw octet such as 0xF2 in a
-        // label is legal DNS data. `\DDD` means the same octet everywhere in zone file syntax.
-        // The scanner also writes one byte past a token that ends the file (domain 0.12.3,
-        // found by fuzzing): a file gets a final line feed if it lacks one.
-        let prepared;
-        let bytes = if bytes.is_ascii() && bytes.ends_with(b"\n") {
-            bytes
-        } else {
-            let mut copy = escape_high_octets(bytes);
-            if !copy.ends_with(b"\n") {
-                copy.push(b'\n');
-            }
-            prepared = copy;
-            &prepared[..]
-        };
+        let prepared = scannable(bytes);
+        let bytes = &prepared[..];
         // BIND's syntax beyond the scanner's (TTL units, $GENERATE) is rewritten first.
         let mut lines = Lines::new(bytes);
         let bind = bind::prepare(bytes, &lines.starts, &lines.special, &present_name(origin));
@@ -520,25 +598,28 @@ impl Loader<'_> {
             }
             None => bytes,
         };
-        // The scanner panics on a '(' still open at the end of the file (domain 0.12.3), and
-        // accepts nested parentheses: both are checked here first, with their position.
-        let mut unbalanced = check_balance(bytes, &lines);
-        unbalanced.extend(bad_origins(bytes, &lines));
-        for (line, column, _) in &mut unbalanced {
-            *column = bind.column(*line, *column);
-        }
-        unbalanced.extend(bind.errors.iter().cloned());
-        if !unbalanced.is_empty() {
-            unbalanced.sort_by_key(|(line, column, _)| (*line, *column));
-            for (line, column, message) in unbalanced {
+        let unread = unread_syntax(bytes, &lines, &bind);
+        if !unread.is_empty() {
+            for (line, column, message) in unread {
                 self.error(display, line, column, message);
             }
             return;
         }
         let before = self.errors.len();
-        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.scan(bytes, &lines, &bind, display, origin, include_depth)
-        }));
+        let mut file = FileScan {
+            bytes,
+            lines: &lines,
+            bind: &bind,
+            display,
+            file: display.into(),
+            origin,
+            include_depth,
+            entry_lines: entry_lines(bytes, &lines),
+            dollar_ttls: dollar_ttls(bytes, &lines),
+            inherited: self.ttl.dollar,
+        };
+        let scanned =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.scan(&mut file)));
         if scanned.is_err() {
             self.error(
                 display,
@@ -555,164 +636,53 @@ impl Loader<'_> {
         }
     }
 
-    fn scan(
-        &mut self,
-        bytes: &[u8],
-        lines: &Lines,
-        bind: &bind::Prepared,
-        display: &Path,
-        origin: &Name,
-        include_depth: Option<usize>,
-    ) {
-        let line_starts = &lines.starts[..];
+    fn scan(&mut self, f: &mut FileScan<'_>) {
+        let (bytes, line_starts) = (f.bytes, &f.lines.starts[..]);
         // After an error the scanner cannot go on, so parsing restarts at the next line that
         // begins a new entry; `base` is the byte offset of the current restart.
         let mut base = 0usize;
         let mut failed = false;
-        let file: Arc<Path> = display.into();
-        // The scanner's offset does not tell where an entry began (after a multi-line entry
-        // it can lag lines behind), so entries are numbered against the lines where they begin.
-        let entry_lines = entry_lines(bytes, lines);
-        let line_of_entry = |index: usize, offset: usize| {
-            entry_lines
-                .get(index)
-                .copied()
-                .unwrap_or_else(|| first_content_line(bytes, line_starts, offset))
-        };
-        // The TTL a record without its own takes is worked out here as the scanner does (the
-        // last $TTL, else the last TTL given), but starting from the including file's state:
-        // the scanner starts an included file from a made-up 3600, and so would a file with no
-        // $TTL whose first record has no TTL, which is an error instead.
-        // As BIND has it, an included file's $TTL and last TTL hold after it too: its end is
-        // one more place where the default is set.
-        let mut dollar_ttls = dollar_ttls(bytes, lines);
-        let inherited = self.ttl;
-        let dollar_before = |dollar_ttls: &[(usize, Option<u32>)], offset: usize| match dollar_ttls
-            .partition_point(|(at, _)| *at < offset)
-        {
-            0 => inherited.dollar,
-            n => dollar_ttls[n - 1].1,
-        };
         'restart: while base < bytes.len() {
             let base_line = line_of(line_starts, base) - 1;
-            let mut next_entry = entry_lines.partition_point(|&line| line <= base_line);
-            // The scanner copies what it is given: after an error (when only further errors
-            // are wanted) it gets the file a window of entries at a time, or a file with an
-            // error on every line would be copied once per line (184,000 bad records: 8.4 s).
+            let mut next_entry = f.entry_lines.partition_point(|&line| line <= base_line);
             let end = match failed {
-                true => entry_lines
-                    .get(next_entry + ERROR_WINDOW)
-                    .map_or(bytes.len(), |line| line_starts[line - 1]),
+                true => f.window_end(next_entry),
                 false => bytes.len(),
             };
             let mut scanner = Zonefile::from(&bytes[base..end]);
-            scanner.set_origin(to_domain_name(origin));
+            scanner.set_origin(to_domain_name(f.origin));
             scanner.set_default_class(domain::base::iana::Class::IN);
             loop {
                 let entry_offset = base + scanner.current_offset();
                 self.entries += 1;
+                let entry_line = |next_entry| f.line_of_entry(next_entry, entry_offset);
                 match scanner.next_entry() {
                     Ok(None) if end < bytes.len() => {
                         base = end;
                         continue 'restart;
                     }
                     Ok(None) => break 'restart,
+                    Ok(Some(Entry::Record(_))) if failed => continue,
                     Ok(Some(Entry::Record(record))) => {
-                        if failed {
-                            continue;
-                        }
-                        let line = line_of_entry(next_entry, entry_offset);
+                        let line = entry_line(next_entry);
                         next_entry += 1;
-                        let text = lines.text(bytes, line - 1);
-                        // The scanner reads `a..b` as `a.b`: a typo would pass unseen.
-                        if let Some(at) = owner_token(text).and_then(empty_label) {
-                            self.error(display, line, at + 1, EMPTY_LABEL);
-                            continue;
-                        }
-                        self.ttl.dollar = dollar_before(&dollar_ttls, line_starts[line - 1]);
-                        let ttl = if has_own_ttl(text) {
-                            let ttl = record.ttl().as_secs();
-                            self.ttl.last = Some(ttl);
-                            ttl
-                        } else if let Some(ttl) = self.ttl.dollar.or(self.ttl.last) {
-                            ttl
-                        } else {
-                            self.error(
-                                display,
-                                line,
-                                1,
-                                "no TTL: this record has none and no $TTL or earlier record gives one (add `$TTL <seconds>` at the top of the file)",
-                            );
-                            continue;
-                        };
-                        self.scanned(record, ttl, &file, line);
+                        self.record_entry(f, record, line);
                     }
-                    Ok(Some(Entry::Include {
-                        path,
-                        origin: inc_origin,
-                    })) => {
-                        let line = line_of_entry(next_entry, entry_offset);
+                    Ok(Some(Entry::Include { path, origin })) => {
+                        let line = entry_line(next_entry);
                         next_entry += 1;
-                        if let Some(generate) = bind.generate_at(line) {
-                            self.ttl.dollar = dollar_before(&dollar_ttls, line_starts[line - 1]);
-                            let origin = scanner
-                                .origin()
-                                .map(|o| from_domain_name(&o))
-                                .unwrap_or_else(|_| origin.clone());
-                            failed |= !self.generate(generate, &origin, &file, line);
-                            continue;
-                        }
-                        // Problems with the include itself are placed on its path here.
-                        let text = lines.text(bytes, line - 1);
-                        let column = include_path_column(text);
-                        let Some(depth) = include_depth else {
-                            self.error(display, line, column, "$INCLUDE is not allowed here");
-                            continue;
-                        };
-                        if depth >= MAX_INCLUDE_DEPTH {
-                            self.error(display, line, column, "$INCLUDE nested too deeply");
-                            continue;
-                        }
+                        let current = scanner
+                            .origin()
+                            .map(|o| from_domain_name(&o))
+                            .unwrap_or_else(|_| f.origin.clone());
                         let written = PathBuf::from(path.to_string());
-                        let root = self.includes.root.clone();
-                        let read = self.includes.resolve(&written).and_then(|target| {
-                            let what = "the include root (include_root)";
-                            Ok((self.read_inside(&root, what, &target)?, target))
-                        });
-                        let (included, target) = match read {
-                            Ok(read) => read,
-                            Err(message) => {
-                                let shown = written.display();
-                                self.error(
-                                    display,
-                                    line,
-                                    column,
-                                    format!("$INCLUDE {shown}: {message}"),
-                                );
-                                continue;
-                            }
-                        };
-                        let inc_origin = match inc_origin {
-                            Some(o) => from_domain_name(&o),
-                            None => scanner
-                                .origin()
-                                .map(|o| from_domain_name(&o))
-                                .unwrap_or_else(|_| origin.clone()),
-                        };
-                        let at = line_starts[line - 1];
-                        self.ttl.dollar = dollar_before(&dollar_ttls, at);
-                        self.parse(&included, &target, &inc_origin, Some(depth + 1));
-                        let after = dollar_ttls.partition_point(|(offset, _)| *offset <= at);
-                        dollar_ttls.insert(after, (at, self.ttl.dollar));
+                        let origin = origin.map_or(current, |o| from_domain_name(&o));
+                        failed |= !self.include_entry(f, line, &written, &origin);
                     }
                     Err(err) => {
                         failed = true;
-                        let (line, column, message) = split_position(&err.to_string());
-                        let entry_line = line_of_entry(next_entry, entry_offset);
-                        let (line, column) =
-                            place_error(bytes, line_starts, entry_line, base_line + line, column);
-                        self.error(display, line, column, explain(&message));
-                        match next_entry_start(bytes, line_starts, line) {
+                        let begun = entry_line(next_entry);
+                        match self.scan_error(f, &err.to_string(), begun, base_line) {
                             Some(next) => {
                                 base = next;
                                 continue 'restart;
@@ -724,6 +694,96 @@ impl Loader<'_> {
             }
         }
         // Records of a file with errors are not used: the caller gets the errors only.
+    }
+
+    /// Reports what the scanner could not read (in an entry begun on line `begun`, `message`
+    /// counting lines from `base_line`); the offset where scanning starts again, if any.
+    fn scan_error(
+        &mut self,
+        f: &FileScan<'_>,
+        message: &str,
+        begun: usize,
+        base_line: usize,
+    ) -> Option<usize> {
+        let line_starts = &f.lines.starts[..];
+        let (line, column, message) = split_position(message);
+        let (line, column) = place_error(f.bytes, line_starts, begun, base_line + line, column);
+        self.error(f.display, line, column, explain(&message));
+        next_entry_start(f.bytes, line_starts, line)
+    }
+
+    /// A record the scanner read on `line`, with the TTL BIND gives it.
+    fn record_entry(&mut self, f: &FileScan<'_>, record: ScannedRecord, line: usize) {
+        let text = f.lines.text(f.bytes, line - 1);
+        // The scanner reads `a..b` as `a.b`: a typo would pass unseen.
+        if let Some(at) = owner_token(text).and_then(empty_label) {
+            self.error(f.display, line, at + 1, EMPTY_LABEL);
+            return;
+        }
+        self.ttl.dollar = f.dollar_before(f.lines.starts[line - 1]);
+        let ttl = if has_own_ttl(text) {
+            let ttl = record.ttl().as_secs();
+            self.ttl.last = Some(ttl);
+            ttl
+        } else if let Some(ttl) = self.ttl.dollar.or(self.ttl.last) {
+            ttl
+        } else {
+            self.error(
+                f.display,
+                line,
+                1,
+                "no TTL: this record has none and no $TTL or earlier record gives one (add `$TTL <seconds>` at the top of the file)",
+            );
+            return;
+        };
+        self.scanned(record, ttl, &f.file, line);
+    }
+
+    /// An `$INCLUDE` on `line` (or a `$GENERATE`, which the BIND pass made one): the included
+    /// file read in place, under `origin`. False when a `$GENERATE`'s records do not read.
+    fn include_entry(
+        &mut self,
+        f: &mut FileScan<'_>,
+        line: usize,
+        written: &Path,
+        origin: &Name,
+    ) -> bool {
+        let at = f.lines.starts[line - 1];
+        if let Some(generate) = f.bind.generate_at(line) {
+            self.ttl.dollar = f.dollar_before(at);
+            return self.generate(generate, origin, &f.file, line);
+        }
+        // Problems with the include itself are placed on its path here.
+        let column = include_path_column(f.lines.text(f.bytes, line - 1));
+        let Some(depth) = f.include_depth else {
+            self.error(f.display, line, column, "$INCLUDE is not allowed here");
+            return true;
+        };
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.error(f.display, line, column, "$INCLUDE nested too deeply");
+            return true;
+        }
+        let root = self.includes.root.clone();
+        let read = self.includes.resolve(written).and_then(|target| {
+            let what = "the include root (include_root)";
+            Ok((self.read_inside(&root, what, &target)?, target))
+        });
+        let (included, target) = match read {
+            Ok(read) => read,
+            Err(message) => {
+                let shown = written.display();
+                let message = format!("$INCLUDE {shown}: {message}");
+                self.error(f.display, line, column, message);
+                return true;
+            }
+        };
+        self.ttl.dollar = f.dollar_before(at);
+        self.parse(&included, &target, origin, Some(depth + 1));
+        // As BIND has it, an included file's $TTL and last TTL hold after it too: its end is
+        // one more place where the default is set.
+        let after = f.dollar_ttls.partition_point(|(offset, _)| *offset <= at);
+        f.dollar_ttls.insert(after, (at, self.ttl.dollar));
+        true
     }
 
     /// Reads the records a `$GENERATE` makes, as if written on its line. False when they do
@@ -877,40 +937,10 @@ fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
     for index in (0..lines.starts.len()).filter(|&i| lines.special[i]) {
         let text = lines.text(bytes, index);
         let line = index + 1;
-        let (mut quoted, mut escaped, mut quote_at) = (false, false, (0, 0));
-        for (at, &b) in text.iter().enumerate() {
-            let column = at + 1;
-            if escaped {
-                escaped = false;
-                continue;
-            }
-            match b {
-                b'\n' => break,
-                b'\\' => escaped = true,
-                b'"' => {
-                    quoted = !quoted;
-                    quote_at = (line, column);
-                }
-                b';' if !quoted => break,
-                b'(' if !quoted => {
-                    if let Some((l, c)) = open {
-                        errors.push((
-                            line,
-                            column,
-                            format!("nested '(': the one at {l}:{c} is still open"),
-                        ));
-                    }
-                    open = Some((line, column));
-                }
-                b')' if !quoted && open.take().is_none() => {
-                    errors.push((line, column, "')' without a matching '('".to_string()));
-                }
-                _ => {}
-            }
-        }
+        let quoted = balance_line(text, line, &mut open, &mut errors);
         // A quoted string ends on its line (as BIND has it); the scanner would read on and, at
         // the end of the file, panic (domain 0.12.3, found by fuzzing).
-        if quoted && text.ends_with(b"\n") {
+        if let (Some(quote_at), true) = (quoted, text.ends_with(b"\n")) {
             errors.push((
                 quote_at.0,
                 quote_at.1,
@@ -918,8 +948,8 @@ fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
             ));
             // The string swallowed the rest of the line, its ')' too: one mistake, one error.
             open = None;
-        } else if quoted {
-            open_at_the_end = Some(quote_at);
+        } else if quoted.is_some() {
+            open_at_the_end = quoted;
         }
     }
     if let Some((l, c)) = open {
@@ -937,6 +967,48 @@ fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
         ));
     }
     errors
+}
+
+/// The parentheses of one line: `open` carried from line to line, errors for a nested '(' and
+/// a ')' without one; the place of the quote a string still open at its end began at.
+fn balance_line(
+    text: &[u8],
+    line: usize,
+    open: &mut Option<(usize, usize)>,
+    errors: &mut Vec<(usize, usize, String)>,
+) -> Option<(usize, usize)> {
+    let (mut quoted, mut escaped, mut quote_at) = (false, false, (0, 0));
+    for (at, &b) in text.iter().enumerate() {
+        let column = at + 1;
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\n' => break,
+            b'\\' => escaped = true,
+            b'"' => {
+                quoted = !quoted;
+                quote_at = (line, column);
+            }
+            b';' if !quoted => break,
+            b'(' if !quoted => {
+                if let Some((l, c)) = *open {
+                    errors.push((
+                        line,
+                        column,
+                        format!("nested '(': the one at {l}:{c} is still open"),
+                    ));
+                }
+                *open = Some((line, column));
+            }
+            b')' if !quoted && open.take().is_none() => {
+                errors.push((line, column, "')' without a matching '('".to_string()));
+            }
+            _ => {}
+        }
+    }
+    quoted.then_some(quote_at)
 }
 
 /// Replaces every octet above 0x7F with its `\DDD` escape. Lines stay where they were; columns

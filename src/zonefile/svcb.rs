@@ -101,19 +101,7 @@ fn value_wire(key: u16, name: &str, value: Option<Vec<u8>>) -> Result<Vec<u8>, S
     let text =
         |value: Vec<u8>| String::from_utf8(value).map_err(|_| format!("SVCB {name}: not text"));
     Ok(match key {
-        0 => {
-            let mut keys = Vec::new();
-            for item in value_list(&needs(value)?, name)? {
-                keys.push(key_number(
-                    &String::from_utf8_lossy(&item).to_ascii_lowercase(),
-                )?);
-            }
-            keys.sort_unstable();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                return Err("mandatory lists a key twice".into());
-            }
-            keys.iter().flat_map(|k| k.to_be_bytes()).collect()
-        }
+        0 => mandatory_wire(&needs(value)?, name)?,
         1 => {
             let mut out = Vec::new();
             for item in value_list(&needs(value)?, name)? {
@@ -156,6 +144,21 @@ fn value_wire(key: u16, name: &str, value: Option<Vec<u8>>) -> Result<Vec<u8>, S
             .map_err(|e| format!("ech is not base64: {e}"))?,
         _ => value.unwrap_or_default(),
     })
+}
+
+/// `mandatory`: the keys it lists, as numbers in ascending order, none twice.
+fn mandatory_wire(value: &[u8], name: &str) -> Result<Vec<u8>, String> {
+    let mut keys = Vec::new();
+    for item in value_list(value, name)? {
+        keys.push(key_number(
+            &String::from_utf8_lossy(&item).to_ascii_lowercase(),
+        )?);
+    }
+    keys.sort_unstable();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err("mandatory lists a key twice".into());
+    }
+    Ok(keys.iter().flat_map(|k| k.to_be_bytes()).collect())
 }
 
 /// A comma-separated value list (RFC 9460 appendix A.1): `\,` is a comma inside an item; an
