@@ -323,7 +323,7 @@ fn bogus_differences(
 ) {
     let zone = scope.zone;
     let serves_keys =
-        |name: &Name, rtype: RecordType| *name == zone.origin && rtype == RecordType::DNSKEY;
+        |name: &Name, rtype: RecordType| rtype == RecordType::DNSKEY && *name == zone.origin;
     let signed = scope
         .plan
         .iter()

@@ -242,10 +242,14 @@ pub enum Ask {
 pub fn glue_cuts(zone: &Zone) -> HashMap<Name, &Name> {
     let mut glue_cut: HashMap<Name, &Name> = HashMap::new();
     for (name, sets) in zone.iter() {
+        // Most names hold no NS: asked first, before comparing names.
+        let Some(ns) = sets.get(&RecordType::NS) else {
+            continue;
+        };
         if *name == zone.origin {
             continue;
         }
-        for rdata in sets.get(&RecordType::NS).iter().flat_map(|set| &set.rdatas) {
+        for rdata in &ns.rdatas {
             if let Some(RData::NS(target)) = rdata.to_hickory(RecordType::NS) {
                 glue_cut.entry(canonical_name(&target.0)).or_insert(name);
             }

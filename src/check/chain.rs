@@ -44,7 +44,7 @@ impl Links {
         let mut keys_probed = false;
         for (index, probe) in plan.iter().enumerate() {
             let ds = probe.at_cut && probe.rtype == RecordType::DS;
-            let keys = *probe.name == zone.origin && probe.rtype == RecordType::DNSKEY;
+            let keys = probe.rtype == RecordType::DNSKEY && *probe.name == zone.origin;
             if !ds && !keys {
                 continue;
             }

@@ -259,12 +259,17 @@ pub fn query_plan(expected: &Expected) -> String {
         let zone = &loaded.zone;
         let settings = expected.config.zone(&zone.origin);
         let plan = plan(zone, settings);
+        // Questions come name by name: each name is written out once.
+        let mut last: Option<(&hickory_proto::rr::Name, String)> = None;
         for question in crate::observe::questions(zone, &plan).0 {
-            out.push_str(&format!(
-                "{} {}\n",
-                present_name(question.name),
-                question.rtype
-            ));
+            let shown = match &last {
+                Some((name, shown)) if std::ptr::eq(*name, question.name) => shown,
+                _ => &last.insert((question.name, present_name(question.name))).1,
+            };
+            out.push_str(shown);
+            out.push(' ');
+            out.push_str(<&str>::from(question.rtype));
+            out.push('\n');
         }
     }
     out
