@@ -103,6 +103,13 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     })
 }
 
+/// The zones of `dir`'s zone files (those of `only`, when given), in name order, as
+/// [`load_expected`] will load them.
+pub fn zone_names(dir: &Path, only: &[Name], config: &Config) -> Result<Vec<Name>, Error> {
+    let files = zone_files(dir, only, config)?;
+    Ok(files.into_iter().map(|(origin, _)| origin).collect())
+}
+
 /// The zone files of `dir` (those of `only`, when given), sorted by zone; the config's zone
 /// tables checked against every file there. A zone of `only` without a file, or no zone file
 /// at all, is an error.

@@ -505,6 +505,59 @@ fn relative_label(origin: &Name, name: &Name) -> String {
     full.trim_end_matches('.').to_string()
 }
 
+/// A zone transfer under way, started by [`Transfers::start`].
+type Pending = tokio::task::JoinHandle<Result<Served, Failure>>;
+
+/// Zone transfers started before the zone files are loaded, where the servers to ask are known
+/// without them (`--nameserver`, the config's `nameservers`): the server sends and this side
+/// receives while the loader reads the files on the other core. The audit takes each when it
+/// comes to its server (after the SOA, as always); one nobody takes (its server did not give
+/// the SOA) is stopped when this is dropped.
+#[derive(Default)]
+pub struct Transfers(std::sync::Mutex<HashMap<(Name, SocketAddr), Pending>>);
+
+impl Transfers {
+    /// Starts transferring `origin` from `addr`, on the current runtime.
+    pub fn start(
+        &self,
+        origin: Name,
+        addr: SocketAddr,
+        settings: QuerySettings,
+        tsig: Option<TsigKey>,
+    ) {
+        let key = (origin.clone(), addr);
+        let task = tokio::spawn(async move {
+            let server = Server::new(addr, settings);
+            let timeout = settings.transfer_timeout;
+            server.transfer(&origin, timeout, tsig.as_ref()).await
+        });
+        if let Ok(mut pending) = self.0.lock() {
+            pending.insert(key, task);
+        }
+    }
+
+    /// Whether none was started.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().map_or(true, |pending| pending.is_empty())
+    }
+
+    /// The transfer of `origin` from `addr`, if one was started.
+    fn take(&self, origin: &Name, addr: SocketAddr) -> Option<Pending> {
+        let mut pending = self.0.lock().ok()?;
+        pending.remove(&(origin.clone(), addr))
+    }
+}
+
+impl Drop for Transfers {
+    fn drop(&mut self) {
+        if let Ok(pending) = self.0.get_mut() {
+            for (_, task) in pending.drain() {
+                task.abort();
+            }
+        }
+    }
+}
+
 /// Asks one server everything in `plan`, by transfer or with the questions worked out for the
 /// zone (`questions`). The SOA comes first: a server that cannot give it is
 /// reported unreachable and not asked the rest (which would only wait out more timeouts).
@@ -513,8 +566,8 @@ pub async fn observe_server<'z>(
     zone: &'z Zone,
     (plan, asking): (&[Probe<'z>], &std::sync::OnceLock<Asking<'z>>),
     settings: QuerySettings,
-    axfr: AxfrMode,
-    tsig: Option<&TsigKey>,
+    (axfr, tsig): (AxfrMode, Option<&TsigKey>),
+    started: Option<Pending>,
 ) -> ServerView {
     let wire = Server::new(server.addr, settings);
     crate::progress::server_asked();
@@ -529,23 +582,23 @@ pub async fn observe_server<'z>(
             "a zone transfer (queries if refused)"
         }
     );
-    let mut view = ServerView {
-        server,
-        serial: Err(Failure::Timeout),
-        soa: Observed::Failed(Failure::Timeout),
-        answers: Answers::default(),
-        extras: Vec::new(),
-        method: Method::Queries,
-        transfer_failure: None,
-        stats: WireStats::default(),
-    };
+    let mut view = ServerView::unread(server);
     let soa_answer = wire
         .query_for(&zone.origin, RecordType::SOA, &soa_keep(signed(plan)))
         .await;
     (view.serial, view.soa) = read_soa(&soa_answer, &zone.origin);
     if view.serial.is_ok() && axfr != AxfrMode::Never {
-        let transfer = wire.transfer(&zone.origin, settings.transfer_timeout, tsig);
-        read_transfer(&mut view, transfer.await, zone, plan, axfr);
+        let transfer = match started {
+            Some(pending) => wire.started_transfer(pending).await,
+            None => {
+                let timeout = settings.transfer_timeout;
+                wire.transfer(&zone.origin, timeout, tsig).await
+            }
+        };
+        read_transfer(&mut view, transfer, zone, plan, axfr);
+    } else if let Some(pending) = started {
+        // The server did not give the SOA: it is not asked the rest.
+        pending.abort();
     }
     if view.serial.is_ok() && view.method == Method::Queries {
         // Worked out by the first server read by queries, for all: a zone every server
@@ -562,6 +615,22 @@ pub async fn observe_server<'z>(
     view.stats = wire.stats();
     log_read(&view);
     view
+}
+
+impl ServerView {
+    /// A server not read yet: no SOA, nothing known.
+    fn unread(server: Nameserver) -> ServerView {
+        ServerView {
+            server,
+            serial: Err(Failure::Timeout),
+            soa: Observed::Failed(Failure::Timeout),
+            answers: Answers::default(),
+            extras: Vec::new(),
+            method: Method::Queries,
+            transfer_failure: None,
+            stats: WireStats::default(),
+        }
+    }
 }
 
 /// `-v`: how a server was read, and what it cost.
@@ -969,19 +1038,20 @@ pub async fn observe_zone(
     zone: &Zone,
     plan: &[Probe<'_>],
     servers: Vec<Nameserver>,
-    query: QuerySettings,
-    settings: &ZoneSettings,
+    (query, settings): (QuerySettings, &ZoneSettings),
+    transfers: &Transfers,
 ) -> Vec<ServerView> {
     // The questions are the same for every server: worked out once, when first needed.
     let asking = std::sync::OnceLock::new();
     let views = servers.into_iter().map(|server| {
+        let started = transfers.take(&zone.origin, server.addr);
         observe_server(
             server,
             zone,
             (plan, &asking),
             query,
-            settings.axfr,
-            settings.tsig.as_ref(),
+            (settings.axfr, settings.tsig.as_ref()),
+            started,
         )
     });
     futures_util::future::join_all(views).await

@@ -195,3 +195,68 @@ async fn a_broken_transfer_is_a_failed_transfer_never_drift() {
         assert!(failure.contains(said), "{style:?}: {failure}");
     }
 }
+
+/// A TCP listener that counts the connections it accepts and then says nothing on them (a
+/// transfer that would hang until its timeout); the UDP side of the port is silent too.
+async fn silent_server() -> (
+    SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+    UdpSocketKeep,
+) {
+    let (udp, tcp, addr) = loopback_pair().await;
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    let task = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = tcp.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(stream);
+        }
+    });
+    (addr, accepted, task, UdpSocketKeep(udp))
+}
+
+/// Keeps the silent UDP socket bound for the test.
+struct UdpSocketKeep(#[allow(dead_code)] tokio::net::UdpSocket);
+
+/// Where the servers are known before the zone files are read (`--nameserver`), the transfer
+/// starts while they load. A server that then gives no SOA is unreachable, never drift, and
+/// the run does not wait out the transfer it had started (60 s by default); a run turned away
+/// by another's lock has asked nothing at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_started_while_loading_is_dropped_with_a_silent_server() {
+    let (addr, accepted, task, _udp) = silent_server().await;
+    let dir = expected_dir(ZONE, "timeout_ms = 200\nretries = 0\naxfr = \"auto\"\n");
+    let started = std::time::Instant::now();
+    let (code, json) = check_json_with(dir.path(), &[("ns1", addr)], &["--no-record"]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert!(drift(&json).is_empty(), "{json:#}");
+    assert_eq!(
+        json["zones"][0]["servers"][0]["status"], "timeout",
+        "{json:#}"
+    );
+    assert_eq!(json["zones"][0]["servers"][0]["queries"], 1, "{json:#}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the run waited for the transfer: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // The store's lock held by another run: this one stops at once, and sent nothing.
+    let state = tempfile::tempdir().unwrap();
+    let store = state.path().join("history.sqlite");
+    let _held = dns_audit::lock::RunLock::acquire(&dns_audit::lock::lock_path(&store), false)
+        .unwrap()
+        .unwrap();
+    let out = audit("check")
+        .expected(dir.path())
+        .state(&store)
+        .nameserver("ns1", addr)
+        .run()
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    task.abort();
+}

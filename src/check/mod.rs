@@ -14,7 +14,7 @@ use crate::expected::{allowed_at, load_expected, revision_of, Expected};
 use crate::history::{store_path, History, HistoryError, RunSummary, ZoneObservations};
 use crate::lock::{lock_path, RunLock};
 use crate::model::present_name;
-use crate::observe::{nameservers, observe_zone, plan, Nameserver, ServerView};
+use crate::observe::{nameservers, observe_zone, plan, Nameserver, ServerView, Transfers};
 use crate::report::{Finding, Kind, Report, ZoneReport};
 
 mod chain;
@@ -82,24 +82,97 @@ pub struct Run {
 /// timeout and retries over the config's.
 pub fn load(config: &CheckConfig) -> Result<Expected, Error> {
     let mut expected = load_expected(&config.expected, &config.zones)?;
+    overrule(&mut expected.config, config);
+    Ok(expected)
+}
+
+/// The command line's transfer mode, timeout, retries and resolvers over the config's.
+fn overrule(settings: &mut crate::config::Config, config: &CheckConfig) {
     if let Some(mode) = config.axfr {
-        expected.config.force_axfr(mode);
+        settings.force_axfr(mode);
     }
     if let Some(timeout) = config.timeout {
-        expected.config.query.timeout = timeout;
+        settings.query.timeout = timeout;
     }
     if let Some(retries) = config.retries {
-        expected.config.query.retries = retries;
+        settings.query.retries = retries;
     }
-    expected.config.add_resolvers(&config.resolvers);
-    Ok(expected)
+    settings.add_resolvers(&config.resolvers);
+}
+
+/// Starts the zone transfers whose servers are known before the zone files are read: those
+/// of `--nameserver`, else the config's `nameservers` (not under `--base`, where the base
+/// branch's config says which may be asked). A setting or file that does not read starts
+/// none: loading says what is wrong. Nor while another run holds the store's lock: this one
+/// is about to wait or to stop, and should not have asked anything.
+fn start_transfers(config: &CheckConfig) -> Transfers {
+    let transfers = Transfers::default();
+    let Ok(mut settings) = crate::config::Config::load(&config.expected) else {
+        return transfers;
+    };
+    overrule(&mut settings, config);
+    if config.record && !lock_is_free(config, &settings) {
+        return transfers;
+    }
+    let Ok(zones) = crate::expected::zone_names(&config.expected, &config.zones, &settings) else {
+        return transfers;
+    };
+    for origin in zones {
+        let zone = settings.zone(&origin);
+        let servers: Vec<std::net::SocketAddr> = match &config.nameservers[..] {
+            [] if config.base.is_some() => continue,
+            [] => zone.nameservers.clone(),
+            overrides => overrides.iter().map(|s| s.addr).collect(),
+        };
+        if zone.axfr == AxfrMode::Never {
+            continue;
+        }
+        for addr in servers {
+            transfers.start(origin.clone(), addr, settings.query, zone.tsig.clone());
+        }
+    }
+    transfers
+}
+
+/// [`load`], on another thread while transfers are under way, so that this one receives them
+/// meanwhile.
+async fn load_beside(config: &CheckConfig, transfers: &Transfers) -> Result<Expected, Error> {
+    if transfers.is_empty() {
+        return load(config);
+    }
+    let owned = config.clone();
+    let loading = tokio::task::spawn_blocking(move || load(&owned));
+    loading.await.map_err(|e| {
+        Error::Usage(format!(
+            "loading the zone files failed: {e}; please report it"
+        ))
+    })?
+}
+
+/// Whether the run lock of the store is free now (it is taken for real after loading).
+/// Nothing is made here: not the store's directory (one that does not exist is an error,
+/// said after loading), nor a lock file (none is written beside a file that turns out not to
+/// be a store); where there is none, no run holds it.
+fn lock_is_free(config: &CheckConfig, settings: &crate::config::Config) -> bool {
+    let Ok((store, _)) = store_path(config.state.as_deref(), settings) else {
+        return false;
+    };
+    let lock = lock_path(&store);
+    if !lock
+        .parent()
+        .is_some_and(|dir| dir.as_os_str().is_empty() || dir.is_dir())
+    {
+        return false;
+    }
+    !lock.exists() || matches!(RunLock::acquire(&lock, false), Ok(Some(_)))
 }
 
 /// Loads expected-records, opens and locks the history store, audits and records. A store
 /// that cannot be used never hides the audit: it runs unrecorded and says so.
 pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     let clock = Instant::now();
-    let mut expected = load(config)?;
+    let transfers = start_transfers(config);
+    let mut expected = load_beside(config, &transfers).await?;
     if let Some(rev) = &config.base {
         let allowed = allowed_at(&config.expected, rev)?;
         expected.allowed_servers = Some(allowed);
@@ -125,7 +198,8 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
         (None, None, None)
     };
     let load_ms = clock.elapsed().as_millis() as u64;
-    let (mut report, not_recorded) = check(&expected, &config.nameservers, history.as_mut()).await;
+    let (mut report, not_recorded) =
+        audit(&expected, &config.nameservers, history.as_mut(), &transfers).await;
     // The summary's time is the whole run, loading included.
     report.load_ms = Some(load_ms);
     report.revision = Some(revision_of(&config.expected));
@@ -283,6 +357,16 @@ pub async fn check(
     overrides: &[Nameserver],
     history: Option<&mut History>,
 ) -> (Report, Option<HistoryError>) {
+    audit(expected, overrides, history, &Transfers::default()).await
+}
+
+/// [`check`], taking the zone transfers already started in `transfers`.
+async fn audit(
+    expected: &Expected,
+    overrides: &[Nameserver],
+    history: Option<&mut History>,
+    transfers: &Transfers,
+) -> (Report, Option<HistoryError>) {
     let started = jiff::Timestamp::now();
     let clock = Instant::now();
     let mut reports: Vec<ZoneReport> = Vec::new();
@@ -293,10 +377,9 @@ pub async fn check(
         let plan = plan(zone, expected.config.zone(&zone.origin));
         let (report, views) = audit_zone(
             expected,
-            zone,
-            &plan,
+            (zone, &plan),
             overrides,
-            history.as_deref(),
+            (history.as_deref(), transfers),
             started,
         )
         .await;
@@ -328,10 +411,9 @@ pub async fn check(
 /// and since when each finding has been served.
 async fn audit_zone<'z>(
     expected: &Expected,
-    zone: &'z crate::model::Zone,
-    plan: &[crate::observe::Probe<'z>],
+    (zone, plan): (&'z crate::model::Zone, &[crate::observe::Probe<'z>]),
     overrides: &[Nameserver],
-    history: Option<&History>,
+    (history, transfers): (Option<&History>, &Transfers),
     started: jiff::Timestamp,
 ) -> (ZoneReport, Vec<ServerView>) {
     let settings = expected.config.zone(&zone.origin);
@@ -358,7 +440,8 @@ async fn audit_zone<'z>(
     let views = if servers.is_empty() {
         Vec::new()
     } else {
-        observe_zone(zone, plan, servers, expected.config.query, settings).await
+        let query = expected.config.query;
+        observe_zone(zone, plan, servers, (query, settings), transfers).await
     };
     let mut report = compare_zone(zone, settings, plan, &views, now, &serials);
     let file = expected

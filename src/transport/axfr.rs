@@ -35,6 +35,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A transfer of this server's started before it was asked (the audit starts them while
+    /// it loads the zone files): awaited, and counted as its query.
+    pub async fn started_transfer(
+        &self,
+        pending: tokio::task::JoinHandle<Result<Served, Failure>>,
+    ) -> Result<Served, Failure> {
+        self.count(|s| s.queries += 1);
+        pending
+            .await
+            .unwrap_or_else(|e| Err(Failure::Network(format!("the transfer stopped: {e}"))))
+    }
+}
+
 async fn read_transfer(
     addr: SocketAddr,
     origin: &Name,
