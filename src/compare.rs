@@ -10,7 +10,9 @@ use crate::escape;
 use crate::model::presence_only;
 use crate::model::{host_of, present_name, Rdata, RrSet, Zone};
 use crate::observe::{Method, Observed, Probe, SerialsSeen, ServerView};
-use crate::report::{age, Finding, HostReport, Kind, ServerReport, Severity, ZoneReport};
+use crate::report::{
+    age, Finding, HostReport, Kind, ServerReport, ServerStatus, Severity, ZoneReport,
+};
 use crate::transport::Failure;
 
 /// What one server showed for one (name, type), before servers are merged.
@@ -453,14 +455,11 @@ fn server_report(view: &ServerView, label: String, failed_queries: u64) -> Serve
         name: label,
         address: view.server.addr.to_string(),
         status: match &view.serial {
-            Ok(_) => "ok".into(),
-            Err(failure) => failure.to_string(),
+            Ok(_) => ServerStatus::Ok,
+            Err(failure) => ServerStatus::Failed(failure.to_string()),
         },
         serial: view.serial.as_ref().ok().copied(),
-        method: match view.method {
-            Method::Transfer => "axfr".into(),
-            Method::Queries => "queries".into(),
-        },
+        method: view.method,
         transfer_failure: view.transfer_failure.as_ref().map(ToString::to_string),
         queries: view.stats.queries,
         tcp_fallbacks: view.stats.tcp_fallbacks,

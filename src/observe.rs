@@ -162,12 +162,14 @@ pub struct SerialSeen {
     pub since: i64,
 }
 
-/// How a server's view of a zone was obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a server's view of a zone was obtained (in JSON: `axfr` or `queries`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Method {
     /// A zone transfer: every name and type the server holds is known.
+    #[serde(rename = "axfr")]
     Transfer,
     /// One query per probe.
+    #[serde(rename = "queries")]
     Queries,
 }
 

@@ -202,11 +202,11 @@ pub struct ServerReport {
     /// Address asked.
     pub address: String,
     /// `ok`, or why it could not be asked.
-    pub status: String,
+    pub status: ServerStatus,
     /// SOA serial it serves.
     pub serial: Option<u32>,
     /// How its data was read: `axfr` or `queries`.
-    pub method: String,
+    pub method: crate::observe::Method,
     /// Why a zone transfer was not used, when one was tried.
     pub transfer_failure: Option<String>,
     /// Queries sent.
@@ -221,6 +221,31 @@ pub struct ServerReport {
     pub rate_limited: bool,
     /// Queries that got no usable answer.
     pub failed_queries: u64,
+}
+
+impl ServerReport {
+    /// Whether the server gave its zone's SOA (and so was read).
+    pub fn answered(&self) -> bool {
+        self.status == ServerStatus::Ok
+    }
+}
+
+/// Whether a server gave its zone's SOA (and so was read): in JSON `ok`, or why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerStatus {
+    /// It answered.
+    Ok,
+    /// Why it could not be asked: a timeout, an rcode, a lame answer, …
+    Failed(String),
+}
+
+impl Serialize for ServerStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ServerStatus::Ok => serializer.serialize_str("ok"),
+            ServerStatus::Failed(why) => serializer.serialize_str(why),
+        }
+    }
 }
 
 /// Findings of one host.

@@ -184,7 +184,7 @@ fn is_blind_spot(finding: &Finding) -> bool {
 /// The zone's line: its name, the serial expected and what each server serves, how many servers
 /// answered, how many hosts.
 fn header(zone: &crate::report::ZoneReport, style: Style) -> String {
-    let ok = zone.servers.iter().filter(|s| s.status == "ok").count();
+    let ok = zone.servers.iter().filter(|s| s.answered()).count();
     let served: Vec<(String, u32)> = zone
         .servers
         .iter()

@@ -55,9 +55,7 @@ pub fn render(report: &Report, now: i64) -> String {
     metrics.gauge(
         "dns_audit_server_up",
         "1 when the server answered for the zone in the last run, else 0.",
-        per_server(report, &|s| {
-            Some(if s.status == "ok" { "1" } else { "0" }.into())
-        }),
+        per_server(report, &|s| Some(u8::from(s.answered()).to_string())),
     );
     metrics.gauge(
         "dns_audit_soa_serial",
