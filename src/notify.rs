@@ -12,13 +12,52 @@ use crate::report::{Finding, Report, Severity, ZoneReport};
 
 pub use crate::config::NotifyFormat;
 
+/// A zone's condition after a run, for alerting: stored, and sent, as `clean`, `drift` or
+/// `incomplete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    /// Nothing that matters found.
+    Clean,
+    /// Drift found.
+    Drift,
+    /// Failures only: not everything could be seen.
+    Incomplete,
+}
+
+impl Condition {
+    /// As stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Clean => "clean",
+            Condition::Drift => "drift",
+            Condition::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// What an alert says happened: sent as `drift` (was clean), `changed` (other findings),
+/// `incomplete` or `recovered`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Happened {
+    /// Drift where there was none.
+    Drift,
+    /// Other findings than last time.
+    Changed,
+    /// Not everything could be seen.
+    Incomplete,
+    /// Clean again.
+    Recovered,
+}
+
 /// The state of a zone after a run, for alerting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneState {
     /// Zone apex.
     pub zone: String,
-    /// `clean`, `drift` or `incomplete`.
-    pub state: &'static str,
+    /// Its condition.
+    pub state: Condition,
     /// A hash of the findings that matter (drift and failures); equal states, equal hashes.
     pub fingerprint: String,
 }
@@ -30,12 +69,12 @@ pub struct Event {
     pub schema: &'static str,
     /// Zone apex.
     pub zone: String,
-    /// `drift` (was clean), `changed` (other findings), `incomplete`, `recovered`.
-    pub event: &'static str,
-    /// State before (None: first run).
+    /// What happened.
+    pub event: Happened,
+    /// State before, as stored (None: first run).
     pub previous: Option<String>,
     /// State now.
-    pub state: &'static str,
+    pub state: Condition,
     /// The findings that matter, as one line each.
     pub findings: Vec<String>,
     /// When the run started.
@@ -62,11 +101,11 @@ fn important(zone: &ZoneReport) -> Vec<&Finding> {
 fn zone_state(zone: &ZoneReport) -> ZoneState {
     let findings = important(zone);
     let state = if findings.iter().any(|f| f.severity == Severity::Drift) {
-        "drift"
+        Condition::Drift
     } else if findings.is_empty() {
-        "clean"
+        Condition::Clean
     } else {
-        "incomplete"
+        Condition::Incomplete
     };
     let mut hash = crate::hash::Fnv1a::default();
     for line in findings.iter().map(|f| finding_line(f)) {
@@ -102,18 +141,21 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
-/// The alert a zone's new state calls for, given what was last delivered (None: nothing yet).
-/// A first run that is clean says nothing.
+/// The alert a zone's new state calls for, given what was last delivered, as stored (state,
+/// fingerprint; None: nothing yet). A first run that is clean says nothing.
 pub fn event_for(report: &Report, now: &ZoneState, last: Option<(&str, &str)>) -> Option<Event> {
-    let event = match last {
-        Some((state, fingerprint)) if state == now.state && fingerprint == now.fingerprint => {
+    let was_clean = last.is_none_or(|(state, _)| state == Condition::Clean.as_str());
+    let event = match (now.state, last) {
+        (_, Some((state, fingerprint)))
+            if state == now.state.as_str() && fingerprint == now.fingerprint =>
+        {
             return None
         }
-        None if now.state == "clean" => return None,
-        Some((_, _)) if now.state == "clean" => "recovered",
-        Some(("clean", _)) | None if now.state == "drift" => "drift",
-        _ if now.state == "incomplete" => "incomplete",
-        _ => "changed",
+        (Condition::Clean, None) => return None,
+        (Condition::Clean, Some(_)) => Happened::Recovered,
+        (Condition::Drift, _) if was_clean => Happened::Drift,
+        (Condition::Incomplete, _) => Happened::Incomplete,
+        _ => Happened::Changed,
     };
     let zone = report.zones.iter().find(|z| z.zone == now.zone)?;
     Some(Event {
@@ -130,13 +172,13 @@ pub fn event_for(report: &Report, now: &ZoneState, last: Option<(&str, &str)>) -
 /// The HTTP body for `format`.
 pub fn message(event: &Event, format: NotifyFormat) -> String {
     let headline = match event.event {
-        "recovered" => format!(
+        Happened::Recovered => format!(
             "dns-audit: {} recovered: live DNS matches expected-records",
             event.zone
         ),
-        "drift" => format!("dns-audit: DRIFT in {}", event.zone),
-        "incomplete" => format!("dns-audit: {} could not be fully audited", event.zone),
-        _ => format!("dns-audit: findings changed in {}", event.zone),
+        Happened::Drift => format!("dns-audit: DRIFT in {}", event.zone),
+        Happened::Incomplete => format!("dns-audit: {} could not be fully audited", event.zone),
+        Happened::Changed => format!("dns-audit: findings changed in {}", event.zone),
     };
     let mut text = headline;
     for line in event.findings.iter().take(20) {
@@ -229,9 +271,13 @@ pub fn send_alerts(
             } else if last.is_some() {
                 continue;
             }
-            if let Err(e) =
-                history.set_alert(&state.zone, target, state.state, &state.fingerprint, at)
-            {
+            if let Err(e) = history.set_alert(
+                &state.zone,
+                target,
+                state.state.as_str(),
+                &state.fingerprint,
+                at,
+            ) {
                 failures.push(e.to_string());
             }
         }
@@ -255,7 +301,7 @@ pub fn redact(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn state(state: &'static str, fingerprint: &str) -> ZoneState {
+    fn state(state: Condition, fingerprint: &str) -> ZoneState {
         ZoneState {
             zone: "z.".into(),
             state,
@@ -280,37 +326,41 @@ mod tests {
 
     #[test]
     fn each_change_of_state_is_one_event() {
+        use Condition::{Clean, Drift, Incomplete};
         let r = report();
-        assert!(event_for(&r, &state("clean", "a"), None).is_none());
-        assert_eq!(
-            event_for(&r, &state("drift", "b"), Some(("clean", "a")))
-                .unwrap()
-                .event,
-            "drift"
-        );
-        assert!(event_for(&r, &state("drift", "b"), Some(("drift", "b"))).is_none());
-        assert_eq!(
-            event_for(&r, &state("drift", "c"), Some(("drift", "b")))
-                .unwrap()
-                .event,
-            "changed"
-        );
-        assert_eq!(
-            event_for(&r, &state("clean", "a"), Some(("drift", "c")))
-                .unwrap()
-                .event,
-            "recovered"
-        );
-        assert_eq!(
-            event_for(&r, &state("drift", "b"), None).unwrap().event,
-            "drift"
-        );
-        assert_eq!(
-            event_for(&r, &state("incomplete", "d"), Some(("clean", "a")))
-                .unwrap()
-                .event,
-            "incomplete"
-        );
+        let event = |now, last| event_for(&r, &state(now, "b"), last).map(|e| e.event);
+        let cases = [
+            ("a first clean run", Clean, None, None),
+            (
+                "clean to drift",
+                Drift,
+                Some(("clean", "a")),
+                Some(Happened::Drift),
+            ),
+            ("the same drift", Drift, Some(("drift", "b")), None),
+            (
+                "other drift",
+                Drift,
+                Some(("drift", "c")),
+                Some(Happened::Changed),
+            ),
+            (
+                "drift to clean",
+                Clean,
+                Some(("drift", "c")),
+                Some(Happened::Recovered),
+            ),
+            ("a first run with drift", Drift, None, Some(Happened::Drift)),
+            (
+                "clean to blind",
+                Incomplete,
+                Some(("clean", "a")),
+                Some(Happened::Incomplete),
+            ),
+        ];
+        for (case, now, last, expected) in cases {
+            assert_eq!(event(now, last), expected, "{case}");
+        }
     }
 
     #[test]
@@ -318,9 +368,9 @@ mod tests {
         let event = Event {
             schema: "dns-audit.alert/1",
             zone: "z.".into(),
-            event: "drift",
+            event: Happened::Drift,
             previous: Some("clean".into()),
-            state: "drift",
+            state: Condition::Drift,
             findings: vec!["x TXT \"<!channel> @everyone\" not expected".into()],
             at: String::new(),
         };
