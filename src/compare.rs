@@ -93,7 +93,7 @@ impl Newest {
 
 /// Compares one zone on all its servers. `views` hold answers in the order of `plan`;
 /// `serials` is what earlier runs saw of the servers' serials (empty without a history).
-pub fn compare_zone(
+pub(crate) fn compare_zone(
     zone: &Zone,
     settings: &ZoneSettings,
     plan: &[Probe<'_>],

@@ -292,7 +292,7 @@ pub struct ZoneSettings {
 
 impl ZoneSettings {
     /// How the zone file's `$INCLUDE` paths resolve, for expected-records directory `dir`.
-    pub fn includes(&self, dir: &Path) -> crate::zonefile::Includes {
+    pub(crate) fn includes(&self, dir: &Path) -> crate::zonefile::Includes {
         crate::zonefile::Includes {
             root: match &self.include_root {
                 Some(root) => dir.join(root),
@@ -303,7 +303,7 @@ impl ZoneSettings {
     }
 
     /// Whether `name` (canonical) in zone `origin` is excluded from comparison.
-    pub fn ignores_name(&self, origin: &Name, name: &Name) -> bool {
+    pub(crate) fn ignores_name(&self, origin: &Name, name: &Name) -> bool {
         self.ignore_names
             .iter()
             .any(|pattern| name_matches(origin, name, pattern))
@@ -311,7 +311,7 @@ impl ZoneSettings {
 
     /// The `ignore_names` entries that match no name of `zone`: they can hide only names a
     /// transfer shows beyond the zone file, and may be a typo or a host long gone.
-    pub fn unused_ignores<'a>(&'a self, zone: &crate::model::Zone) -> Vec<&'a str> {
+    pub(crate) fn unused_ignores<'a>(&'a self, zone: &crate::model::Zone) -> Vec<&'a str> {
         self.ignore_names
             .iter()
             .filter(|pattern| {
@@ -489,7 +489,7 @@ impl Config {
     }
 
     /// Adds resolvers (the command line's) to every zone's, once each.
-    pub fn add_resolvers(&mut self, resolvers: &[ResolverSpec]) {
+    pub(crate) fn add_resolvers(&mut self, resolvers: &[ResolverSpec]) {
         for settings in std::iter::once(&mut self.defaults).chain(self.zones.values_mut()) {
             for resolver in resolvers {
                 if !settings.resolvers.contains(resolver) {
@@ -501,7 +501,7 @@ impl Config {
 
     /// An error for a `[zones."…"]` table that names none of `zones` (the zones that have a
     /// zone file): its settings would be dropped without a word. It says which zone it may mean.
-    pub fn check_zone_tables(&self, zones: &[Name], dir: &Path) -> Result<(), Error> {
+    pub(crate) fn check_zone_tables(&self, zones: &[Name], dir: &Path) -> Result<(), Error> {
         for (name, (path, line, column)) in &self.zone_tables {
             if zones.contains(name) {
                 continue;
@@ -535,7 +535,7 @@ impl Config {
     }
 
     /// Every nameserver address the config names, for any zone.
-    pub fn all_nameservers(&self) -> std::collections::BTreeSet<SocketAddr> {
+    pub(crate) fn all_nameservers(&self) -> std::collections::BTreeSet<SocketAddr> {
         self.defaults
             .nameservers
             .iter()
@@ -545,7 +545,7 @@ impl Config {
     }
 
     /// Forces one transfer mode on every zone (the `--axfr` flag).
-    pub fn force_axfr(&mut self, mode: AxfrMode) {
+    pub(crate) fn force_axfr(&mut self, mode: AxfrMode) {
         self.defaults.axfr = mode;
         for settings in self.zones.values_mut() {
             settings.axfr = mode;
@@ -753,7 +753,7 @@ pub fn parse_since(text: &str, now: i64) -> Option<i64> {
 
 /// Parses a server address: `IP`, `IP:PORT`, `[IPv6]:PORT` or kdig's `IP@PORT` (port 53 when
 /// not given). The error names the part that is wrong.
-pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_server(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);

@@ -78,7 +78,7 @@ pub fn relative(name: &str, zone: &str) -> String {
 
 /// Every RRset that differs between `old` and `new` (same zone), in name order. SOA serial
 /// changes are left out: every change bumps it.
-pub fn diff_zones(old: &Zone, new: &Zone, host_depth: usize) -> Vec<RecordChange> {
+pub(crate) fn diff_zones(old: &Zone, new: &Zone, host_depth: usize) -> Vec<RecordChange> {
     let names: BTreeSet<&Name> = old.iter().chain(new.iter()).map(|(name, _)| name).collect();
     let zone = present_name(&new.origin);
     let mut out = Vec::new();
@@ -141,7 +141,7 @@ const SLIP_EDITS: usize = 1;
 
 /// The value among `candidates` that `typed` is a slip of: one edit away (the first such),
 /// never itself, and never for values of three characters or fewer.
-pub fn resembled<'a>(
+pub(crate) fn resembled<'a>(
     typed: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -64,7 +64,11 @@ fn tags(tags: &[u16]) -> String {
 /// Whether the chain of trust from a DS set (a parent's, for `child`) to a DNSKEY set (the
 /// child's; None: it has none) is broken: no DS points at a zone key of the set. None when one
 /// does, or when there is no DS (the child is unsigned for validators: insecure, not bogus).
-pub fn broken_chain(child: &Name, ds: Option<&RrSet>, keys: Option<&RrSet>) -> Option<BrokenChain> {
+pub(crate) fn broken_chain(
+    child: &Name,
+    ds: Option<&RrSet>,
+    keys: Option<&RrSet>,
+) -> Option<BrokenChain> {
     let ds_records: Vec<DS> = ds?
         .rdatas
         .iter()
@@ -104,7 +108,7 @@ pub fn broken_chain(child: &Name, ds: Option<&RrSet>, keys: Option<&RrSet>) -> O
 /// The RRsets of `served` that a validating resolver rejects, in name order. Nothing when the
 /// server serves no DNSKEY at the apex (an unsigned zone; a signed one that lost its keys is
 /// drift of the DNSKEY RRset, and every answer of it is then bogus too).
-pub fn validate(zone: &Zone, served: &Served<'_>) -> Vec<Bogus> {
+pub(crate) fn validate(zone: &Zone, served: &Served<'_>) -> Vec<Bogus> {
     let origin = &zone.origin;
     let Some(Some(keys)) = served.get(&(origin.clone(), RecordType::DNSKEY)) else {
         return Vec::new();

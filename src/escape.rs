@@ -2,7 +2,7 @@
 
 /// Appends `bytes` in DNS presentation form: printable ASCII as is, the bytes in `specials`
 /// behind a backslash, and every other byte (controls, DEL, non-ASCII) as `\DDD`.
-pub fn push_escaped(out: &mut String, bytes: &[u8], specials: &[u8]) {
+pub(crate) fn push_escaped(out: &mut String, bytes: &[u8], specials: &[u8]) {
     for &b in bytes {
         if specials.contains(&b) {
             out.push('\\');

@@ -80,7 +80,7 @@ pub struct Expected {
 
 /// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
 /// all files are collected and returned together.
-pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
+pub(crate) fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
     let config = Config::load(dir)?;
     let files = zone_files(dir, only, &config)?;
     let mut zones = Vec::new();
@@ -105,7 +105,7 @@ pub fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
 
 /// The zones of `dir`'s zone files (those of `only`, when given), in name order, as
 /// [`load_expected`] will load them.
-pub fn zone_names(dir: &Path, only: &[Name], config: &Config) -> Result<Vec<Name>, Error> {
+pub(crate) fn zone_names(dir: &Path, only: &[Name], config: &Config) -> Result<Vec<Name>, Error> {
     let files = zone_files(dir, only, config)?;
     Ok(files.into_iter().map(|(origin, _)| origin).collect())
 }
@@ -160,7 +160,7 @@ fn zone_files(dir: &Path, only: &[Name], config: &Config) -> Result<Vec<(Name, P
 
 /// What `dir` holds, as a revision for the report: the commit, with "with uncommitted changes to
 /// expected-records" when the work tree differs from it, or "not in git".
-pub fn revision_of(dir: &Path) -> String {
+pub(crate) fn revision_of(dir: &Path) -> String {
     match crate::git::Repo::find(dir).and_then(|repo| repo.revision()) {
         Ok((head, false)) => format!("commit {head}"),
         Ok((head, true)) => format!("commit {head} with uncommitted changes to expected-records"),
@@ -170,7 +170,7 @@ pub fn revision_of(dir: &Path) -> String {
 
 /// The nameserver addresses `dns-audit.toml` names at the merge base of `rev` and HEAD, read
 /// from git objects. A base without the file allows none (only `--nameserver` addresses).
-pub fn allowed_at(
+pub(crate) fn allowed_at(
     dir: &Path,
     rev: &str,
 ) -> Result<std::collections::BTreeSet<std::net::SocketAddr>, Error> {

@@ -84,7 +84,7 @@ fn output(mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, GitError> {
 }
 
 /// Refuses a user-given revision that git could take for an option.
-pub fn check_revision(rev: &str) -> Result<(), GitError> {
+pub(crate) fn check_revision(rev: &str) -> Result<(), GitError> {
     if rev.starts_with('-') || rev.is_empty() {
         return Err(GitError::BadRevision(rev.to_string()));
     }
@@ -127,7 +127,7 @@ impl Repo {
 
     /// Commits touching the expected-records directory since `since` (seconds since 1970),
     /// newest first.
-    pub fn commits_since(&self, since: i64) -> Result<Vec<Commit>, GitError> {
+    pub(crate) fn commits_since(&self, since: i64) -> Result<Vec<Commit>, GitError> {
         let since = format!("--since=@{since}");
         let spec = self.pathspec();
         let out = output(git(&self.root), &["log", &since, LOG_FORMAT, "--", &spec])?;
@@ -135,14 +135,14 @@ impl Repo {
     }
 
     /// The most recent commit touching the directory, if any.
-    pub fn last_commit(&self) -> Result<Option<Commit>, GitError> {
+    pub(crate) fn last_commit(&self) -> Result<Option<Commit>, GitError> {
         let spec = self.pathspec();
         let out = output(git(&self.root), &["log", "-1", LOG_FORMAT, "--", &spec])?;
         Ok(parse_log(&String::from_utf8_lossy(&out)).into_iter().next())
     }
 
     /// The merge base of `rev` and HEAD: what a pull request is compared against.
-    pub fn merge_base(&self, rev: &str) -> Result<String, GitError> {
+    pub(crate) fn merge_base(&self, rev: &str) -> Result<String, GitError> {
         check_revision(rev)?;
         let out = output(
             git(&self.root),
@@ -153,7 +153,7 @@ impl Repo {
 
     /// Zone files (`*.zone` directly in the directory) a commit changed, as paths relative to the
     /// directory.
-    pub fn changed_zone_files(&self, hash: &str) -> Result<Vec<PathBuf>, GitError> {
+    pub(crate) fn changed_zone_files(&self, hash: &str) -> Result<Vec<PathBuf>, GitError> {
         check_revision(hash)?;
         let spec = self.pathspec();
         let out = output(
@@ -197,7 +197,7 @@ impl Repo {
 
     /// A file of the directory as it was at `rev`, read from git objects (never the work tree).
     /// None when it did not exist there; a symlink (mode 120000) is refused.
-    pub fn read_at(&self, rev: &str, file: &Path) -> Result<Option<Vec<u8>>, GitError> {
+    pub(crate) fn read_at(&self, rev: &str, file: &Path) -> Result<Option<Vec<u8>>, GitError> {
         check_revision(rev)?;
         let path = self.dir.join(file).display().to_string();
         let listing = output(
@@ -227,7 +227,7 @@ impl Repo {
     /// including `rev`: at most `limit`, oldest first (the last is the version at `rev`). One
     /// `git log` and one `git cat-file --batch`, however long the history; versions git cannot
     /// give are left out (they only teach lint a repository's habits).
-    pub fn history_of(
+    pub(crate) fn history_of(
         &self,
         rev: &str,
         file: &Path,

@@ -14,7 +14,7 @@ impl Default for Fnv1a {
 
 impl Fnv1a {
     /// Feeds `bytes`.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);

@@ -17,7 +17,7 @@ use hickory_proto::serialize::binary::{
 use crate::escape;
 use crate::hash::Fnv1a;
 
-/// Record data in canonical wire form. Up to [`INLINE`] octets (an address, a short name or
+/// Record data in canonical wire form. Up to `INLINE` octets (an address, a short name or
 /// text: most records of most zones) live inside the value, without an allocation of their
 /// own: a zone of a million records is a million allocations fewer.
 #[derive(Clone)]
@@ -60,7 +60,7 @@ impl std::hash::Hash for Rdata {
 
 impl Rdata {
     /// Canonical form of record data already decoded by hickory.
-    pub fn from_hickory(rdata: &RData) -> Option<Rdata> {
+    pub(crate) fn from_hickory(rdata: &RData) -> Option<Rdata> {
         thread_local! {
             // hickory's encoder reserves 512 octets up front: one buffer is reused.
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -79,7 +79,7 @@ impl Rdata {
     ///
     /// The bytes go through hickory's decoder and encoder, the same path that answers from the
     /// wire take, so both sides of a comparison are normalised by one piece of code.
-    pub fn from_wire(rtype: RecordType, wire: &[u8]) -> Result<Rdata, String> {
+    pub(crate) fn from_wire(rtype: RecordType, wire: &[u8]) -> Result<Rdata, String> {
         // The commonest data holds no name and has one form: taken as it is once its shape is
         // checked (a fifth of loading a large zone went through hickory and back).
         let plain = match rtype {
@@ -106,7 +106,7 @@ impl Rdata {
     /// a hash algorithm other than SHA-1, and NSEC3PARAM of SHA-1 with flags beyond opt-out
     /// (`1 255 0 -`; BIND refuses an NSEC3PARAM of another algorithm, and so do we). None for
     /// anything else, or for data of the wrong length.
-    pub fn nsec3_as_written(rtype: RecordType, wire: &[u8]) -> Option<Rdata> {
+    pub(crate) fn nsec3_as_written(rtype: RecordType, wire: &[u8]) -> Option<Rdata> {
         let salt = usize::from(*wire.get(4)?);
         let well_formed = match rtype {
             RecordType::NSEC3 => {
@@ -120,7 +120,7 @@ impl Rdata {
     }
 
     /// Record data from bytes already in canonical wire form (stored by this program).
-    pub fn from_canonical(bytes: &[u8]) -> Rdata {
+    pub(crate) fn from_canonical(bytes: &[u8]) -> Rdata {
         Rdata::new(bytes)
     }
 
@@ -153,14 +153,14 @@ impl Rdata {
     }
 
     /// For RRSIG data: the type it covers (first field of the wire form).
-    pub fn rrsig_covered(&self) -> Option<RecordType> {
+    pub(crate) fn rrsig_covered(&self) -> Option<RecordType> {
         let bytes = self.bytes().get(..2)?;
         Some(RecordType::from(u16::from_be_bytes([bytes[0], bytes[1]])))
     }
 
     /// For RRSIG data: the signature expiration, seconds since 1970 (serial number arithmetic
     /// is left aside: fine until 2106).
-    pub fn rrsig_expiration(&self) -> Option<u32> {
+    pub(crate) fn rrsig_expiration(&self) -> Option<u32> {
         let bytes = self.bytes().get(8..12)?;
         Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
@@ -229,7 +229,7 @@ fn present_unknown(bytes: &[u8]) -> String {
 
 /// Types whose data changes with every re-signing: only their presence is compared (for RRSIG,
 /// which types are covered).
-pub fn presence_only(rtype: RecordType) -> bool {
+pub(crate) fn presence_only(rtype: RecordType) -> bool {
     matches!(
         rtype,
         RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
@@ -237,7 +237,7 @@ pub fn presence_only(rtype: RecordType) -> bool {
 }
 
 /// Lower-cased, fully qualified form of a name: the key names are compared by.
-pub fn canonical_name(name: &Name) -> Name {
+pub(crate) fn canonical_name(name: &Name) -> Name {
     let mut lower = name.to_lowercase();
     lower.set_fqdn(true);
     lower
@@ -285,12 +285,12 @@ impl TypeMap {
     }
 
     /// The RRset of `rtype`, to change.
-    pub fn get_mut(&mut self, rtype: &RecordType) -> Option<&mut RrSet> {
+    pub(crate) fn get_mut(&mut self, rtype: &RecordType) -> Option<&mut RrSet> {
         self.find(rtype).map(|at| &mut self.0[at].1)
     }
 
     /// Whether the name holds an RRset of `rtype`.
-    pub fn contains_key(&self, rtype: &RecordType) -> bool {
+    pub(crate) fn contains_key(&self, rtype: &RecordType) -> bool {
         self.find(rtype).is_some()
     }
 
@@ -499,7 +499,7 @@ impl Zone {
     /// loads it ("TTL set to prior TTL"). RRSIGs, one set here but one per covered type in BIND
     /// (each with its RRset's TTL), keep the lowest as on the wire. Returns false when the
     /// record was already there.
-    pub fn insert_written(
+    pub(crate) fn insert_written(
         &mut self,
         owner: &Name,
         rtype: RecordType,
@@ -577,7 +577,7 @@ impl Zone {
 
     /// Settles the zone once it is loaded: the names in canonical order, the index dropped,
     /// and every vector without the room it grew into.
-    pub fn shrink_to_fit(&mut self) {
+    pub(crate) fn shrink_to_fit(&mut self) {
         if self.index.take().is_some() {
             self.names
                 .sort_unstable_by(|(a, _), (b, _)| a.key.cmp(&b.key));
@@ -631,13 +631,13 @@ impl Zone {
 
     /// Every owner name (canonical) with its [`owner_key`], in canonical order: the order
     /// of the keys' bytes.
-    pub fn keyed_names(&self) -> impl Iterator<Item = (&[u8], &Name)> {
+    pub(crate) fn keyed_names(&self) -> impl Iterator<Item = (&[u8], &Name)> {
         self.entries().map(|(owner, _)| (&*owner.key, &owner.name))
     }
 
     /// Every owner name with its [`owner_key`] and RRsets, in canonical order. A name at or
     /// below a cut follows the cut, and its key starts with the cut's.
-    pub fn iter_keyed(&self) -> impl Iterator<Item = (&[u8], &Name, &TypeMap)> {
+    pub(crate) fn iter_keyed(&self) -> impl Iterator<Item = (&[u8], &Name, &TypeMap)> {
         self.entries()
             .map(|(owner, sets)| (&*owner.key, &owner.name, sets))
     }
@@ -663,7 +663,7 @@ impl Zone {
     }
 
     /// The SOA MINIMUM, the zone's negative-caching TTL (RFC 2308), if it has an SOA record.
-    pub fn soa_minimum(&self) -> Option<u32> {
+    pub(crate) fn soa_minimum(&self) -> Option<u32> {
         self.soa().map(|soa| soa.minimum)
     }
 
@@ -680,7 +680,7 @@ impl Zone {
     }
 
     /// Number of records in the zone.
-    pub fn record_count(&self) -> usize {
+    pub(crate) fn record_count(&self) -> usize {
         self.entries()
             .flat_map(|(_, sets)| sets.values())
             .map(|set| set.rdatas.len())
@@ -690,7 +690,7 @@ impl Zone {
     /// The topmost delegation point at or above `name`, if `name` is at or below a zone cut.
     /// The keys of a name's ancestors are prefixes of its own key, so this is one key and a
     /// look-up per label below the apex: cheap to ask for every query.
-    pub fn cut_above<'a>(&'a self, name: &Name) -> Option<&'a Name> {
+    pub(crate) fn cut_above<'a>(&'a self, name: &Name) -> Option<&'a Name> {
         let key = owner_key(name);
         if key.len() <= self.apex.len() || !key.starts_with(&self.apex) {
             return None;
@@ -752,7 +752,7 @@ impl Served {
     /// The RRsets, in canonical order of owner names and then by type: (owner key, type, set),
     /// each set with the lowest TTL of its records. A server sends a zone in about this order,
     /// so the sort costs little.
-    pub fn into_sets(mut self) -> ServedSets {
+    pub(crate) fn into_sets(mut self) -> ServedSets {
         let keys = &self.keys;
         let key = |r: &ServedRecord| &keys[r.start as usize..r.end as usize];
         // Unstable: records of one RRset may come in any order, their set is sorted anyway.
@@ -777,7 +777,7 @@ pub struct ServedSets {
 
 impl ServedSets {
     /// The next RRset if its owner key and type pass `take`.
-    pub fn next_if(
+    pub(crate) fn next_if(
         &mut self,
         take: impl FnOnce(&[u8], RecordType) -> bool,
     ) -> Option<(Vec<u8>, RecordType, RrSet)> {
@@ -792,7 +792,7 @@ impl ServedSets {
     }
 
     /// The next RRset: its owner key, type and set.
-    pub fn next_set(&mut self) -> Option<(Vec<u8>, RecordType, RrSet)> {
+    pub(crate) fn next_set(&mut self) -> Option<(Vec<u8>, RecordType, RrSet)> {
         let first = self.records.next()?;
         let key = &self.keys[first.start as usize..first.end as usize];
         let mut set = RrSet::single(first.ttl, first.rdata);
@@ -810,7 +810,7 @@ impl ServedSets {
     }
 }
 
-/// The name an [`owner_key`] was made from (canonical: lower case).
+/// The name an `owner_key` was made from (canonical: lower case).
 pub fn name_of_key(key: &[u8]) -> Name {
     let mut labels: Vec<Vec<u8>> = Vec::new();
     let mut label = Vec::new();
@@ -836,7 +836,7 @@ const LABEL_END: u8 = 0;
 /// label are escaped as 1 1 and 1 2 so that a label end sorts before any octet. A parent's key
 /// is a prefix of its children's. Comparing keys is a `memcmp`, where comparing hickory names
 /// walks labels backwards and folds case octet by octet (a fifth of loading the root zone).
-pub fn owner_key(name: &Name) -> Vec<u8> {
+pub(crate) fn owner_key(name: &Name) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 2);
     push_owner_key(name, &mut key);
     key
@@ -873,7 +873,7 @@ impl Owner {
 
 /// The host an owner name belongs to: `depth` labels right below the apex (`bh17` for
 /// `panel.bh17.zone.` and `*.bh17.zone.` at depth 1); the apex itself is host `@`.
-pub fn host_of(origin: &Name, name: &Name, depth: usize) -> String {
+pub(crate) fn host_of(origin: &Name, name: &Name, depth: usize) -> String {
     // `num_labels` leaves out a leading `*` (it is the RRSIG label count), so count labels here.
     let extra = name.iter().count().saturating_sub(origin.iter().count());
     if extra == 0 || !origin.zone_of(name) {

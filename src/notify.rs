@@ -2,7 +2,7 @@
 //! recovery. What was last delivered to each target is kept in the history store, so a run that
 //! finds the same state sends nothing, and a failed delivery is tried again on the next run.
 //!
-//! Building messages is pure ([`events`], [`message`]); [`deliver`] is the HTTP edge (ureq).
+//! Building messages is pure (`event_for`, [`message`]); `deliver` is the HTTP edge (ureq).
 
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ pub struct Event {
 }
 
 /// The state of every zone of a report.
-pub fn zone_states(report: &Report) -> Vec<ZoneState> {
+pub(crate) fn zone_states(report: &Report) -> Vec<ZoneState> {
     report.zones.iter().map(zone_state).collect()
 }
 
@@ -143,7 +143,11 @@ fn finding_line(f: &Finding) -> String {
 
 /// The alert a zone's new state calls for, given what was last delivered, as stored (state,
 /// fingerprint; None: nothing yet). A first run that is clean says nothing.
-pub fn event_for(report: &Report, now: &ZoneState, last: Option<(&str, &str)>) -> Option<Event> {
+pub(crate) fn event_for(
+    report: &Report,
+    now: &ZoneState,
+    last: Option<(&str, &str)>,
+) -> Option<Event> {
     let was_clean = last.is_none_or(|(state, _)| state == Condition::Clean.as_str());
     let event = match (now.state, last) {
         (_, Some((state, fingerprint)))
@@ -205,7 +209,7 @@ pub fn message(event: &Event, format: NotifyFormat) -> String {
 
 /// POSTs `body` to `url` within `timeout`, and once more after a failure. The error says why,
 /// without the URL's path (webhook URLs carry secrets).
-pub fn deliver(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
+pub(crate) fn deliver(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(true)
@@ -231,7 +235,7 @@ pub fn deliver(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
 /// Sends the alerts a run calls for to every target and remembers what was delivered. Returns
 /// one line per failed delivery (tried again on the next run); nothing here changes the audit's
 /// exit code. A target is a URL, or `env:VAR` for a URL kept in the environment.
-pub fn send_alerts(
+pub(crate) fn send_alerts(
     report: &Report,
     history: &mut crate::history::History,
     targets: &[String],
@@ -286,7 +290,7 @@ pub fn send_alerts(
 }
 
 /// `https://hooks.example.com/…`: scheme and host only.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let host = rest.split('/').next().unwrap_or_default();
     let shown = if scheme.is_empty() {

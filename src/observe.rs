@@ -101,7 +101,7 @@ impl Answers {
     }
 
     /// `len` answers: `others` (by probe index, in order), absent for the rest.
-    pub fn from_sparse(len: usize, others: Vec<(u32, Observed)>) -> Answers {
+    pub(crate) fn from_sparse(len: usize, others: Vec<(u32, Observed)>) -> Answers {
         Answers {
             len,
             rest: Observed::Absent,
@@ -227,7 +227,7 @@ pub enum Ask {
     /// Its own question, name and type (at a cut, NS is read from the referral).
     Direct,
     /// Glue: read from the additional section of the referral for the NS of the delegation
-    /// that names it ([`glue_cuts`]). No reference here: a plan holds millions of probes.
+    /// that names it (`glue_cuts`). No reference here: a plan holds millions of probes.
     Glue,
     /// RRSIGs: gathered from the answers to the other questions at the name, asked with the DO
     /// bit, as every server serves them. Asked for type RRSIG, Knot gives one signature where
@@ -241,7 +241,7 @@ pub enum Ask {
 }
 
 /// The NS targets of each delegation, with the delegation whose referral carries their glue.
-pub fn glue_cuts(zone: &Zone) -> HashMap<Name, &Name> {
+pub(crate) fn glue_cuts(zone: &Zone) -> HashMap<Name, &Name> {
     let mut glue_cut: HashMap<Name, &Name> = HashMap::new();
     for (name, sets) in zone.iter() {
         // Most names hold no NS: asked first, before comparing names.
@@ -563,7 +563,7 @@ impl Drop for Transfers {
 /// Asks one server everything in `plan`, by transfer or with the questions worked out for the
 /// zone (`questions`). The SOA comes first: a server that cannot give it is
 /// reported unreachable and not asked the rest (which would only wait out more timeouts).
-pub async fn observe_server<'z>(
+pub(crate) async fn observe_server<'z>(
     server: Nameserver,
     zone: &'z Zone,
     (plan, asking): (&[Probe<'z>], &std::sync::OnceLock<Asking<'z>>),
@@ -1036,7 +1036,7 @@ fn soa_serial(message: &Message, origin: &Name) -> Option<u32> {
 }
 
 /// Observes the zone on every server at once.
-pub async fn observe_zone(
+pub(crate) async fn observe_zone(
     zone: &Zone,
     plan: &[Probe<'_>],
     servers: Vec<Nameserver>,

@@ -9,17 +9,17 @@ static QUERIES: AtomicU64 = AtomicU64::new(0);
 static RECORDS: AtomicU64 = AtomicU64::new(0);
 
 /// A server of a zone is being asked.
-pub fn server_asked() {
+pub(crate) fn server_asked() {
     SERVERS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A query was sent.
-pub fn query_sent() {
+pub(crate) fn query_sent() {
     QUERIES.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Records of a zone transfer were read.
-pub fn records_read(n: usize) {
+pub(crate) fn records_read(n: usize) {
     RECORDS.fetch_add(n as u64, Ordering::Relaxed);
 }
 

@@ -1,7 +1,7 @@
 //! `dns-audit recent`: what changed lately, in git and in live DNS, newest first, with every live
 //! change that no commit explains on top.
 //!
-//! [`gather`] reads the history store and git; [`build`] is the pure part that joins them.
+//! `gather` reads the history store and git; [`build`] is the pure part that joins them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -187,7 +187,7 @@ pub struct Store {
 
 impl Store {
     /// One line for people: which store, how much it holds, and what that means.
-    pub fn describe(&self, now: i64) -> String {
+    pub(crate) fn describe(&self, now: i64) -> String {
         let path = crate::escape::terminal(&self.path);
         if !self.exists {
             return format!(
@@ -211,7 +211,7 @@ impl Store {
 }
 
 /// Reads history and git and joins them. Errors of git (no repository) leave commits empty.
-pub fn gather(
+pub(crate) fn gather(
     expected: &Expected,
     history: Option<&History>,
     repo: Option<&Repo>,

@@ -168,7 +168,7 @@ pub struct Finding {
 }
 
 /// `1 host`, `2 hosts`.
-pub fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -188,7 +188,7 @@ pub fn age(seconds: i64) -> String {
 }
 
 /// RFC 3339 form of a time in seconds since 1970.
-pub fn timestamp(seconds: i64) -> Option<String> {
+pub(crate) fn timestamp(seconds: i64) -> Option<String> {
     jiff::Timestamp::from_second(seconds)
         .ok()
         .map(|t| t.to_string())
@@ -350,7 +350,7 @@ pub struct Report {
     pub summary: Summary,
     /// Per zone.
     pub zones: Vec<ZoneReport>,
-    /// The revision of expected-records compared: "commit <hash>", "commit <hash> with
+    /// The revision of expected-records compared: "commit HASH", "commit HASH with
     /// uncommitted changes to expected-records", or "not in git" (additive; absent when not
     /// looked up).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -164,7 +164,7 @@ fn answer(resolver: &str, question: &Question, seen: Seen) -> Answer {
 }
 
 /// The server at `addr` for hickory-resolver, over UDP and TCP on its port.
-pub fn name_server(addr: std::net::SocketAddr) -> NameServerConfig {
+pub(crate) fn name_server(addr: std::net::SocketAddr) -> NameServerConfig {
     let connection = |mut c: ConnectionConfig| {
         c.port = addr.port();
         c
@@ -256,7 +256,7 @@ async fn ask_one(resolver: &TokioResolver, question: &Question) -> Seen {
 
 /// Whether two lists of presented values hold the same values (RRsets compare as sets, names
 /// case-insensitively).
-pub fn same_set(a: &[String], b: &[String]) -> bool {
+pub(crate) fn same_set(a: &[String], b: &[String]) -> bool {
     let norm = |v: &[String]| {
         let mut v: Vec<String> = v.iter().map(|s| s.to_ascii_lowercase()).collect();
         v.sort();

@@ -32,7 +32,10 @@ impl AuthServer {
 
     /// A caching forwarder on `bind` that sends every question to `upstream` (the demo's
     /// recursive resolver: it keeps answers for their TTL, as resolvers do).
-    pub async fn forwarder(bind: SocketAddr, upstream: SocketAddr) -> std::io::Result<AuthServer> {
+    pub(crate) async fn forwarder(
+        bind: SocketAddr,
+        upstream: SocketAddr,
+    ) -> std::io::Result<AuthServer> {
         use hickory_server::store::forwarder::{ForwardConfig, ForwardZoneHandler};
         let config = ForwardConfig {
             name_servers: vec![crate::resolvers::name_server(upstream)],

@@ -2,7 +2,7 @@
 //! other (dnstwist's classes). Pure.
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions).
-pub fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in rows.iter_mut().enumerate() {
@@ -87,7 +87,7 @@ pub fn slip(intended: &str, typed: &str) -> Option<&'static str> {
 /// a doubled letter, a hyphen or dot slip, a neighbouring letter key, a letter dropped inside
 /// the word. A letter added (`nodes`, `taldos`), a letter or digit replaced (`cugc`, `-4`), the
 /// end cut off (`perspective`), or a name of three letters or fewer are as often new names.
-pub fn typo_like(intended: &str, typed: &str) -> bool {
+pub(crate) fn typo_like(intended: &str, typed: &str) -> bool {
     if intended.chars().count() < 4 {
         return false;
     }
@@ -103,7 +103,7 @@ pub fn typo_like(intended: &str, typed: &str) -> bool {
 }
 
 /// `("bh", 17, 2)` for `bh17`: a name of a numbered series (prefix, number, digits).
-pub fn numbered(label: &str) -> Option<(&str, u64, usize)> {
+pub(crate) fn numbered(label: &str) -> Option<(&str, u64, usize)> {
     let digits = label.len() - label.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     if digits == 0 || digits == label.len() || digits > 9 {
         return None;

@@ -63,7 +63,7 @@ pub enum HistoryError {
 /// Where the store is: `flag` (--state, DNS_AUDIT_STATE), else the config's `state`, else
 /// the default place; and whether it was named (a named store's directory must exist: a
 /// mistyped path is not a new empty history).
-pub fn store_path(
+pub(crate) fn store_path(
     flag: Option<&Path>,
     config: &crate::config::Config,
 ) -> Result<(PathBuf, bool), HistoryError> {
@@ -77,7 +77,7 @@ pub fn store_path(
 
 /// The default store: `$XDG_STATE_HOME/dns-audit/history.sqlite`, else
 /// `~/.local/state/dns-audit/history.sqlite`.
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -205,7 +205,7 @@ impl History {
     /// Opens the store at `path`, creating the file when missing; its directory is created only
     /// when `create_dir` (the default place), so a mistyped `--state` is an error, not a fresh
     /// store that hides the history.
-    pub fn open_in(path: &Path, create_dir: bool) -> Result<History, HistoryError> {
+    pub(crate) fn open_in(path: &Path, create_dir: bool) -> Result<History, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if create_dir {
                 std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
@@ -274,7 +274,7 @@ impl History {
 
     /// Opens an existing store to read only: no file, directory, journal or lock is created
     /// (on-call may read a store it cannot write). None when there is no file.
-    pub fn open_read_only(path: &Path) -> Result<Option<History>, HistoryError> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Option<History>, HistoryError> {
         if !path.exists() {
             return Ok(None);
         }

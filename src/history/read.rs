@@ -14,7 +14,7 @@ pub type LatestStates = std::collections::HashMap<(String, String, String), Opti
 impl History {
     /// Changes seen at or after `since` (seconds since 1970), newest first; the baseline a
     /// server's first run records is not a change.
-    pub fn changes_since(&self, since: i64) -> Result<Vec<Change>, HistoryError> {
+    pub(crate) fn changes_since(&self, since: i64) -> Result<Vec<Change>, HistoryError> {
         let err = sqlite(&self.path);
         let mut stmt = self
             .conn
@@ -46,7 +46,7 @@ impl History {
 
     /// The latest recorded state of every RRset of a zone on every server: (name, type,
     /// server address) -> the values served, None when absent.
-    pub fn latest_of_zone(&self, zone: &str) -> Result<LatestStates, HistoryError> {
+    pub(crate) fn latest_of_zone(&self, zone: &str) -> Result<LatestStates, HistoryError> {
         let err = sqlite(&self.path);
         let mut stmt = self
             .conn
@@ -144,7 +144,7 @@ impl History {
     }
 
     /// The state last delivered to an alert target for a zone: (state, fingerprint).
-    pub fn last_alert(
+    pub(crate) fn last_alert(
         &self,
         zone: &str,
         target: &str,
@@ -160,7 +160,7 @@ impl History {
     }
 
     /// Remembers that `state` was delivered to `target` (or needed no alert).
-    pub fn set_alert(
+    pub(crate) fn set_alert(
         &mut self,
         zone: &str,
         target: &str,
@@ -210,7 +210,7 @@ impl History {
 
     /// Deletes runs and changes older than `before`, keeping the latest change of every RRset
     /// (so "before" values stay known). Returns the number of change rows removed.
-    pub fn prune(&mut self, before: i64) -> Result<usize, HistoryError> {
+    pub(crate) fn prune(&mut self, before: i64) -> Result<usize, HistoryError> {
         let err = sqlite(&self.path);
         let tx = self
             .conn

@@ -66,7 +66,7 @@ pub struct Conventions {
 impl Conventions {
     /// The conventions of `current` from what its history shows (see [`SerialEvidence`]),
     /// unless the config sets them; names are judged on `base` (the zone before the change).
-    pub fn learn(
+    pub(crate) fn learn(
         current: &Zone,
         base: Option<&Zone>,
         serials: (SerialRule, SerialEvidence),
@@ -110,7 +110,7 @@ impl SerialEvidence {
     }
 
     /// This file's evidence when there is enough of it, else the directory's (`all`).
-    pub fn or_pooled(self, all: &[SerialEvidence]) -> SerialEvidence {
+    pub(crate) fn or_pooled(self, all: &[SerialEvidence]) -> SerialEvidence {
         if self.changes >= MIN_CHANGES {
             return self;
         }
@@ -211,7 +211,7 @@ fn naming_of(zone: &Zone, rule: NamingRule, depth: usize) -> Learned<Naming> {
 }
 
 /// Whether the zone is below in-addr.arpa or ip6.arpa.
-pub fn is_reverse(zone: &Zone) -> bool {
+pub(crate) fn is_reverse(zone: &Zone) -> bool {
     let origin = present_name(&zone.origin).to_ascii_lowercase();
     origin.ends_with("in-addr.arpa.") || origin.ends_with("ip6.arpa.")
 }

@@ -163,7 +163,7 @@ pub(crate) fn waiver_matches(waiver: &Waiver, finding: &LintFinding) -> bool {
 }
 
 /// Parse errors as findings.
-pub fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
+pub(crate) fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
     errors
         .iter()
         .map(|e| LintFinding {
@@ -212,7 +212,7 @@ pub fn lint_zone(
 
 /// Lints one zone as [`lint_zone`] does, under the conventions learned from its history and
 /// beside the other zones of its directory.
-pub fn lint_zone_in(
+pub(crate) fn lint_zone_in(
     current: &LoadedZone,
     file: &str,
     base: Option<&Zone>,

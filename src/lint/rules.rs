@@ -41,7 +41,7 @@ pub const RULES: &[(&str, &str)] = &[
 ];
 
 /// What `check` looks for.
-pub fn describe(check: &str) -> &'static str {
+pub(crate) fn describe(check: &str) -> &'static str {
     RULES
         .iter()
         .find(|(id, _)| *id == check)

@@ -122,14 +122,14 @@ pub fn json(report: &LintReport) -> String {
 
 /// Escapes the message of a workflow command (`%`, CR, LF), so nothing can end the command or
 /// start another line.
-pub fn github_data(text: &str) -> String {
+pub(crate) fn github_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command: as data, plus `:` and `,`.
-pub fn github_property(text: &str) -> String {
+pub(crate) fn github_property(text: &str) -> String {
     github_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

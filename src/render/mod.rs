@@ -11,7 +11,7 @@ use crate::diff::{slips, Piece};
 use crate::escape::terminal;
 
 /// `text` in an ANSI colour (`code`, e.g. `1;31`) when `colour`, else as it is.
-pub fn paint(colour: bool, code: &str, text: &str) -> String {
+pub(crate) fn paint(colour: bool, code: &str, text: &str) -> String {
     if colour {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {

@@ -9,7 +9,7 @@ use crate::diff::relative;
 use crate::model::{host_of, present_name, Zone};
 
 /// The mnemonic of a type as zone files write it (`TYPE65280` for one without a name).
-pub fn type_name(rtype: RecordType) -> String {
+pub(crate) fn type_name(rtype: RecordType) -> String {
     domain::base::iana::Rtype::from_int(u16::from(rtype)).to_string()
 }
 

@@ -38,7 +38,7 @@ impl Server {
 impl Server {
     /// A transfer of this server's started before it was asked (the audit starts them while
     /// it loads the zone files): awaited, and counted as its query.
-    pub async fn started_transfer(
+    pub(crate) async fn started_transfer(
         &self,
         pending: tokio::task::JoinHandle<Result<Served, Failure>>,
     ) -> Result<Served, Failure> {

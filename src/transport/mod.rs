@@ -124,7 +124,7 @@ impl Server {
     }
 
     /// What has been sent so far.
-    pub fn stats(&self) -> WireStats {
+    pub(crate) fn stats(&self) -> WireStats {
         self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
@@ -142,7 +142,7 @@ impl Server {
 
     /// As [`Server::query`], for a caller that reads only what `keep` names (a UDP answer holds
     /// only those records, see [`decode_for`]); with `keep.dnssec` the DO bit is set.
-    pub async fn query_for(
+    pub(crate) async fn query_for(
         &self,
         name: &Name,
         rtype: RecordType,
@@ -292,7 +292,7 @@ fn network(e: impl std::fmt::Display) -> Failure {
 }
 
 /// An rcode by its mnemonic, as dig and the RFCs write it (SERVFAIL, not "Server Failure").
-pub fn rcode_name(rcode: ResponseCode) -> String {
+pub(crate) fn rcode_name(rcode: ResponseCode) -> String {
     match rcode {
         ResponseCode::NoError => "NOERROR".into(),
         ResponseCode::FormErr => "FORMERR".into(),

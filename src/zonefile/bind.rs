@@ -89,7 +89,7 @@ impl Prepared {
     }
 
     /// The `$GENERATE` of a line.
-    pub fn generate_at(&self, line: usize) -> Option<&Generate> {
+    pub(crate) fn generate_at(&self, line: usize) -> Option<&Generate> {
         self.generates
             .binary_search_by_key(&line, |(l, _)| *l)
             .ok()
@@ -291,7 +291,7 @@ fn scan_until(bytes: &[u8], mut at: usize, stops: impl Fn(u8) -> bool) -> usize 
 }
 
 /// Whether a word is a class BIND knows (`IN`, `CH`, `HS`, `NONE`, `ANY`, `CLASSnnn`).
-pub fn is_class(word: &[u8]) -> bool {
+pub(crate) fn is_class(word: &[u8]) -> bool {
     [
         &b"IN"[..],
         b"CH",
@@ -312,7 +312,7 @@ pub fn is_class(word: &[u8]) -> bool {
 /// A TTL as BIND reads it: a number of seconds, or numbers each followed by a unit (`w`, `d`,
 /// `h`, `m`, `s`, any case) such as `1w2d3h`. None when it is not one; `Err` when it is one
 /// whose value does not fit in 32 bits.
-pub fn parse_ttl(word: &[u8]) -> Option<Result<u32, String>> {
+pub(crate) fn parse_ttl(word: &[u8]) -> Option<Result<u32, String>> {
     if word.is_empty() || !word[0].is_ascii_digit() || word.len() > 63 {
         return None;
     }
@@ -848,7 +848,7 @@ fn read_range(range: &[u8]) -> Option<(u32, u32, u32)> {
 /// `${offset[,width[,base]]}` shifts, pads and formats it (`d`, `o`, `x`, `X`, and `n`/`N` for
 /// nibbles, lowest first, dot-separated), `$$` is a literal `$`, and a backslash keeps the
 /// character after it as it is (so `\$` reaches the parser, which reads it as `$`).
-pub fn substitute(template: &[u8], it: i64, out: &mut Vec<u8>) -> Result<(), String> {
+pub(crate) fn substitute(template: &[u8], it: i64, out: &mut Vec<u8>) -> Result<(), String> {
     let mut at = 0;
     while at < template.len() {
         match template[at] {

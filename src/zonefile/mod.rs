@@ -1,8 +1,8 @@
 //! Loading expected records from RFC 1035 zone files.
 //!
-//! Files are read as BIND reads them. [`bind`] rewrites what NLnet Labs' `domain` scanner
+//! Files are read as BIND reads them. `bind` rewrites what NLnet Labs' `domain` scanner
 //! (`zonefile` feature) does not read (TTL units, `@` in data, `$GENERATE`, types it lacks, SVCB
-//! through [`svcb`]); the scanner then reads the file (TXT in parentheses, trailing garbage,
+//! through `svcb`); the scanner then reads the file (TXT in parentheses, trailing garbage,
 //! line:column), and its records are converted into the comparison model of [`crate::model`]
 //! on a second thread. Every error of a file is reported, not only the first, each with
 //! file:line:column in the file as written.
@@ -108,7 +108,7 @@ pub(crate) fn test_zone(origin: &str, text: &str) -> LoadedZone {
 }
 
 /// The file name of a zone in expected-records: `<zone>.zone` (`root.zone` for the root).
-pub fn file_name_for_zone(origin: &Name) -> String {
+pub(crate) fn file_name_for_zone(origin: &Name) -> String {
     if origin.is_root() {
         "root.zone".to_string()
     } else {
@@ -117,7 +117,7 @@ pub fn file_name_for_zone(origin: &Name) -> String {
 }
 
 /// Zone name for a file named `<zone>.zone` (`root.zone` is the root zone).
-pub fn zone_name_for_file(path: &Path) -> Option<Name> {
+pub(crate) fn zone_name_for_file(path: &Path) -> Option<Name> {
     let file = path.file_name()?.to_str()?;
     let stem = file.strip_suffix(".zone")?;
     if stem == "root" {
@@ -173,7 +173,7 @@ impl Includes {
 
 /// Loads the zone `origin` from `path`, which must lie inside `root` once symlinks are resolved;
 /// `includes` says where its `$INCLUDE` paths lead.
-pub fn load_zone(
+pub(crate) fn load_zone(
     root: &Path,
     includes: &Includes,
     path: &Path,
