@@ -47,28 +47,34 @@ fn used_modules(text: &str) -> BTreeSet<String> {
     used
 }
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut stack = vec![src.clone()];
+/// Every `.rs` file below `src/`.
+fn source_files() -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
+            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                files.push(path);
             }
-            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-                continue;
-            }
-            let Some(module) = module_of(&path, &src) else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&path).unwrap();
-            let used = used_modules(without_tests(&text));
-            let edges = graph.entry(module.clone()).or_default();
-            edges.extend(used.into_iter().filter(|m| *m != module && !m.is_empty()));
         }
+    }
+    files
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in source_files() {
+        let Some(module) = module_of(&path, &src) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let used = used_modules(without_tests(&text));
+        let edges = graph.entry(module.clone()).or_default();
+        edges.extend(used.into_iter().filter(|m| *m != module && !m.is_empty()));
     }
     graph
 }
@@ -177,43 +183,34 @@ const FLAT_LISTS: &[(&str, &str)] = &[
 fn function_lengths() -> Vec<(String, String, usize)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    let mut stack = vec![root.join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
+    for path in source_files() {
+        if path.to_string_lossy().ends_with("_tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = without_tests(&text).lines().collect();
+        let file = path.strip_prefix(root).unwrap().display().to_string();
+        for (at, line) in lines.iter().enumerate() {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            let Some(after) = [
+                "pub fn ",
+                "pub(crate) fn ",
+                "fn ",
+                "pub async fn ",
+                "async fn ",
+            ]
+            .iter()
+            .find_map(|p| body.strip_prefix(p)) else {
                 continue;
-            }
-            let name = path.to_string_lossy();
-            if !name.ends_with(".rs") || name.ends_with("_tests.rs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let lines: Vec<&str> = without_tests(&text).lines().collect();
-            let file = path.strip_prefix(root).unwrap().display().to_string();
-            for (at, line) in lines.iter().enumerate() {
-                let body = line.trim_start();
-                let indent = &line[..line.len() - body.len()];
-                let Some(after) = [
-                    "pub fn ",
-                    "pub(crate) fn ",
-                    "fn ",
-                    "pub async fn ",
-                    "async fn ",
-                ]
-                .iter()
-                .find_map(|p| body.strip_prefix(p)) else {
-                    continue;
-                };
-                let function: String = after
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                let close = format!("{indent}}}");
-                if let Some(end) = lines[at..].iter().position(|l| *l == close) {
-                    out.push((format!("{file}:{}", at + 1), function, end + 1));
-                }
+            };
+            let function: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[at..].iter().position(|l| *l == close) {
+                out.push((format!("{file}:{}", at + 1), function, end + 1));
             }
         }
     }
