@@ -93,7 +93,9 @@ pub async fn run() -> Result<DemoRun, DemoError> {
     let (servers, running) = serve_pair(&fleet.served, None).await?;
     let (_, not_recorded) = check(&fleet.expected, &servers, Some(&mut history)).await;
     stop(running).await;
-    not_recorded.map_or(Ok(()), Err)?;
+    if let Some(e) = not_recorded {
+        return Err(e.into());
+    }
     // The incident, on the same servers (the history knows servers by address).
     let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
     let (servers, running) = serve_pair(&fleet.incident, Some(&addresses)).await?;
@@ -110,7 +112,9 @@ pub async fn run() -> Result<DemoRun, DemoError> {
     let query = fleet.expected.config.query;
     crate::resolvers::ask(&spec, std::slice::from_ref(&question), query).await;
     stop(running).await;
-    not_recorded.map_or(Ok(()), Err)?;
+    if let Some(e) = not_recorded {
+        return Err(e.into());
+    }
     let (_, fixed) = serve_pair(&fleet.served, Some(&addresses)).await?;
     let answers = crate::resolvers::ask(&spec, &[question], query).await;
     stop(fixed).await;
@@ -123,13 +127,7 @@ pub async fn run() -> Result<DemoRun, DemoError> {
         let file = crate::zonefile::file_name_for_zone(&fleet.served.origin);
         zone.zone_file = Some(format!("expected-records/{file}"));
     }
-    let now = jiff::Timestamp::now().as_second();
-    let query = RecentQuery {
-        since: now - 86_400,
-        now,
-        host: None,
-    };
-    let mut recent = gather(&fleet.expected, Some(&history), fleet.repo.as_ref(), &query)?;
+    let mut recent = last_day(&fleet, &history)?;
     recent.drift = Some(report.clone());
     let mut mismatch = incident_mismatch(&report);
     mismatch.extend(recent_mismatch(&recent, fleet.repo.is_some()));
@@ -142,6 +140,17 @@ pub async fn run() -> Result<DemoRun, DemoError> {
         resolver: Some(resolver_addr),
         mismatch,
     })
+}
+
+/// What `recent` shows of the last day, from the demo's history and git.
+fn last_day(fleet: &Fleet, history: &History) -> Result<Recent, crate::recent::RecentError> {
+    let now = jiff::Timestamp::now().as_second();
+    let query = RecentQuery {
+        since: now - 86_400,
+        now,
+        host: None,
+    };
+    gather(&fleet.expected, Some(history), fleet.repo.as_ref(), &query)
 }
 
 /// Writes expected-records in `work` with its git history, and loads the fleet as committed

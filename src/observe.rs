@@ -513,8 +513,8 @@ type Pending = tokio::task::JoinHandle<Result<Served, Failure>>;
 /// Zone transfers started before the zone files are loaded, where the servers to ask are known
 /// without them (`--nameserver`, the config's `nameservers`): the server sends and this side
 /// receives while the loader reads the files on the other core. The audit takes each when it
-/// comes to its server (after the SOA, as always); one nobody takes (its server did not give
-/// the SOA) is stopped when this is dropped.
+/// comes to its server, after the SOA as always: a server that gives no SOA has its transfer
+/// stopped there; one nobody takes (a zone that did not load) is stopped when this is dropped.
 #[derive(Default)]
 pub struct Transfers(std::sync::Mutex<HashMap<(Name, SocketAddr), Pending>>);
 
