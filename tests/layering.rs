@@ -179,6 +179,22 @@ const FLAT_LISTS: &[(&str, &str)] = &[
     ("src/config.rs", "resolve"),
 ];
 
+/// What follows `fn ` on a line that declares a function, whatever its visibility and
+/// qualifiers (`pub(super) async fn name` gives `name…`).
+fn function_after(line: &str) -> Option<&str> {
+    let mut rest = line;
+    for visibility in ["pub(crate) ", "pub(super) ", "pub "] {
+        if let Some(after) = rest.strip_prefix(visibility) {
+            rest = after;
+            break;
+        }
+    }
+    for qualifier in ["const ", "async ", "unsafe "] {
+        rest = rest.strip_prefix(qualifier).unwrap_or(rest);
+    }
+    rest.strip_prefix("fn ")
+}
+
 /// `(file:line, function, lines)` of every function of `src` (tests and `*_tests.rs` left out).
 fn function_lengths() -> Vec<(String, String, usize)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -193,15 +209,7 @@ fn function_lengths() -> Vec<(String, String, usize)> {
         for (at, line) in lines.iter().enumerate() {
             let body = line.trim_start();
             let indent = &line[..line.len() - body.len()];
-            let Some(after) = [
-                "pub fn ",
-                "pub(crate) fn ",
-                "fn ",
-                "pub async fn ",
-                "async fn ",
-            ]
-            .iter()
-            .find_map(|p| body.strip_prefix(p)) else {
+            let Some(after) = function_after(body) else {
                 continue;
             };
             let function: String = after
