@@ -119,14 +119,14 @@ fn start_transfers(config: &CheckConfig) -> Transfers {
     };
     for origin in zones {
         let zone = settings.zone(&origin);
+        if zone.axfr == AxfrMode::Never {
+            continue;
+        }
         let servers: Vec<std::net::SocketAddr> = match &config.nameservers[..] {
             [] if config.base.is_some() => continue,
             [] => zone.nameservers.clone(),
             overrides => overrides.iter().map(|s| s.addr).collect(),
         };
-        if zone.axfr == AxfrMode::Never {
-            continue;
-        }
         for addr in servers {
             transfers.start(origin.clone(), addr, settings.query, zone.tsig.clone());
         }

@@ -436,14 +436,14 @@ mod tests {
         };
         let bh17 = |report: &ZoneReport| report.hosts[0].findings[0].severity;
 
+        // What earlier runs saw of ns1: `serial` since `ago` seconds.
+        let ns1_saw = |serial: u32, ago: i64| {
+            let since = now - ago;
+            SerialsSeen::from([("127.0.0.1:5301".to_string(), SerialSeen { serial, since })])
+        };
+
         // ns1 has served serial 8 for ten minutes: propagating.
-        let recent = SerialsSeen::from([(
-            "127.0.0.1:5301".to_string(),
-            SerialSeen {
-                serial: 8,
-                since: now - 600,
-            },
-        )]);
+        let recent = ns1_saw(8, 600);
         let report = report_at(&recent);
         assert_eq!(serial_of(&report).severity, Severity::Warning);
         let why = serial_of(&report).why;
@@ -451,13 +451,7 @@ mod tests {
         assert_eq!(bh17(&report), Severity::Warning);
 
         // For two hours, past the default hour of grace: ns2 is stuck, and its data is drift.
-        let stuck = SerialsSeen::from([(
-            "127.0.0.1:5301".to_string(),
-            SerialSeen {
-                serial: 8,
-                since: now - 7_200,
-            },
-        )]);
+        let stuck = ns1_saw(8, 7_200);
         let report = report_at(&stuck);
         assert_eq!(serial_of(&report).severity, Severity::Drift);
         assert!(
@@ -468,13 +462,7 @@ mod tests {
         assert_eq!(bh17(&report), Severity::Drift);
 
         // A history where ns1 had another serial says nothing about serial 8: it is new now.
-        let other = SerialsSeen::from([(
-            "127.0.0.1:5301".to_string(),
-            SerialSeen {
-                serial: 6,
-                since: now - 7_200,
-            },
-        )]);
+        let other = ns1_saw(6, 7_200);
         assert_eq!(serial_of(&report_at(&other)).severity, Severity::Warning);
     }
 

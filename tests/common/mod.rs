@@ -161,11 +161,6 @@ impl Audit {
         self
     }
 
-    /// The argument vector (for a test that spawns the binary itself).
-    pub fn to_args(&self) -> Vec<String> {
-        self.args.clone()
-    }
-
     /// Runs the binary and waits for it.
     pub async fn run(self) -> Output {
         tokio::task::spawn_blocking(move || {
