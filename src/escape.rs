@@ -1,17 +1,45 @@
 //! Escaping of untrusted text (DNS data, file content) for the media it is printed to.
 
+/// The bytes written behind a backslash in one place of DNS presentation form (a label, a
+/// character string), told apart by a table built at compile time.
+pub(crate) struct Specials([bool; 256]);
+
+impl Specials {
+    /// The table of `bytes`.
+    pub(crate) const fn of(bytes: &[u8]) -> Specials {
+        let mut table = [false; 256];
+        let mut at = 0;
+        while at < bytes.len() {
+            table[bytes[at] as usize] = true;
+            at += 1;
+        }
+        Specials(table)
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
+}
+
 /// Appends `bytes` in DNS presentation form: printable ASCII as is, the bytes in `specials`
 /// behind a backslash, and every other byte (controls, DEL, non-ASCII) as `\DDD`.
-pub(crate) fn push_escaped(out: &mut String, bytes: &[u8], specials: &[u8]) {
-    for &b in bytes {
-        if specials.contains(&b) {
+pub(crate) fn push_escaped(out: &mut String, bytes: &[u8], specials: &Specials) {
+    let plain = |b: &u8| (0x20..0x7f).contains(b) && !specials.contains(*b);
+    let mut rest = bytes;
+    loop {
+        let run = rest.iter().take_while(|b| plain(b)).count();
+        // A run of printable ASCII is text as it is.
+        out.push_str(std::str::from_utf8(&rest[..run]).unwrap_or_default());
+        let Some((&b, after)) = rest[run..].split_first() else {
+            return;
+        };
+        if specials.contains(b) {
             out.push('\\');
-            out.push(char::from(b));
-        } else if (0x20..0x7f).contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("\\{b:03}"));
         }
+        rest = after;
     }
 }
 
@@ -45,7 +73,10 @@ mod tests {
     #[test]
     fn presentation_escapes_specials_and_high_octets() {
         let mut out = String::new();
-        push_escaped(&mut out, b"a.b\xf2\"", b".\"");
+        push_escaped(&mut out, b"a.b\xf2\"", &Specials::of(b".\""));
         assert_eq!(out, "a\\.b\\242\\\"");
+        out.clear();
+        push_escaped(&mut out, b"\x7f\x1f ok\\\xff", &Specials::of(b"\\ "));
+        assert_eq!(out, "\\127\\031\\ ok\\\\\\255");
     }
 }

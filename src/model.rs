@@ -6,7 +6,9 @@
 //! Two records are the same record exactly when those bytes are equal, so RRsets compare as sets of
 //! byte strings and nothing depends on how either side happens to print a value.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use hashbrown::HashTable;
 use std::fmt;
 
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -14,7 +16,7 @@ use hickory_proto::serialize::binary::{
     BinDecoder, BinEncodable, BinEncoder, NameEncoding, Restrict,
 };
 
-use crate::escape;
+use crate::escape::{self, Specials};
 use crate::hash::Fnv1a;
 
 /// Record data in canonical wire form. Up to `INLINE` octets (an address, a short name or
@@ -208,7 +210,7 @@ fn present_character_strings(mut bytes: &[u8]) -> String {
             out.push(' ');
         }
         out.push('"');
-        escape::push_escaped(&mut out, &rest[..len], b"\"\\");
+        escape::push_escaped(&mut out, &rest[..len], &IN_QUOTES);
         out.push('"');
         bytes = &rest[len..];
     }
@@ -243,14 +245,21 @@ pub(crate) fn canonical_name(name: &Name) -> Name {
     lower
 }
 
+/// Escaped in a character string in quotes.
+const IN_QUOTES: Specials = Specials::of(b"\"\\");
+/// Escaped in a label of a name.
+const IN_NAMES: Specials = Specials::of(b".\\\"();$@ ");
+/// Escaped in a host's label shown alone.
+const IN_HOSTS: Specials = Specials::of(b".\\");
+
 /// Presentation form of a name with every non-printable octet escaped as `\DDD`.
 pub fn present_name(name: &Name) -> String {
     if name.is_root() {
         return ".".to_string();
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(name.len() + 1);
     for label in name.iter() {
-        escape::push_escaped(&mut out, label, b".\\\"();$@ ");
+        escape::push_escaped(&mut out, label, &IN_NAMES);
         out.push('.');
     }
     out
@@ -473,9 +482,9 @@ pub struct Zone {
     names: Vec<(Owner, TypeMap)>,
     /// Where each name is in `names`, by a hash of its key, kept only while names come out of
     /// canonical order (a zone file seldom lists them in it); [`Zone::shrink_to_fit`], which
-    /// the loader calls, sorts the names and drops it. No copy of the keys: two keys of one
-    /// hash (never seen) would give the second name an entry of its own, merged on sorting.
-    index: Option<HashMap<u64, usize>>,
+    /// the loader calls, sorts the names and drops it. The hash with the place, no copy of
+    /// the key: a place found by its hash is taken only if the key there is the one looked for.
+    index: Option<HashTable<(u64, usize)>>,
 }
 
 impl Zone {
@@ -540,20 +549,23 @@ impl Zone {
             if let Ok(at) = self.find(&key) {
                 return &mut self.names[at].1;
             }
-            let index = self.names.iter().enumerate();
-            let index = index.map(|(at, (owner, _))| (Fnv1a::of(&owner.key), at));
-            self.index = Some(index.collect());
+            let mut index = HashTable::with_capacity(self.names.len() * 2);
+            for (at, (owner, _)) in self.names.iter().enumerate() {
+                let hash = Fnv1a::of(&owner.key);
+                index.insert_unique(hash, (hash, at), |&(hash, _)| hash);
+            }
+            self.index = Some(index);
         }
         let hash = Fnv1a::of(&key);
-        let known = self
-            .index
+        let Zone { names, index, .. } = self;
+        let known = index
             .as_ref()
-            .and_then(|index| index.get(&hash).copied());
+            .and_then(|index| index.find(hash, |&(h, at)| h == hash && *names[at].0.key == *key));
         match known {
-            Some(at) if *self.names[at].0.key == *key.as_slice() => &mut self.names[at].1,
-            _ => {
-                if let (None, Some(index)) = (known, self.index.as_mut()) {
-                    index.insert(hash, self.names.len());
+            Some(&(_, at)) => &mut self.names[at].1,
+            None => {
+                if let Some(index) = index.as_mut() {
+                    index.insert_unique(hash, (hash, names.len()), |&(hash, _)| hash);
                 }
                 self.append(key, owner)
             }
@@ -607,7 +619,11 @@ impl Zone {
     /// The name whose key is `key`, with its RRsets.
     fn entry(&self, key: &[u8]) -> Option<(&Owner, &TypeMap)> {
         let at = match &self.index {
-            Some(index) => *index.get(&Fnv1a::of(key))?,
+            Some(index) => {
+                let hash = Fnv1a::of(key);
+                let same = |&(h, at): &(u64, usize)| h == hash && *self.names[at].0.key == *key;
+                index.find(hash, same)?.1
+            }
             None => self.find(key).ok()?,
         };
         let (owner, sets) = self.names.get(at)?;
@@ -887,7 +903,7 @@ pub(crate) fn host_of(origin: &Name, name: &Name, depth: usize) -> String {
         if !out.is_empty() {
             out.push('.');
         }
-        escape::push_escaped(&mut out, label, b".\\");
+        escape::push_escaped(&mut out, label, &IN_HOSTS);
     }
     out
 }
