@@ -269,6 +269,8 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
     // their keys start with its key.
     let mut cut: Option<(&[u8], &'z Name)> = None;
     let mut types: Vec<RecordType> = Vec::new();
+    let mut probe_types = PROBE_TYPES;
+    probe_types.sort_unstable_by_key(|t| u16::from(*t));
     for (key, name, sets) in zone.iter_keyed() {
         if cut.is_some_and(|(above, _)| !key.starts_with(above)) {
             cut = None;
@@ -287,20 +289,19 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
         // server loads other data beside one), so each would only come back empty.
         let hashed = sets.contains_key(&RecordType::NSEC3);
         let alias = sets.contains_key(&RecordType::CNAME);
-        types.clear();
-        types.extend(sets.keys().copied());
-        if cut.is_none() && !hashed && !alias {
-            types.extend(PROBE_TYPES);
+        let asked_too: &[RecordType] = if cut.is_none() && !hashed && !alias {
+            &probe_types
         } else if at_cut {
             // At a cut the parent is authoritative only for DS (NS comes as a referral); below
             // it lives only glue and occluded data. The rest shows in a transfer.
-            types.extend([RecordType::NS, RecordType::DS]);
-        }
+            &[RecordType::NS, RecordType::DS]
+        } else {
+            &[]
+        };
+        merge_types(sets.keys().copied(), asked_too, &mut types);
         types.retain(|t| {
             !settings.ignore_types.contains(t) && !matches!(t, RecordType::SOA | RecordType::OPT)
         });
-        types.sort_unstable_by_key(|t| u16::from(*t));
-        types.dedup();
         let glue = below_cut && glue_cut.contains_key(name);
         out.extend(types.iter().map(|&rtype| Probe {
             name,
@@ -314,6 +315,25 @@ pub fn plan<'z>(zone: &'z Zone, settings: &ZoneSettings) -> Vec<Probe<'z>> {
     // millions keeps only what it holds.
     out.shrink_to_fit();
     out
+}
+
+/// The types of `held` and `more`, both in type order, into `out`: in type order, each once.
+fn merge_types(
+    held: impl Iterator<Item = RecordType>,
+    more: &[RecordType],
+    out: &mut Vec<RecordType>,
+) {
+    out.clear();
+    let mut more = more.iter().copied().peekable();
+    for rtype in held {
+        let code = u16::from(rtype);
+        while let Some(before) = more.next_if(|t| u16::from(*t) < code) {
+            out.push(before);
+        }
+        more.next_if_eq(&rtype);
+        out.push(rtype);
+    }
+    out.extend(more);
 }
 
 /// How a server is asked about `rtype` at a name: `cut` (at or below a delegation), `at_cut`,
@@ -1063,6 +1083,20 @@ pub(crate) async fn observe_zone(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn types_merge_in_type_order_each_once() {
+        use RecordType::*;
+        let mut probe_types = PROBE_TYPES;
+        probe_types.sort_unstable_by_key(|t| u16::from(*t));
+        let mut out = Vec::new();
+        merge_types([NS, TXT, AAAA, RRSIG].into_iter(), &probe_types, &mut out);
+        assert_eq!(out, [A, NS, CNAME, MX, TXT, AAAA, SRV, RRSIG, CAA]);
+        merge_types([A, DNSKEY].into_iter(), &[], &mut out);
+        assert_eq!(out, [A, DNSKEY]);
+        merge_types(std::iter::empty(), &[NS, DS], &mut out);
+        assert_eq!(out, [NS, DS]);
+    }
 
     #[test]
     fn answers_keep_only_what_is_not_absent_and_read_back_in_order() {

@@ -104,6 +104,33 @@ fn completions_and_the_manual_page_come_from_the_flags() {
     }
 }
 
+/// `check --plan | head`: the plan stops quietly when its reader has seen enough.
+#[test]
+fn a_plan_read_in_part_stops_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut zone = String::from("$TTL 300\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 127.0.0.1\n");
+    for i in 0..5000 {
+        zone.push_str(&format!("host{i} A 192.0.2.{}\n", i % 250));
+    }
+    std::fs::write(dir.path().join("example.com.zone"), zone).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+        .args(["check", "--plan", "--expected"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with(b"example.com. SOA\n"), "{first:?}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// `audit` is the same program under the name on-call types.
 #[test]
 fn audit_is_dns_audit_under_the_name_on_call_types() {

@@ -324,15 +324,14 @@ impl Run {
     }
 }
 
-/// The queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input format):
-/// per zone, the SOA, then every distinct question of the plan (glue is read from its
+/// Writes the queries an audit by queries sends, one `NAME TYPE` line each (dnsperf's input
+/// format): per zone, the SOA, then every distinct question of the plan (glue is read from its
 /// delegation's NS referral, signatures from the answers they come with).
-pub fn query_plan(expected: &Expected) -> String {
-    let mut out = String::new();
+pub fn write_query_plan(expected: &Expected, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut line = String::new();
     for loaded in &expected.zones {
         let zone = &loaded.zone;
-        let settings = expected.config.zone(&zone.origin);
-        let plan = plan(zone, settings);
+        let plan = plan(zone, expected.config.zone(&zone.origin));
         // Questions come name by name: each name is written out once.
         let mut last: Option<(&hickory_proto::rr::Name, String)> = None;
         for question in crate::observe::questions(zone, &plan).0 {
@@ -340,13 +339,15 @@ pub fn query_plan(expected: &Expected) -> String {
                 Some((name, shown)) if std::ptr::eq(*name, question.name) => shown,
                 _ => &last.insert((question.name, present_name(question.name))).1,
             };
-            out.push_str(shown);
-            out.push(' ');
-            out.push_str(<&str>::from(question.rtype));
-            out.push('\n');
+            line.clear();
+            line.push_str(shown);
+            line.push(' ');
+            line.push_str(<&str>::from(question.rtype));
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
         }
     }
-    out
+    out.flush()
 }
 
 /// Audits every zone of `expected` on its servers (or on `overrides`). With a `history`, what
