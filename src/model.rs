@@ -501,32 +501,43 @@ impl Zone {
     /// Adds one record (the set keeps the lowest TTL, as RFC 2181 reads an answer whose
     /// records disagree); returns false when the same record was already there.
     pub fn insert(&mut self, owner: &Name, rtype: RecordType, ttl: u32, rdata: Rdata) -> bool {
-        self.add(owner, rtype, ttl, rdata, false)
+        let record = (rtype, ttl, rdata);
+        self.add(&owner_key(owner), |_| canonical_name(owner), record, false)
     }
 
-    /// Adds one record read from a zone file: the set keeps the TTL of its first record, as BIND
-    /// loads it ("TTL set to prior TTL"). RRSIGs, one set here but one per covered type in BIND
-    /// (each with its RRset's TTL), keep the lowest as on the wire. Returns false when the
-    /// record was already there.
+    /// Adds one record read from a zone file, its owner known by its [`owner_key`] (the name
+    /// is made only for a name the zone does not hold yet): the set keeps the TTL of its first
+    /// record, as BIND loads it ("TTL set to prior TTL"). RRSIGs, one set here but one per
+    /// covered type in BIND (each with its RRset's TTL), keep the lowest as on the wire.
+    /// Returns false when the record was already there.
     pub(crate) fn insert_written(
         &mut self,
-        owner: &Name,
+        key: &[u8],
         rtype: RecordType,
         ttl: u32,
         rdata: Rdata,
     ) -> bool {
-        self.add(owner, rtype, ttl, rdata, rtype != RecordType::RRSIG)
+        self.add(
+            key,
+            name_of_key,
+            (rtype, ttl, rdata),
+            rtype != RecordType::RRSIG,
+        )
+    }
+
+    /// Whether the name of `key` is at or below the apex.
+    pub(crate) fn is_within(&self, key: &[u8]) -> bool {
+        key.starts_with(&self.apex)
     }
 
     fn add(
         &mut self,
-        owner: &Name,
-        rtype: RecordType,
-        ttl: u32,
-        rdata: Rdata,
+        key: &[u8],
+        name: impl FnOnce(&[u8]) -> Name,
+        (rtype, ttl, rdata): (RecordType, u32, Rdata),
         first: bool,
     ) -> bool {
-        let sets = self.sets_mut(owner);
+        let sets = self.sets_mut(key, name);
         match sets.get_mut(&rtype) {
             Some(set) if first => set.rdatas.insert(rdata),
             Some(set) => set.insert(ttl, rdata),
@@ -537,16 +548,16 @@ impl Zone {
         }
     }
 
-    /// The RRsets of `owner`, to change: a name after every other is appended and the names
-    /// stay in order; the first one out of order starts the index.
-    fn sets_mut(&mut self, owner: &Name) -> &mut TypeMap {
-        let key = owner_key(owner);
+    /// The RRsets of the name of `key`, to change; `name` makes its name (canonical) from the
+    /// key if it is new. A name after every other is appended and the names stay in order; the
+    /// first one out of order starts the index.
+    fn sets_mut(&mut self, key: &[u8], name: impl FnOnce(&[u8]) -> Name) -> &mut TypeMap {
         if self.index.is_none() {
             let last = self.names.last().map(|(owner, _)| &*owner.key);
-            if last.is_none_or(|last| last < key.as_slice()) {
-                return self.append(key, owner);
+            if last.is_none_or(|last| last < key) {
+                return self.append(key, name);
             }
-            if let Ok(at) = self.find(&key) {
+            if let Ok(at) = self.find(key) {
                 return &mut self.names[at].1;
             }
             let mut index = HashTable::with_capacity(self.names.len() * 2);
@@ -556,7 +567,7 @@ impl Zone {
             }
             self.index = Some(index);
         }
-        let hash = Fnv1a::of(&key);
+        let hash = Fnv1a::of(key);
         let Zone { names, index, .. } = self;
         let known = index
             .as_ref()
@@ -567,24 +578,23 @@ impl Zone {
                 if let Some(index) = index.as_mut() {
                     index.insert_unique(hash, (hash, names.len()), |&(hash, _)| hash);
                 }
-                self.append(key, owner)
+                self.append(key, name)
             }
         }
     }
 
-    fn append(&mut self, key: Vec<u8>, owner: &Name) -> &mut TypeMap {
-        self.names.push((
-            Owner::with_key(key.into_boxed_slice(), owner),
-            TypeMap::default(),
-        ));
+    fn append(&mut self, key: &[u8], name: impl FnOnce(&[u8]) -> Name) -> &mut TypeMap {
+        let owner = Owner::with_key(key.into(), &self.apex, name(key));
+        self.names.push((owner, TypeMap::default()));
         let last = self.names.len() - 1;
         &mut self.names[last].1
     }
 
     /// Where the name of `key` is in `names` (sorted).
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        let order = order_of(key, &self.apex);
         self.names
-            .binary_search_by(|(have, _)| (*have.key).cmp(key))
+            .binary_search_by(|(have, _)| have.cmp_key(order, key))
     }
 
     /// Settles the zone once it is loaded: the names in canonical order, the index dropped,
@@ -592,7 +602,7 @@ impl Zone {
     pub(crate) fn shrink_to_fit(&mut self) {
         if self.index.take().is_some() {
             self.names
-                .sort_unstable_by(|(a, _), (b, _)| a.key.cmp(&b.key));
+                .sort_unstable_by(|(a, _), (b, _)| a.cmp_key(b.order, &b.key));
         }
         self.names.shrink_to_fit();
         self.names.iter_mut().for_each(|(_, sets)| sets.shrink());
@@ -828,6 +838,14 @@ impl ServedSets {
 
 /// The name an `owner_key` was made from (canonical: lower case).
 pub fn name_of_key(key: &[u8]) -> Name {
+    // Most keys escape nothing: their labels are the runs between label ends.
+    if !key.contains(&1) {
+        let labels = key.split(|&octet| octet == LABEL_END);
+        let labels: Vec<&[u8]> = labels.filter(|label| !label.is_empty()).collect();
+        let mut name = Name::from_labels(labels.into_iter().rev()).unwrap_or_else(|_| Name::root());
+        name.set_fqdn(true);
+        return name;
+    }
     let mut labels: Vec<Vec<u8>> = Vec::new();
     let mut label = Vec::new();
     let mut octets = key.iter();
@@ -861,30 +879,86 @@ pub(crate) fn owner_key(name: &Name) -> Vec<u8> {
 /// Appends the [`owner_key`] of `name` to `key`.
 fn push_owner_key(name: &Name, key: &mut Vec<u8>) {
     for label in name.iter().rev() {
-        for &octet in label {
-            match octet {
-                0 | 1 => key.extend_from_slice(&[1, octet + 1]),
-                _ => key.push(octet.to_ascii_lowercase()),
-            }
-        }
-        key.push(LABEL_END);
+        push_label_key(label, key);
     }
+}
+
+/// Appends one label to an [`owner_key`].
+fn push_label_key(label: &[u8], key: &mut Vec<u8>) {
+    for &octet in label {
+        match octet {
+            0 | 1 => key.extend_from_slice(&[1, octet + 1]),
+            _ => key.push(octet.to_ascii_lowercase()),
+        }
+    }
+    key.push(LABEL_END);
+}
+
+/// Writes to `key` the [`owner_key`] of the name whose uncompressed wire form is `wire`; None
+/// when `wire` is not one (a label over 63 octets, a name over 255, a label running past the
+/// end).
+pub(crate) fn owner_key_of_wire(wire: &[u8], key: &mut Vec<u8>) -> Option<()> {
+    // Where each label starts: a name of 255 octets holds at most 127 labels.
+    let mut starts = [0u8; 128];
+    let (mut count, mut at) = (0, 0);
+    loop {
+        let len = usize::from(*wire.get(at)?);
+        if len == 0 {
+            break;
+        }
+        if len > 63 || count == starts.len() || at + 1 + len >= wire.len().min(255) {
+            return None;
+        }
+        starts[count] = u8::try_from(at).ok()?;
+        (count, at) = (count + 1, at + 1 + len);
+    }
+    key.clear();
+    for &start in starts[..count].iter().rev() {
+        let start = usize::from(start);
+        push_label_key(&wire[start + 1..=start + usize::from(wire[start])], key);
+    }
+    Some(())
 }
 
 /// An owner name in canonical form with its [`owner_key`], which orders the zone's names.
 #[derive(Clone, Debug)]
 struct Owner {
     key: Box<[u8]>,
+    /// [`order_of`] the key: most comparisons end here, without reading the key.
+    order: u64,
     name: Name,
 }
 
 impl Owner {
-    fn with_key(key: Box<[u8]>, name: &Name) -> Owner {
+    /// The owner `name` (canonical), whose key is `key`.
+    fn with_key(key: Box<[u8]>, apex: &[u8], name: Name) -> Owner {
         Owner {
+            order: order_of(&key, apex),
             key,
-            name: canonical_name(name),
+            name,
         }
     }
+
+    /// This owner's key beside `key`, whose [`order_of`] is `order`.
+    fn cmp_key(&self, order: u64, key: &[u8]) -> std::cmp::Ordering {
+        self.order.cmp(&order).then_with(|| (*self.key).cmp(key))
+    }
+}
+
+/// Eight bytes that order owner keys as the keys themselves order where they differ: where a
+/// key stands to the `apex` key (before the zone's names, among them, after them), then the
+/// seven bytes after the apex's. Keys of equal order are compared whole.
+fn order_of(key: &[u8], apex: &[u8]) -> u64 {
+    let (place, rest) = match key.strip_prefix(apex) {
+        Some(rest) => (1, rest),
+        None if key < apex => (0, &[][..]),
+        None => (2, &[][..]),
+    };
+    let mut bytes = [0u8; 8];
+    bytes[0] = place;
+    let seven = rest.len().min(7);
+    bytes[1..=seven].copy_from_slice(&rest[..seven]);
+    u64::from_be_bytes(bytes)
 }
 
 /// The host an owner name belongs to: `depth` labels right below the apex (`bh17` for
@@ -1123,5 +1197,69 @@ mod tests {
         assert_eq!(order(&zone), canonical);
         assert_eq!(zone.get(&name("h10.example.")).map(TypeMap::len), Some(2));
         assert!(zone.get(&name("h3.example.")).is_none());
+    }
+
+    #[test]
+    fn owners_order_by_their_eight_bytes_as_by_their_keys() {
+        let apex = owner_key(&name("zone.example."));
+        let texts = [
+            "example.",
+            "a.example.",
+            "zone.example.",
+            "a.zone.example.",
+            "ab.zone.example.",
+            "abcdefg.zone.example.",
+            "abcdefgh.zone.example.",
+            "abcdefgi.zone.example.",
+            "x.abcdefg.zone.example.",
+            "_x.zone.example.",
+            "zone2.example.",
+            "zonf.example.",
+            "zond.example.",
+            "z.example.",
+            ".",
+        ];
+        let owners: Vec<Owner> = texts
+            .iter()
+            .map(|text| {
+                let key = owner_key(&name(text)).into_boxed_slice();
+                Owner::with_key(key, &apex, canonical_name(&name(text)))
+            })
+            .collect();
+        for a in &owners {
+            for b in &owners {
+                let want = a.key.cmp(&b.key);
+                assert_eq!(a.cmp_key(b.order, &b.key), want, "{} {}", a.name, b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn owner_keys_from_wire_are_the_keys_of_the_names() {
+        let mut key = Vec::new();
+        for text in ["example.", "WWW.Example.", "a.b.c.d.zone.", "."] {
+            let name = name(text);
+            let mut wire = Vec::new();
+            for label in name.iter() {
+                wire.push(label.len() as u8);
+                wire.extend_from_slice(label);
+            }
+            wire.push(0);
+            assert_eq!(owner_key_of_wire(&wire, &mut key), Some(()), "{text}");
+            assert_eq!(key, owner_key(&name), "{text}");
+            assert_eq!(name_of_key(&key), canonical_name(&name), "{text}");
+        }
+        let raw = Name::from_labels([&b"a\x00\x01B"[..], b"zone"]).unwrap();
+        assert!(owner_key_of_wire(b"\x04a\x00\x01B\x04zone\x00", &mut key).is_some());
+        assert_eq!(key, owner_key(&raw));
+        assert_eq!(name_of_key(&key), canonical_name(&raw));
+        // A label past the end, one over 63 octets, no root label, a name over 255 octets.
+        let long: Vec<u8> = std::iter::repeat_n([63u8; 64], 4)
+            .flatten()
+            .chain([0])
+            .collect();
+        for bad in [&b"\x05abc"[..], &[64; 66], b"\x03abc", &long] {
+            assert_eq!(owner_key_of_wire(bad, &mut key), None, "{bad:?}");
+        }
     }
 }

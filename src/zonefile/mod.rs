@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use domain::base::Name as DomainName;
 use domain::zonefile::inplace::{Entry, ScannedRecord, Zonefile};
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::model::{canonical_name, present_name, Rdata, Zone};
+use crate::model::{self, canonical_name, name_of_key, present_name, Rdata, Zone};
 
 mod bind;
 mod svcb;
@@ -220,19 +221,13 @@ fn load(
     limits: ZoneLimits,
     read: impl FnOnce(&mut Loader),
 ) -> Result<(Builder, Vec<ZoneError>), Vec<ZoneError>> {
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Scanned>>(BATCHES_IN_FLIGHT);
-    let mut builder = Builder::new(origin, limits);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (give_back, returned) = std::sync::mpsc::channel::<Batch>();
+    let builder = Builder::new(origin, limits);
     let (mut errors, built) = std::thread::scope(|scope| {
         let converter = std::thread::Builder::new()
             .name("zone-convert".into())
-            .spawn_scoped(scope, move || {
-                for batch in receiver {
-                    for record in batch {
-                        builder.add(record);
-                    }
-                }
-                builder
-            });
+            .spawn_scoped(scope, move || convert(builder, receiver, give_back));
         let converter = match converter {
             Ok(converter) => converter,
             Err(e) => return (Vec::new(), Err(format!("cannot start a thread: {e}"))),
@@ -243,8 +238,9 @@ fn load(
             ttl: TtlState::default(),
             errors: Vec::new(),
             entries: 0,
-            batch: Vec::with_capacity(BATCH),
+            batch: Batch::default(),
             sender,
+            returned,
         };
         read(&mut loader);
         loader.flush();
@@ -273,6 +269,24 @@ fn load(
     Ok((built, errors.into_iter().map(|(_, e)| e).collect()))
 }
 
+/// The converting half: adds the records of each batch to the zone, then gives the batch back
+/// to be filled again, until the scanner hangs up.
+fn convert(
+    mut builder: Builder,
+    batches: std::sync::mpsc::Receiver<Batch>,
+    give_back: std::sync::mpsc::Sender<Batch>,
+) -> Builder {
+    for mut batch in batches {
+        for record in &batch.records {
+            builder.add(&batch, record);
+        }
+        batch.clear();
+        // The scanner may be done and gone: the batch is dropped then.
+        let _ = give_back.send(batch);
+    }
+    builder
+}
+
 /// Records sent to the converter at a time.
 const BATCH: usize = 512;
 /// Batches the scanner may run ahead of the converter (bounds the memory in between).
@@ -283,17 +297,52 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// Entries given to the scanner at a time once a file has an error.
 const ERROR_WINDOW: usize = 256;
 
-/// A record as the scanner read it: owner and data in uncompressed wire form.
+/// Records as the scanner read them, sent to the converter together and sent back empty to be
+/// filled again. Their owners and data share one buffer and their files one list: a record
+/// costs no allocation of its own, and no count that both threads change.
+#[derive(Default)]
+struct Batch {
+    /// Owner names and record data in uncompressed wire form, one after another.
+    wire: Vec<u8>,
+    /// The files the records come from, each once for a run of records.
+    files: Vec<Arc<Path>>,
+    records: Vec<Scanned>,
+}
+
+/// A record as the scanner read it; its owner and data are in its batch's `wire`.
 struct Scanned {
-    owner: DomainName<Vec<u8>>,
+    owner: Range<usize>,
+    /// None when the data does not fit in a record.
+    rdata: Option<Range<usize>>,
     rtype: RecordType,
     ttl: u32,
-    /// None when the data does not fit in a record.
-    rdata: Option<Vec<u8>>,
-    file: Arc<Path>,
+    /// Its place in the batch's `files`.
+    file: usize,
     line: usize,
     /// Place in the order of entries, for the order of errors.
     entry: usize,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.wire.clear();
+        self.files.clear();
+        self.records.clear();
+    }
+
+    /// The owner of `record`, in wire form.
+    fn owner(&self, record: &Scanned) -> &[u8] {
+        &self.wire[record.owner.clone()]
+    }
+
+    /// The data of `record` in wire form; None when it does not fit in a record.
+    fn rdata(&self, record: &Scanned) -> Option<&[u8]> {
+        record.rdata.clone().map(|range| &self.wire[range])
+    }
+
+    fn file(&self, record: &Scanned) -> &Path {
+        &self.files[record.file]
+    }
 }
 
 /// The scanning half: reads files (and their includes) and sends what it scans to the
@@ -305,21 +354,21 @@ struct Loader<'a> {
     ttl: TtlState,
     errors: Vec<(usize, ZoneError)>,
     entries: usize,
-    batch: Vec<Scanned>,
-    sender: std::sync::mpsc::SyncSender<Vec<Scanned>>,
+    batch: Batch,
+    sender: std::sync::mpsc::SyncSender<Batch>,
+    /// Batches the converter is done with.
+    returned: std::sync::mpsc::Receiver<Batch>,
 }
 
-/// A scanned record's data in the model, or why it does not read.
-fn rdata_of(record: &Scanned) -> Result<Rdata, String> {
-    let Some(wire) = &record.rdata else {
+/// A scanned record's data (None when too long) in the model, or why it does not read.
+fn rdata_of(rtype: RecordType, wire: Option<&[u8]>) -> Result<Rdata, String> {
+    let Some(wire) = wire else {
         return Err("record data too long".into());
     };
-    match Rdata::from_wire(record.rtype, wire) {
+    match Rdata::from_wire(rtype, wire) {
         Ok(rdata) => Ok(rdata),
-        Err(_) if has_empty_label(record.rtype, wire) => {
-            Err(format!("{} data: {EMPTY_LABEL}", record.rtype))
-        }
-        Err(message) => Rdata::nsec3_as_written(record.rtype, wire).ok_or(message),
+        Err(_) if has_empty_label(rtype, wire) => Err(format!("{rtype} data: {EMPTY_LABEL}")),
+        Err(message) => Rdata::nsec3_as_written(rtype, wire).ok_or(message),
     }
 }
 
@@ -425,6 +474,8 @@ struct Builder {
     record_lines: HashMap<(Name, RecordType, Rdata), usize>,
     errors: Vec<(usize, ZoneError)>,
     records: usize,
+    /// The owner key of the record being added (its room kept from record to record).
+    key: Vec<u8>,
 }
 
 impl Builder {
@@ -437,6 +488,7 @@ impl Builder {
             record_lines: HashMap::new(),
             errors: Vec::new(),
             records: 0,
+            key: Vec::new(),
         }
     }
 
@@ -454,11 +506,12 @@ impl Builder {
         })
     }
 
-    fn error(&mut self, record: &Scanned, column: usize, message: impl Into<String>) {
+    fn error(&mut self, at: (&Batch, &Scanned), column: usize, message: impl Into<String>) {
+        let (batch, record) = at;
         self.errors.push((
             record.entry,
             ZoneError {
-                file: record.file.to_path_buf(),
+                file: batch.file(record).to_path_buf(),
                 line: record.line,
                 column,
                 message: message.into(),
@@ -466,26 +519,33 @@ impl Builder {
         ));
     }
 
-    fn add(&mut self, record: Scanned) {
-        let labels = record.owner.iter().filter(|l| !l.is_root());
-        let owner = match Name::from_labels(labels.map(|l| l.as_slice())) {
-            Ok(mut name) => {
-                name.set_fqdn(true);
-                canonical_name(&name)
-            }
-            Err(e) => return self.error(&record, 1, format!("bad owner name: {e}")),
-        };
-        if !self.zone.origin.zone_of(&owner) {
+    /// Converts one record into the zone. The owner's key is all the zone needs: its name is
+    /// made only for a name not seen before.
+    fn add(&mut self, batch: &Batch, record: &Scanned) {
+        let mut key = std::mem::take(&mut self.key);
+        self.add_keyed((batch, record), &mut key);
+        self.key = key;
+    }
+
+    /// [`Builder::add`], the owner's key written to `key` (a buffer kept from one record to
+    /// the next).
+    fn add_keyed(&mut self, (batch, record): (&Batch, &Scanned), key: &mut Vec<u8>) {
+        let at = (batch, record);
+        if model::owner_key_of_wire(batch.owner(record), key).is_none() {
+            return self.error(at, 1, "bad owner name");
+        }
+        let key = &key[..];
+        if !self.zone.is_within(key) {
             let message = format!(
                 "{} is outside the zone {}",
-                present_name(&owner),
+                present_name(&name_of_key(key)),
                 present_name(&self.zone.origin)
             );
-            return self.error(&record, 1, message);
+            return self.error(at, 1, message);
         }
-        let rdata = match rdata_of(&record) {
+        let rdata = match rdata_of(record.rtype, batch.rdata(record)) {
             Ok(rdata) => rdata,
-            Err(message) => return self.error(&record, 0, message),
+            Err(message) => return self.error(at, 0, message),
         };
         self.records += 1;
         if self.records > self.limits.max_records {
@@ -494,28 +554,26 @@ impl Builder {
                     "refused: more than {} records (max_zone_records)",
                     self.limits.max_records
                 );
-                self.error(&record, 0, message);
+                self.error(at, 0, message);
             }
             return;
         }
         let (rtype, line) = (record.rtype, record.line);
+        let place = || Location {
+            file: batch.file(record).to_path_buf(),
+            line,
+        };
         if self.limits.record_lines {
+            let owner = name_of_key(key);
             self.locations
                 .entry((owner.clone(), rtype))
-                .or_insert_with(|| Location {
-                    file: record.file.to_path_buf(),
-                    line,
-                });
+                .or_insert_with(place);
             self.record_lines
-                .entry((owner.clone(), rtype, rdata.clone()))
+                .entry((owner, rtype, rdata.clone()))
                 .or_insert(line);
         }
-        if !self.zone.insert_written(&owner, rtype, record.ttl, rdata) {
-            let place = Location {
-                file: record.file.to_path_buf(),
-                line,
-            };
-            self.duplicates.push((owner, rtype, place));
+        if !self.zone.insert_written(key, rtype, record.ttl, rdata) {
+            self.duplicates.push((name_of_key(key), rtype, place()));
         }
     }
 }
@@ -533,10 +591,12 @@ impl Loader<'_> {
         ));
     }
 
-    /// Sends the records scanned so far to the converter.
+    /// Sends the records scanned so far to the converter, and takes a batch it is done with
+    /// (or a new one) to fill next.
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if !self.batch.records.is_empty() {
+            let next = self.returned.try_recv().unwrap_or_default();
+            let batch = std::mem::replace(&mut self.batch, next);
             // The converter only stops when this side has hung up (or crashed, which `load`
             // reports), so a failed send has nothing left to tell.
             let _ = self.sender.send(batch);
@@ -851,18 +911,34 @@ impl Loader<'_> {
 
     /// Queues one scanned record for conversion.
     fn scanned(&mut self, record: ScannedRecord, ttl: u32, file: &Arc<Path>, line: usize) {
-        let mut rdata = Vec::new();
-        let fits = record.data().compose_rdata(&mut rdata).is_ok();
-        self.batch.push(Scanned {
-            owner: record.owner().to_name::<Vec<u8>>(),
+        let batch = &mut self.batch;
+        if !batch
+            .files
+            .last()
+            .is_some_and(|last| Arc::ptr_eq(last, file))
+        {
+            batch.files.push(Arc::clone(file));
+        }
+        let start = batch.wire.len();
+        let Ok(()) = record.owner().compose(&mut batch.wire);
+        let owner = start..batch.wire.len();
+        let rdata = match record.data().compose_rdata(&mut batch.wire) {
+            Ok(()) => Some(owner.end..batch.wire.len()),
+            Err(_) => {
+                batch.wire.truncate(owner.end);
+                None
+            }
+        };
+        batch.records.push(Scanned {
+            owner,
+            rdata,
             rtype: RecordType::from(record.rtype().to_int()),
             ttl,
-            rdata: fits.then_some(rdata),
-            file: Arc::clone(file),
+            file: batch.files.len() - 1,
             line,
             entry: self.entries,
         });
-        if self.batch.len() >= BATCH {
+        if batch.records.len() >= BATCH {
             self.flush();
         }
     }
