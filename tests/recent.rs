@@ -472,6 +472,51 @@ async fn a_corrupt_or_foreign_store_is_reported_and_never_overwritten() {
     let _ = Path::new("");
 }
 
+/// A store damaged inside (its header whole, so it is still known as a store) fails SQLite's
+/// quick check, which runs beside the writing of a run: the run is not committed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_damaged_inside_is_reported_and_never_written() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    let conn = rusqlite::Connection::open(&fleet.state).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let page: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    // A page this run does not touch (no alert is configured): only the check can find it.
+    let root: i64 = conn
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'alerts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    let at = usize::try_from((root - 1) * page).unwrap();
+    let mut bytes = std::fs::read(&fleet.state).unwrap();
+    bytes[at..at + usize::try_from(page).unwrap()].fill(0x55);
+    std::fs::write(&fleet.state, &bytes).unwrap();
+
+    let server = serve_at(fleet.server, &format!("{BASE}bh17 IN A 203.0.113.18\n")).await;
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(&fleet.state)
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    server.stop().await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the drift stands: {err}");
+    assert!(err.contains("this run was not recorded"), "{err}");
+    assert!(err.contains("the store is damaged"), "{err}");
+    assert_eq!(
+        std::fs::read(&fleet.state).unwrap(),
+        bytes,
+        "the store was written"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn stores_are_found_where_named_and_read_only_reading_writes_nothing() {
     use std::os::unix::fs::PermissionsExt;

@@ -387,7 +387,7 @@ async fn audit(
         reports.push(report);
         links.push((zone, chain::Links::of(zone, &plan, &views)));
         if history.is_some() {
-            observed.push((present_name(&zone.origin), plan, views));
+            observed.push((zone, plan, views));
         }
     }
     chain::check_links(&links, &mut reports);
@@ -398,7 +398,8 @@ async fn audit(
         let zones: Vec<ZoneObservations<'_, '_>> = observed
             .iter()
             .map(|(zone, plan, views)| ZoneObservations {
-                zone: zone.clone(),
+                zone: present_name(&zone.origin),
+                expected: zone,
                 plan,
                 views,
             })

@@ -128,6 +128,8 @@ impl RunSummary {
 pub struct ZoneObservations<'a, 'z> {
     /// Zone apex in presentation form.
     pub zone: String,
+    /// The expected zone the plan was made from (its names' keys are the states' keys).
+    pub expected: &'z crate::model::Zone,
     /// The plan the answers line up with.
     pub plan: &'a [Probe<'z>],
     /// One view per server.
@@ -350,10 +352,20 @@ fn check_identity(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), His
     Ok(())
 }
 
-/// SQLite's quick check (every page of the file): run before each write, so a damaged store is
-/// reported instead of written to. Readers rely on SQLite's own corruption errors.
-fn check_health(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), HistoryError> {
-    let check: String = tx
+/// [`check_health`] on a read-only connection of its own, beside a writing one.
+fn check_apart(path: &Path) -> Result<(), HistoryError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite(path))?;
+    conn.busy_timeout(Duration::from_secs(60))
+        .map_err(sqlite(path))?;
+    check_health(&conn, path)
+}
+
+/// SQLite's quick check (every page of the file): passed before a run is committed, so a
+/// damaged store is reported instead of written to. Readers rely on SQLite's own corruption
+/// errors.
+fn check_health(conn: &Connection, path: &Path) -> Result<(), HistoryError> {
+    let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(sqlite(path))?;
     if check != "ok" {

@@ -1,12 +1,13 @@
 //! Recording a run: a change row wherever an RRset appeared, changed or disappeared.
 
-use std::rc::Rc;
+use std::borrow::Cow;
 
 use hickory_proto::rr::RecordType;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{
-    check_health, retry_busy, sqlite, History, HistoryError, RunSummary, ZoneObservations,
+    check_apart, check_health, retry_busy, sqlite, History, HistoryError, RunSummary,
+    ZoneObservations,
 };
 use crate::model::{name_of_key, owner_key, presence_only, present_name, Rdata, RrSet};
 use crate::observe::{Method, Observed, ServerView};
@@ -32,14 +33,31 @@ impl History {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        check_health(&tx, &self.path)?;
-        let run_id = insert_run(&tx, run).map_err(&err)?;
-        let mut written = 0;
-        for zone in zones {
-            for view in zone.views {
-                written += record_server(&tx, run, run_id, zone, view).map_err(&err)?;
+        let path = &self.path;
+        let written = std::thread::scope(|scope| {
+            // The quick check reads every page of the store: it runs on a connection of its own
+            // while this one works the run out, and the run is committed only once the store
+            // passed it. Until then nothing of the run is in the file.
+            let check = std::thread::Builder::new().spawn_scoped(scope, || check_apart(path));
+            let run_id = insert_run(&tx, run).map_err(&err)?;
+            let mut written = 0;
+            for zone in zones {
+                for view in zone.views {
+                    written += record_server(&tx, run, run_id, zone, view).map_err(&err)?;
+                }
             }
-        }
+            match check {
+                Ok(check) => check.join().unwrap_or_else(|_| {
+                    let why = "the store's check crashed; please report it".to_string();
+                    Err(HistoryError::Foreign {
+                        path: path.clone(),
+                        why,
+                    })
+                })?,
+                Err(_) => check_health(&tx, path)?,
+            }
+            Ok::<_, HistoryError>(written)
+        })?;
         tx.commit().map_err(&err)?;
         Ok(written)
     }
@@ -111,18 +129,49 @@ fn record_server(
     // failed (axfr = "always") showed nothing.
     let whole = view.method == Method::Transfer && view.transfer_failure.is_none();
     let (writes, gone) = differences(tx, feed, &seen, whole)?;
+    write_states(tx, &at, writes, &gone)
+}
+
+/// Keeps the states that differ, and that of each stored RRset that is gone; returns rows
+/// written.
+fn write_states(
+    tx: &rusqlite::Transaction<'_>,
+    at: &Place<'_>,
+    writes: Vec<Write<'_>>,
+    gone: &[StoredRow],
+) -> rusqlite::Result<usize> {
+    // Prepared once: a server's first run keeps a state for every RRset of the zone.
+    let mut keep = tx.prepare_cached(
+        "INSERT INTO states (feed, owner, rtype, hash, data, since, baseline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (feed, owner, rtype) DO UPDATE
+         SET hash = excluded.hash, data = excluded.data, since = excluded.since, baseline = 0",
+    )?;
+    let gone = gone.iter().map(|(owner, rtype, hash)| Write {
+        key: owner,
+        rtype: RecordType::from(*rtype),
+        state: None,
+        hash: 0,
+        known: Some(*hash),
+    });
     let mut written = 0;
-    for (key, rtype, state, known) in writes {
-        written += write_state(tx, &at, key, rtype, state, known)?;
-    }
-    for (owner, rtype, hash) in &gone {
-        written += write_state(tx, &at, owner, RecordType::from(*rtype), None, Some(*hash))?;
+    for write in writes.into_iter().chain(gone) {
+        written += write_state(tx, &mut keep, at, &write)?;
     }
     Ok(written)
 }
 
-/// A state to keep: owner key, type, the state (None: absent), the stored hash if any.
-type Write<'a> = (&'a [u8], RecordType, Option<&'a RrSet>, Option<i64>);
+/// A state to keep.
+struct Write<'a> {
+    key: &'a [u8],
+    rtype: RecordType,
+    /// None: absent.
+    state: Option<&'a RrSet>,
+    /// The state's [`state_hash`] (0: absent).
+    hash: i64,
+    /// The stored state's hash, if any.
+    known: Option<i64>,
+}
 
 /// What differs between the stored states of a feed and what was `seen`, both walked in
 /// canonical order in one scan: the states to write, and the stored RRsets a transfer
@@ -130,7 +179,7 @@ type Write<'a> = (&'a [u8], RecordType, Option<&'a RrSet>, Option<i64>);
 fn differences<'s>(
     tx: &rusqlite::Transaction<'_>,
     feed: i64,
-    seen: &'s [(Rc<[u8]>, RecordType, Seen<'s>)],
+    seen: &'s [(Cow<'s, [u8]>, RecordType, Seen<'s>)],
     whole: bool,
 ) -> rusqlite::Result<(Vec<Write<'s>>, Vec<StoredRow>)> {
     let mut writes = Vec::new();
@@ -138,25 +187,27 @@ fn differences<'s>(
     let mut stored = tx.prepare_cached(
         "SELECT owner, rtype, hash FROM states WHERE feed = ?1 ORDER BY owner, rtype",
     )?;
-    let mut rows = stored.query(params![feed])?;
-    let mut next = stored_row(rows.next()?)?;
+    let mut rows = Stored {
+        rows: stored.query(params![feed])?,
+        row: None,
+    };
+    rows.advance()?;
     for (key, rtype, state) in seen {
         let wanted = (&key[..], u16::from(*rtype));
         // Stored states before this one were not seen.
-        while let Some((owner, stored_type, hash)) = next.take() {
-            if (owner.as_slice(), stored_type) >= wanted {
-                next = Some((owner, stored_type, hash));
+        while let Some((owner, stored_type, hash)) = rows.row.as_ref() {
+            if (owner.as_slice(), *stored_type) >= wanted {
                 break;
             }
-            if whole && hash != 0 {
-                gone.push((owner, stored_type, hash));
+            if whole && *hash != 0 {
+                gone.push((owner.clone(), *stored_type, *hash));
             }
-            next = stored_row(rows.next()?)?;
+            rows.advance()?;
         }
-        let known = match &next {
+        let known = match rows.row.as_ref() {
             Some((owner, stored_type, hash)) if (owner.as_slice(), *stored_type) == wanted => {
                 let hash = *hash;
-                next = stored_row(rows.next()?)?;
+                rows.advance()?;
                 Some(hash)
             }
             _ => None,
@@ -167,14 +218,21 @@ fn differences<'s>(
         let hash = state.map_or(0, |set| state_hash(*rtype, set));
         // Unchanged, or never seen and absent: nothing to record.
         if known != Some(hash) && (known.is_some() || state.is_some()) {
-            writes.push((&key[..], *rtype, *state, known));
+            let (key, rtype, state) = (&key[..], *rtype, *state);
+            writes.push(Write {
+                key,
+                rtype,
+                state,
+                hash,
+                known,
+            });
         }
     }
-    while let Some((owner, stored_type, hash)) = next.take() {
-        if whole && hash != 0 {
-            gone.push((owner, stored_type, hash));
+    while let Some((owner, stored_type, hash)) = rows.row.as_ref() {
+        if whole && *hash != 0 {
+            gone.push((owner.clone(), *stored_type, *hash));
         }
-        next = stored_row(rows.next()?)?;
+        rows.advance()?;
     }
     Ok((writes, gone))
 }
@@ -182,9 +240,31 @@ fn differences<'s>(
 /// One row of the stored states: (owner key, type, hash).
 type StoredRow = (Vec<u8>, u16, i64);
 
-fn stored_row(row: Option<&rusqlite::Row<'_>>) -> rusqlite::Result<Option<StoredRow>> {
-    row.map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .transpose()
+/// The stored states of a feed, read row by row into one row's room.
+struct Stored<'s> {
+    rows: rusqlite::Rows<'s>,
+    /// The current row; None past the last.
+    row: Option<StoredRow>,
+}
+
+impl Stored<'_> {
+    fn advance(&mut self) -> rusqlite::Result<()> {
+        let Some(next) = self.rows.next()? else {
+            self.row = None;
+            return Ok(());
+        };
+        let owner = next.get_ref(0)?.as_blob()?;
+        let (rtype, hash) = (next.get(1)?, next.get(2)?);
+        match &mut self.row {
+            Some(row) => {
+                row.0.clear();
+                row.0.extend_from_slice(owner);
+                (row.1, row.2) = (rtype, hash);
+            }
+            None => self.row = Some((owner.to_vec(), rtype, hash)),
+        }
+        Ok(())
+    }
 }
 
 /// The feed (zone and server) a server's states are kept under, and whether this is its first
@@ -221,32 +301,34 @@ enum Seen<'v> {
 }
 
 /// What the server showed, RRset by RRset, in canonical order of owner keys and types (the
-/// order of the `states` table): the plan's answers and what a transfer showed beyond it.
+/// order of the `states` table): the plan's answers and what a transfer showed beyond it. The
+/// keys of the plan's names are the expected zone's own, walked beside the plan (which
+/// follows it); only what the transfer showed beyond it has keys made.
 fn observed_states<'v>(
-    zone: &ZoneObservations<'_, '_>,
+    zone: &ZoneObservations<'_, 'v>,
     view: &'v ServerView,
-) -> Vec<(Rc<[u8]>, RecordType, Seen<'v>)> {
+) -> Vec<(Cow<'v, [u8]>, RecordType, Seen<'v>)> {
     let mut seen = Vec::with_capacity(zone.plan.len() + view.extras.len());
-    let mut here: Option<(&hickory_proto::rr::Name, Rc<[u8]>)> = None;
+    let mut names = zone.expected.iter_keyed().peekable();
     for (probe, observed) in zone.plan.iter().zip(&view.answers) {
         let state = match observed {
             Observed::Present(set) => Seen::Known(Some(set)),
             Observed::Absent => Seen::Known(None),
             Observed::Failed(_) | Observed::Unasked => Seen::Unknown,
         };
-        // The probes of a name follow each other: its key is made once.
-        let key = match &here {
-            Some((name, key)) if std::ptr::eq(*name, probe.name) => Rc::clone(key),
-            _ => {
-                let key: Rc<[u8]> = owner_key(probe.name).into();
-                here = Some((probe.name, Rc::clone(&key)));
-                key
-            }
+        while names
+            .next_if(|(_, name, _)| !std::ptr::eq(*name, probe.name))
+            .is_some()
+        {}
+        let key = match names.peek() {
+            Some((key, _, _)) => Cow::Borrowed(*key),
+            // Not a name of the expected zone (never, as plans are made): its key is made.
+            None => Cow::Owned(owner_key(probe.name)),
         };
         seen.push((key, probe.rtype, state));
     }
     for extra in &view.extras {
-        let key: Rc<[u8]> = owner_key(&extra.name).into();
+        let key = Cow::Owned(owner_key(&extra.name));
         seen.push((key, extra.rtype, Seen::Known(Some(&extra.set))));
     }
     // The plan is in this order already, the extras after it: one merge of two runs.
@@ -295,32 +377,30 @@ struct Place<'a> {
     baseline: bool,
 }
 
-/// Keeps `state` as the RRset's state and, unless this is a baseline, writes a change row
-/// from the `known` (stored) state to it; returns rows written.
+/// Keeps the state of `write` as its RRset's state (by `keep`, the statement that does) and,
+/// unless this is a baseline, writes a change row from the stored state to it; returns rows
+/// written.
 fn write_state(
     tx: &rusqlite::Transaction<'_>,
+    keep: &mut rusqlite::CachedStatement<'_>,
     at: &Place<'_>,
-    key: &[u8],
-    rtype: RecordType,
-    state: Option<&RrSet>,
-    known: Option<i64>,
+    write: &Write<'_>,
 ) -> rusqlite::Result<usize> {
-    let hash = state.map_or(0, |set| state_hash(rtype, set));
-    let type_code = u16::from(rtype);
+    let Write {
+        key,
+        rtype,
+        state,
+        hash,
+        known,
+    } = *write;
     let before = match known {
         Some(_) if !at.baseline => Some(stored_values(tx, at, key, rtype)?),
         _ => None,
     };
-    tx.prepare_cached(
-        "INSERT INTO states (feed, owner, rtype, hash, data, since, baseline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (feed, owner, rtype) DO UPDATE
-         SET hash = excluded.hash, data = excluded.data, since = excluded.since, baseline = 0",
-    )?
-    .execute(params![
+    keep.execute(params![
         at.feed,
         key,
-        type_code,
+        u16::from(rtype),
         hash,
         state.map(encode_data),
         at.time,
@@ -518,6 +598,7 @@ mod tests {
             let views = [view];
             let zones = [ZoneObservations {
                 zone: "z.net.".into(),
+                expected: &zone,
                 plan: &plan,
                 views: &views,
             }];
