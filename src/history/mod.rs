@@ -256,9 +256,7 @@ impl History {
     /// Opens `path` with `flags` and checks, reading only, that it is empty or a dns-audit
     /// store in good health.
     fn identified(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
-        let err = sqlite(path);
-        let conn = Connection::open_with_flags(path, flags).map_err(&err)?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(&err)?;
+        let conn = connect(path, flags).map_err(sqlite(path))?;
         let mut history = History {
             path: path.into(),
             conn,
@@ -280,8 +278,7 @@ impl History {
         if !path.exists() {
             return Ok(None);
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let history = History::identified(path, flags)?;
+        let history = History::identified(path, READ_ONLY)?;
         let version = history.version()?;
         if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(HistoryError::Foreign {
@@ -352,12 +349,26 @@ fn check_identity(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(), His
     Ok(())
 }
 
+/// A connection to the store at `path`, waiting up to a minute while it is busy.
+fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(60))?;
+    Ok(conn)
+}
+
+/// How a connection that only reads is opened (one used by a single thread).
+const READ_ONLY: OpenFlags =
+    OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+/// A read-only connection of its own, beside a writing one (the quick check, the stored
+/// states read as a run is worked out).
+fn reader(path: &Path) -> rusqlite::Result<Connection> {
+    connect(path, READ_ONLY)
+}
+
 /// [`check_health`] on a read-only connection of its own, beside a writing one.
 fn check_apart(path: &Path) -> Result<(), HistoryError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(sqlite(path))?;
-    conn.busy_timeout(Duration::from_secs(60))
-        .map_err(sqlite(path))?;
+    let conn = reader(path).map_err(sqlite(path))?;
     check_health(&conn, path)
 }
 

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use hickory_proto::rr::RecordType;
 use std::path::Path;
 
-use rusqlite::{params, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{
-    check_apart, check_health, retry_busy, sqlite, History, HistoryError, RunSummary,
+    check_apart, check_health, reader, retry_busy, sqlite, History, HistoryError, RunSummary,
     ZoneObservations,
 };
 use crate::model::{name_of_key, owner_key, presence_only, present_name, Rdata, RrSet};
@@ -320,9 +320,7 @@ fn read_states(
     out: &std::sync::mpsc::SyncSender<rusqlite::Result<Vec<StoredRow>>>,
 ) {
     let read = || -> rusqlite::Result<()> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = rusqlite::Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(std::time::Duration::from_secs(60))?;
+        let conn = reader(path)?;
         let mut stored = conn.prepare(
             "SELECT owner, rtype, hash FROM states WHERE feed = ?1 ORDER BY owner, rtype",
         )?;

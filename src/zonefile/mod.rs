@@ -276,9 +276,11 @@ fn convert(
     batches: std::sync::mpsc::Receiver<Batch>,
     give_back: std::sync::mpsc::Sender<Batch>,
 ) -> Builder {
+    // The owner key of the record being added, its room kept from one record to the next.
+    let mut key = Vec::new();
     for mut batch in batches {
         for record in &batch.records {
-            builder.add(&batch, record);
+            builder.add(&batch, record, &mut key);
         }
         batch.clear();
         // The scanner may be done and gone: the batch is dropped then.
@@ -474,8 +476,6 @@ struct Builder {
     record_lines: HashMap<(Name, RecordType, Rdata), usize>,
     errors: Vec<(usize, ZoneError)>,
     records: usize,
-    /// The owner key of the record being added (its room kept from record to record).
-    key: Vec<u8>,
 }
 
 impl Builder {
@@ -488,7 +488,6 @@ impl Builder {
             record_lines: HashMap::new(),
             errors: Vec::new(),
             records: 0,
-            key: Vec::new(),
         }
     }
 
@@ -519,17 +518,9 @@ impl Builder {
         ));
     }
 
-    /// Converts one record into the zone. The owner's key is all the zone needs: its name is
-    /// made only for a name not seen before.
-    fn add(&mut self, batch: &Batch, record: &Scanned) {
-        let mut key = std::mem::take(&mut self.key);
-        self.add_keyed((batch, record), &mut key);
-        self.key = key;
-    }
-
-    /// [`Builder::add`], the owner's key written to `key` (a buffer kept from one record to
-    /// the next).
-    fn add_keyed(&mut self, (batch, record): (&Batch, &Scanned), key: &mut Vec<u8>) {
+    /// Converts one record into the zone, its owner's key written to `key`. The key is all
+    /// the zone needs: the owner's name is made only for a name not seen before.
+    fn add(&mut self, batch: &Batch, record: &Scanned, key: &mut Vec<u8>) {
         let at = (batch, record);
         if model::owner_key_of_wire(batch.owner(record), key).is_none() {
             return self.error(at, 1, "bad owner name");
