@@ -398,7 +398,6 @@ async fn audit(
         let zones: Vec<ZoneObservations<'_, '_>> = observed
             .iter()
             .map(|(zone, plan, views)| ZoneObservations {
-                zone: present_name(&zone.origin),
                 expected: zone,
                 plan,
                 views,

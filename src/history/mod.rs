@@ -126,9 +126,8 @@ impl RunSummary {
 
 /// The observations of one zone in a run.
 pub struct ZoneObservations<'a, 'z> {
-    /// Zone apex in presentation form.
-    pub zone: String,
-    /// The expected zone the plan was made from (its names' keys are the states' keys).
+    /// The expected zone the plan was made from (its apex names the zone in the store, its
+    /// names' keys are the states' keys).
     pub expected: &'z crate::model::Zone,
     /// The plan the answers line up with.
     pub plan: &'a [Probe<'z>],

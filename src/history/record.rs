@@ -101,27 +101,29 @@ fn record_server(
     let address = view.server.addr.to_string();
     let server = address.as_str();
     let label = view.server.label.as_str();
-    adopt_rows_keyed_by_name(tx, &zone.zone, label, server)?;
+    // The store names a zone by its apex in presentation form.
+    let name = present_name(&zone.expected.origin);
+    adopt_rows_keyed_by_name(tx, &name, label, server)?;
     tx.execute(
         "INSERT INTO serials (zone, server, serial, since, label) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (zone, server) DO UPDATE
          SET serial = excluded.serial, since = excluded.since
          WHERE serial != excluded.serial",
-        params![zone.zone, server, serial, run.started_at, label],
+        params![name, server, serial, run.started_at, label],
     )?;
     for table in ["serials", "rrsets", "feeds"] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET label = ?3 WHERE zone = ?1 AND server = ?2 AND label IS NOT ?3"
             ),
-            params![zone.zone, server, label],
+            params![name, server, label],
         )?;
     }
-    let (feed, baseline) = feed_of(tx, &zone.zone, server, label, run.started_at)?;
+    let (feed, baseline) = feed_of(tx, &name, server, label, run.started_at)?;
     let at = Place {
         run: run_id,
         time: run.started_at,
-        zone: &zone.zone,
+        zone: &name,
         server,
         label,
         feed,
@@ -700,7 +702,6 @@ mod tests {
             };
             let views = [view];
             let zones = [ZoneObservations {
-                zone: "z.net.".into(),
                 expected: &zone,
                 plan: &plan,
                 views: &views,
