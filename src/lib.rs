@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: load (zone files, config) → observe (ask every server) → compare
 //! (expected with observed) → judge (the report) → render. The modules below are listed by
-//! layer, and the rule is: **a module uses only modules listed above it** (`tests/layering.rs`
+//! layer, and the rule is: **a module uses only modules listed above it** (`tests/it/layering.rs`
 //! reads the `crate::` paths of every file and fails on a use that points down or round).
 //! So `config` is a leaf of the input layer and knows nothing of its consumers, the history
 //! store knows observations but not the judge, and renderers only format a finished report.

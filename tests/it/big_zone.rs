@@ -3,9 +3,7 @@
 //! nothing else, by transfer and by queries. (How fast and how small is measured by
 //! benches/big_zone.sh, never here.)
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ORIGIN: &str = "big.example.";
 const HOSTS: usize = 25_000;

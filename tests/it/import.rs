@@ -1,11 +1,9 @@
 //! `dns-audit import` against a real NSD on 127.0.0.1: the round trip is the test. What is
 //! imported loads back as the served zone, and `check` against the same server is clean.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 async fn import(dir: &Path, server: std::net::SocketAddr, extra: &[&str]) -> (i32, String, String) {
     let out = audit("import")

@@ -3,11 +3,9 @@
 //! file (checked by hand when each case was written; `scripts/bind-differential.py` compares
 //! whole corpora). Each case fails without the part of the loader it names.
 
-mod common;
-
 use std::path::Path;
 
-use common::audit;
+use crate::common::audit;
 
 const HEAD: &str =
     "$ORIGIN z.example.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n";

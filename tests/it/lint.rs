@@ -1,12 +1,10 @@
 //! `dns-audit lint` end to end: a real git repository in a temp dir, the binary, every output
 //! format, waivers, and hostile content.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::audit;
+use crate::common::audit;
 
 const BASE: &str = "$ORIGIN bots.example.net.
 $TTL 300
@@ -283,15 +281,16 @@ async fn revisions_that_look_like_options_and_symlinks_in_git_are_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_request_cannot_point_check_at_other_servers() {
     let repo = Repo::new();
-    let trusted = common::serve(BASE).await;
-    let upstream = common::serve(BASE).await;
+    let trusted = crate::common::serve(BASE).await;
+    let upstream = crate::common::serve(BASE).await;
     // Counts every query it gets (and answers none).
-    let elsewhere = common::FaultProxy::start(upstream.addr(), common::Fault::Drop, None).await;
+    let elsewhere =
+        crate::common::FaultProxy::start(upstream.addr(), crate::common::Fault::Drop, None).await;
     let config = |servers: &[std::net::SocketAddr]| {
         let list: Vec<String> = servers.iter().map(|s| format!("\"{s}\"")).collect();
         format!(
             "{}[zones.\"bots.example.net\"]\nnameservers = [{}]\n",
-            common::FAST,
+            crate::common::FAST,
             list.join(", ")
         )
     };
@@ -315,7 +314,7 @@ async fn a_pull_request_cannot_point_check_at_other_servers() {
     let out = check(&["--base", "main"]).run().await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(3), "{json:#}");
-    let findings = common::findings(&json);
+    let findings = crate::common::findings(&json);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0]["kind"], "not_allowed");
     assert_eq!(elsewhere.hits.load(std::sync::atomic::Ordering::SeqCst), 0);

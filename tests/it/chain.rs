@@ -4,12 +4,10 @@
 //! keeps the old DS is `bogus`, on the child, though each zone alone matches its zone file;
 //! `lint` says the same of the files before deploy (`ds-mismatch`, at the DS's line).
 
-mod common;
-
 use std::path::Path;
 
-use common::signing::Signer;
-use common::*;
+use crate::common::signing::Signer;
+use crate::common::*;
 
 const PARENT: &str = "example.";
 const CHILD: &str = "child.example.";

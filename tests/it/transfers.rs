@@ -4,12 +4,10 @@
 //! secondary takes it; what breaks a transfer (another question, an error rcode, a closing SOA
 //! that is not the first, records after it) is a failed transfer, said as such, never drift.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use common::*;
+use crate::common::*;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

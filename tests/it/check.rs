@@ -1,8 +1,6 @@
 //! `dns-audit check` end to end: the binary against real servers on 127.0.0.1.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 

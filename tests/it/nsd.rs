@@ -1,9 +1,7 @@
 //! `dns-audit check` against a real NSD on 127.0.0.1 (installed by .ci/run; under CI=true a
 //! missing NSD fails the test instead of skipping it).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nsd_serving_the_expected_zone_is_clean() {

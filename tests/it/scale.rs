@@ -2,9 +2,7 @@
 //! zone transfers (allowed, refused, TSIG) and rate limiting. The real root zone is audited
 //! on every server in servers.rs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const QUERIES: &str = "timeout_ms = 500\nretries = 2\naxfr = \"never\"\n";
 const TRANSFER: &str = "timeout_ms = 500\nretries = 2\naxfr = \"always\"\n";
@@ -91,7 +89,7 @@ const TO_SIGN: &str = "$ORIGIN signed.example.net.\n$TTL 3600\n\
 async fn a_re_signed_zone_is_clean_and_a_lost_signature_is_drift() {
     // Signed now with BIND's dnssec-signzone, then signed again with the same keys: new
     // signatures (ECDSA's are randomised), the same zone.
-    let Some(signer) = common::signing::Signer::new("signed.example.net.") else {
+    let Some(signer) = crate::common::signing::Signer::new("signed.example.net.") else {
         return;
     };
     let signed = signer.sign(TO_SIGN, false);

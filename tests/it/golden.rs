@@ -3,12 +3,10 @@
 //! code cannot change what users and their scripts read. A change of output on purpose
 //! updates the files in the same commit: `DNS_AUDIT_BLESS=1 cargo test --test golden`.
 
-mod common;
-
 use std::path::Path;
 
-use common::golden::{golden, normalise};
-use common::*;
+use crate::common::golden::{golden, normalise};
+use crate::common::*;
 
 /// `check` on `dir` against `servers`, in `format`: (exit code, normalised stdout + stderr).
 async fn check(dir: &Path, servers: &[(&str, std::net::SocketAddr)], args: &[&str]) -> String {

@@ -4,11 +4,9 @@
 //! transfers, its single RRSIG for a question of type RRSIG, NSEC3 owners answered with a
 //! denial) must never show as drift.
 
-mod common;
-
 use std::io::Read;
 
-use common::*;
+use crate::common::*;
 
 const QUERIES: &str = "timeout_ms = 1000\nretries = 2\naxfr = \"never\"\n";
 const TRANSFER: &str = "timeout_ms = 1000\nretries = 2\naxfr = \"always\"\n";
@@ -16,8 +14,8 @@ const TRANSFER: &str = "timeout_ms = 1000\nretries = 2\naxfr = \"always\"\n";
 /// Both ways of reading a zone, with the method the report must name.
 const BOTH: [(&str, &str); 2] = [(TRANSFER, "axfr"), (QUERIES, "queries")];
 
-const SIGNED: &str = include_str!("fixtures/signed.example.net.zone");
-const SIGNED_NSEC3: &str = include_str!("fixtures/signed.example.net.nsec3.zone");
+const SIGNED: &str = include_str!("../fixtures/signed.example.net.zone");
+const SIGNED_NSEC3: &str = include_str!("../fixtures/signed.example.net.nsec3.zone");
 
 /// A directory holding one zone file named for `origin` and a config.
 fn dir_with(origin: &str, text: &str, config: &str) -> tempfile::TempDir {
@@ -294,7 +292,7 @@ async fn the_audit_stays_exact_under_each_servers_rate_limiting() {
 
 fn root_zone() -> String {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&include_bytes!("fixtures/root.zone.gz")[..])
+    flate2::read::GzDecoder::new(&include_bytes!("../fixtures/root.zone.gz")[..])
         .read_to_string(&mut text)
         .unwrap();
     text

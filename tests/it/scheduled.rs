@@ -1,15 +1,13 @@
 //! Scheduled runs: --quiet, the run lock, alerts on change of state (to a local HTTP server on
 //! 127.0.0.1), Prometheus metrics written atomically.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// What the webhook does with a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

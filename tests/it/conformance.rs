@@ -3,11 +3,9 @@
 //! must give exit 2 and file:line:column, never a panic; every good file must load.
 //! `check --plan` loads and plans without sending a packet.
 
-mod common;
-
 use std::path::Path;
 
-use common::audit;
+use crate::common::audit;
 
 const HEAD: &[u8] = b"$ORIGIN bots.example.net.\n$TTL 300\n@ IN SOA ns1 h 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 192.0.2.1\n";
 

@@ -1,12 +1,10 @@
 //! `dns-audit recent` and the history store, end to end: a real git repository made in a temp
 //! dir (commits with set dates), real servers on 127.0.0.1, the binary.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const BASE: &str = "$ORIGIN bots.example.net.
 $TTL 300

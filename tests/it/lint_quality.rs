@@ -358,7 +358,7 @@ fn lint_catches_typos_and_leaves_legitimate_changes_alone() {
         check("decommission a host".into(), fewer.text(), false);
     }
     // The example fleet of the repository, set up with bh21 in the same ways.
-    let example = include_str!("../expected-records/bots.example.net.zone");
+    let example = include_str!("../../expected-records/bots.example.net.zone");
     let origin = "bots.example.net.";
     let bumped = example.replace("2026112401", "2026112402");
     let setup =

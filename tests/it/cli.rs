@@ -1,12 +1,10 @@
 //! The command line people already know: expected-records found as git finds its repository,
 //! shell completions and a manual page generated from the flags.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// The binary run in `cwd` with `args`, no DNS_AUDIT_* from the environment unless given.
 fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {

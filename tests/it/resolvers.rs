@@ -3,11 +3,9 @@
 //! is fixed, and `check` tells the authoritative servers clean and Unbound stale until the TTL
 //! runs out. Also: Unbound down (a failure, exit 3, never drift), a negative answer cached.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The expected zone with short TTLs: bh17's A lives 8 s in caches, negative answers 8 s.
 fn zone(serial: u32, extra: &str) -> String {
