@@ -1,8 +1,12 @@
 //! Reading the history of expected-records with the `git` command-line tool.
 //!
 //! Every revision and path goes after `--end-of-options` or `--`, revisions given by users may
-//! not start with `-`, and git runs with a fixed environment: no pager, no prompts, no fsmonitor
-//! or hooks from the repository, so nothing in the zone directory is executed.
+//! not start with `-`, and git runs with a fixed environment: no pager, no prompts, no fsmonitor,
+//! hooks or signature checks from the repository. Only plumbing that never reads the work tree
+//! through git runs: local edits are found by hashing the files as they are
+//! (`hash-object --no-filters`), so no filter, diff driver or textconv a repository (or the
+//! runner's global config) names is ever executed. git's own ownership check stays on: a
+//! repository another user owns is refused, and said so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +31,19 @@ pub enum GitError {
     /// The directory is not inside a git work tree.
     #[error("{0} is not inside a git repository")]
     NotARepository(PathBuf),
+    /// git refuses a repository another user owns ("dubious ownership"): its config could run
+    /// commands as this user. Not bypassed; the user is told how to trust it.
+    #[error(
+        "git refuses the repository at {root}: it belongs to another user, and git does not read a \
+         repository it was not told to trust (its config could run commands as you); git said: \
+         {said}; if you trust it, run once as this user: git config --global --add safe.directory {root}"
+    )]
+    NotTrusted {
+        /// The repository's top directory, as git names it.
+        root: String,
+        /// git's own words, escaped.
+        said: String,
+    },
 }
 
 /// One commit.
@@ -61,6 +78,10 @@ fn git(root: &Path) -> Command {
             "core.fsmonitor=false",
             "-c",
             "core.hooksPath=/dev/null",
+            "-c",
+            "log.showSignature=false",
+            "-c",
+            "core.untrackedCache=false",
         ])
         .args(["-c", "core.pager=cat", "-c", "diff.external=", "--no-pager"])
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -83,6 +104,85 @@ fn output(mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, GitError> {
     Ok(out.stdout)
 }
 
+/// Runs git with `input` on its standard input (fed from a thread: a pipe holds less than a
+/// long answer).
+fn output_fed(mut cmd: Command, args: &[&str], input: Vec<u8>) -> Result<Vec<u8>, GitError> {
+    use std::process::Stdio;
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(GitError::Spawn)?;
+    let mut stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        if let Some(stdin) = stdin.as_mut() {
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let out = child.wait_with_output().map_err(GitError::Spawn)?;
+    let _ = feeder.join();
+    if !out.status.success() {
+        return Err(GitError::Failed {
+            args: args.join(" "),
+            stderr: crate::escape::terminal(String::from_utf8_lossy(&out.stderr).trim()),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// The blob id git gives `bytes` (a symlink's target), with no filter.
+fn hash_bytes(root: &Path, bytes: &[u8]) -> Result<String, GitError> {
+    let out = output_fed(
+        git(root),
+        &["hash-object", "--no-filters", "--stdin"],
+        bytes.to_vec(),
+    )?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// [`GitError::NotTrusted`] from git's "dubious ownership" message (which names the
+/// repository as `at '<path>'`), else naming `dir`.
+fn not_trusted(stderr: &str, dir: &Path) -> GitError {
+    let root = stderr
+        .split_once("at '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(root, _)| root.to_string())
+        .unwrap_or_else(|| crate::escape::terminal(&dir.display().to_string()));
+    let said = stderr.lines().next().unwrap_or_default().trim();
+    GitError::NotTrusted {
+        root,
+        said: said.strip_prefix("fatal: ").unwrap_or(said).to_string(),
+    }
+}
+
+/// One entry of `git ls-files --stage -z`.
+#[derive(Debug, PartialEq, Eq)]
+struct IndexEntry {
+    mode: String,
+    object: String,
+    path: String,
+}
+
+/// The entries of `git ls-files --stage -z` (`<mode> <object> <stage>\t<path>\0` each).
+fn index_entries(listing: &[u8]) -> Vec<IndexEntry> {
+    listing
+        .split(|b| *b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (meta, path) = entry.split_once('\t')?;
+            let mut meta = meta.split(' ');
+            Some(IndexEntry {
+                mode: meta.next()?.to_string(),
+                object: meta.next()?.to_string(),
+                path: path.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Refuses a user-given revision that git could take for an option.
 pub(crate) fn check_revision(rev: &str) -> Result<(), GitError> {
     if rev.starts_with('-') || rev.is_empty() {
@@ -97,8 +197,12 @@ impl Repo {
         let dir = dir
             .canonicalize()
             .map_err(|_| GitError::NotARepository(dir.to_path_buf()))?;
-        let out = output(git(&dir), &["rev-parse", "--show-toplevel"])
-            .map_err(|_| GitError::NotARepository(dir.clone()))?;
+        let out = output(git(&dir), &["rev-parse", "--show-toplevel"]).map_err(|e| match e {
+            GitError::Failed { stderr, .. } if stderr.contains("dubious ownership") => {
+                not_trusted(&stderr, &dir)
+            }
+            _ => GitError::NotARepository(dir.clone()),
+        })?;
         let root = PathBuf::from(String::from_utf8_lossy(&out).trim());
         let root = root.canonicalize().unwrap_or(root);
         let relative = dir
@@ -184,15 +288,86 @@ impl Repo {
     pub fn revision(&self) -> Result<(String, bool), GitError> {
         let head = output(git(&self.root), &["rev-parse", "--short=12", "HEAD"])?;
         let head = String::from_utf8_lossy(&head).trim().to_string();
-        let mut dir = self.dir.display().to_string();
-        if dir.is_empty() {
-            dir = ".".into();
-        }
-        let status = output(
+        Ok((head, self.differs_from_head()?))
+    }
+
+    /// Whether the directory differs from HEAD: a staged change (index against HEAD's tree, no
+    /// work tree read), an untracked file, or a tracked file whose bytes as they are hash to
+    /// another blob than the index holds. `git status` would run the repository's filters on
+    /// the work tree (`filter.*.clean`, `.process`); this runs none. A file a filter rewrites
+    /// on commit (git-lfs, CRLF) therefore counts as changed: said, never executed.
+    fn differs_from_head(&self) -> Result<bool, GitError> {
+        let spec = self.pathspec();
+        let staged = output(
             git(&self.root),
-            &["status", "--porcelain", "--untracked-files=all", "--", &dir],
+            &[
+                "diff-index",
+                "--cached",
+                "--name-only",
+                "--no-ext-diff",
+                "--no-textconv",
+                "HEAD",
+                "--",
+                &spec,
+            ],
         )?;
-        Ok((head, !status.is_empty()))
+        let untracked = output(
+            git(&self.root),
+            &[
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+                "-z",
+                "--",
+                &spec,
+            ],
+        )?;
+        if !staged.is_empty() || !untracked.is_empty() {
+            return Ok(true);
+        }
+        self.tracked_files_differ(&spec)
+    }
+
+    /// Whether a tracked file of `spec` differs from its index entry: its bytes, as they are,
+    /// hashed with no filter (one `hash-object` for all files), or a symlink's target.
+    fn tracked_files_differ(&self, spec: &str) -> Result<bool, GitError> {
+        let listing = output(git(&self.root), &["ls-files", "--stage", "-z", "--", spec])?;
+        let entries = index_entries(&listing);
+        let mut files = Vec::new();
+        for entry in &entries {
+            let on_disk = self.root.join(&entry.path);
+            let kind = std::fs::symlink_metadata(&on_disk).map(|m| m.file_type());
+            match entry.mode.as_str() {
+                "160000" => continue, // a submodule: its own repository
+                "120000" => match std::fs::read_link(&on_disk) {
+                    Ok(target)
+                        if hash_bytes(&self.root, target.as_os_str().as_encoded_bytes())?
+                            == entry.object =>
+                    {
+                        continue
+                    }
+                    _ => return Ok(true),
+                },
+                _ if !kind.is_ok_and(|k| k.is_file()) || entry.path.contains('\n') => {
+                    return Ok(true)
+                }
+                _ => files.push(entry),
+            }
+        }
+        if files.is_empty() {
+            return Ok(false);
+        }
+        let paths: String = files.iter().map(|e| format!("{}\n", e.path)).collect();
+        let hashes = output_fed(
+            git(&self.root),
+            &["hash-object", "--no-filters", "--stdin-paths"],
+            paths.into_bytes(),
+        )?;
+        let hashes = String::from_utf8_lossy(&hashes);
+        let mut hashes = hashes.lines();
+        Ok(!files
+            .iter()
+            .all(|entry| hashes.next() == Some(entry.object.as_str())))
     }
 
     /// A file of the directory as it was at `rev`, read from git objects (never the work tree).
@@ -253,24 +428,12 @@ impl Repo {
             .rev()
             .map(|hash| format!("{hash}:{path}\n"))
             .collect();
-        let mut child = git(&self.root)
-            .args(["cat-file", "--batch"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(GitError::Spawn)?;
-        // Fed from a thread: a pipe holds less than a long history's answers.
-        let mut stdin = child.stdin.take();
-        let feeder = std::thread::spawn(move || {
-            use std::io::Write;
-            if let Some(stdin) = stdin.as_mut() {
-                let _ = stdin.write_all(specs.as_bytes());
-            }
-        });
-        let out = child.wait_with_output().map_err(GitError::Spawn)?;
-        let _ = feeder.join();
-        Ok(batch_blobs(&out.stdout))
+        let out = output_fed(
+            git(&self.root),
+            &["cat-file", "--batch"],
+            specs.into_bytes(),
+        )?;
+        Ok(batch_blobs(&out))
     }
 }
 
@@ -329,6 +492,28 @@ mod tests {
     fn batch_output_is_split_into_blobs() {
         let out = b"aaaa blob 3\nab\n\nbbbb missing\ncccc tree 2\nxy\ndddd blob 0\n\n";
         assert_eq!(batch_blobs(out), vec![b"ab\n".to_vec(), Vec::new()]);
+    }
+
+    #[test]
+    fn index_listing_is_split_into_entries() {
+        let listing = b"100644 abc 0\tx/a.zone\x00120000 def 0\tx/link\x00";
+        let entries = index_entries(listing);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].mode, "100644");
+        assert_eq!(entries[0].object, "abc");
+        assert_eq!(entries[1].path, "x/link");
+    }
+
+    #[test]
+    fn dubious_ownership_names_the_repository() {
+        let said = "fatal: detected dubious ownership in repository at '/srv/dns'\nTo add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /srv/dns";
+        let e = not_trusted(said, Path::new("/srv/dns/expected-records"));
+        let text = e.to_string();
+        assert!(text.contains("safe.directory /srv/dns"), "{text}");
+        assert!(
+            text.contains("detected dubious ownership in repository at '/srv/dns'"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -334,9 +334,12 @@ fn live_status(
     Ok(())
 }
 
-/// Marks each change that every server it was seen on later undid (went back to exactly what
-/// it replaced) with when; returns the indexes of those undoing changes. Changes come newest
-/// first, so the newest change claims its undoing first.
+/// Marks each change that every server it was seen on later undid with when; returns the
+/// indexes of those undoing changes. A change is undone when a later one puts the RRset back to
+/// what it was before it, directly (one step: `+.145`, then `-.145`) or across a chain of
+/// changes that followed each other (`+.145`, `-.144`, then the redeploy back to `.144`): each
+/// change of the chain is then reverted at the redeploy. Changes come newest first, so the
+/// newest change claims its undoing first.
 fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
     // Only changes of the same RRset can undo each other: looked for within its group.
     let mut groups: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
@@ -348,32 +351,67 @@ fn pair_reverts(changes: &mut [LiveChange]) -> BTreeSet<usize> {
     let mut reverts = BTreeSet::new();
     for group in &groups {
         for &at in group {
-            let undone = &changes[at];
-            if undone.explained_by.is_some() {
+            if changes[at].explained_by.is_some() || changes[at].reverted.is_some() {
                 continue;
             }
-            let undoing = group
-                .iter()
-                .map(|&other| (other, &changes[other]))
-                .find(|(other, later)| {
-                    *other != at
-                        && !reverts.contains(other)
-                        // A change undone itself is a live change of its own, not the undoing
-                        // of an older one (drift, fix, drift again, fix again).
-                        && later.reverted.is_none()
-                        && later.last_run > undone.last_run
-                        && later.before == undone.values
-                        && later.values == undone.before
-                        && undone.servers.iter().all(|s| later.servers.contains(s))
-                })
-                .map(|(other, later)| (other, later.last_seen));
-            if let Some((other, when)) = undoing {
-                changes[at].reverted = Some(when);
+            let undone = &changes[at];
+            let undoing = group.iter().find_map(|&other| {
+                let later = &changes[other];
+                let candidate = other != at
+                    && !reverts.contains(&other)
+                    // A change undone itself is a live change of its own, not the undoing
+                    // of an older one (drift, fix, drift again, fix again).
+                    && later.reverted.is_none()
+                    && later.last_run > undone.last_run
+                    && later.before == undone.values;
+                if !candidate {
+                    return None;
+                }
+                let chain = chain_back_to(changes, group, at, &reverts, &later.values)?;
+                let servers_covered = chain
+                    .iter()
+                    .all(|&c| changes[c].servers.iter().all(|s| later.servers.contains(s)));
+                servers_covered.then_some((other, later.last_seen, chain))
+            });
+            if let Some((other, when, chain)) = undoing {
+                for undone in chain {
+                    changes[undone].reverted = Some(when);
+                }
                 reverts.insert(other);
             }
         }
     }
     reverts
+}
+
+/// The changes that led, one after the other, from `state` to what change `last` left (its
+/// own index first): each one's `before` is the previous one's values, none explained by a
+/// commit, none an undoing already counted. None when the chain does not reach `state`.
+/// Bounded by the group: a change is taken at most once.
+fn chain_back_to(
+    changes: &[LiveChange],
+    group: &[usize],
+    last: usize,
+    reverts: &BTreeSet<usize>,
+    state: &[String],
+) -> Option<Vec<usize>> {
+    let mut chain = vec![last];
+    let mut current = last;
+    while changes[current].before != state {
+        let step = &changes[current];
+        let previous = group.iter().copied().find(|&p| {
+            let earlier = &changes[p];
+            !chain.contains(&p)
+                && !reverts.contains(&p)
+                && earlier.explained_by.is_none()
+                && earlier.reverted.is_none()
+                && earlier.last_run < step.last_run
+                && earlier.values == step.before
+        })?;
+        chain.push(previous);
+        current = previous;
+    }
+    Some(chain)
 }
 
 impl Recent {
@@ -633,6 +671,57 @@ pub fn ago(now: i64, then: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A live change of bh44 A from `before` to `values`, last seen by run `run`.
+    fn bh44(run: i64, before: &[&str], values: &[&str]) -> LiveChange {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        LiveChange {
+            first_seen: run * 60,
+            zone: "bots.example.net.".into(),
+            host: "bh44".into(),
+            name: "bh44.bots.example.net.".into(),
+            rtype: "A".into(),
+            what: LiveWhat::Changed,
+            values: strings(values),
+            before: strings(before),
+            servers: vec!["ns1".into(), "ns2".into()],
+            explained_by: None,
+            notes: Vec::new(),
+            reverted: None,
+            last_run: run,
+            last_seen: run * 60,
+        }
+    }
+
+    #[test]
+    fn a_fix_after_two_steps_reverts_both() {
+        // Newest first: the redeploy, the deleted .144, the added .145.
+        let mut changes = vec![
+            bh44(4, &[".145"], &[".144"]),
+            bh44(3, &[".144", ".145"], &[".145"]),
+            bh44(2, &[".144"], &[".144", ".145"]),
+        ];
+        let reverts = pair_reverts(&mut changes);
+        assert_eq!(reverts, BTreeSet::from([0]), "the redeploy is the undoing");
+        assert_eq!(changes[1].reverted, Some(240));
+        assert_eq!(changes[2].reverted, Some(240));
+    }
+
+    #[test]
+    fn a_chain_that_does_not_return_is_still_served() {
+        // Added .145, then .144 deleted: bh44 serves .145 alone, nothing undone.
+        let mut changes = vec![
+            bh44(3, &[".144", ".145"], &[".145"]),
+            bh44(2, &[".144"], &[".144", ".145"]),
+        ];
+        assert!(pair_reverts(&mut changes).is_empty());
+        assert!(changes.iter().all(|c| c.reverted.is_none()));
+        // And back to .144 only on ns1: not undone on ns2, so not reverted.
+        let mut partial = bh44(4, &[".145"], &[".144"]);
+        partial.servers = vec!["ns1".into()];
+        changes.insert(0, partial);
+        assert!(pair_reverts(&mut changes).is_empty());
+    }
 
     #[test]
     fn ages_read_at_a_glance() {

@@ -46,17 +46,10 @@ pub async fn run(config: &RecentConfig) -> Result<RecentRun, RecentError> {
     expected.config.add_resolvers(&config.resolvers);
     let (path, named) = store_path(config.state.as_deref(), &expected.config)?;
     let mut notes = Vec::new();
-    let (history, drift) = if config.offline {
-        (History::open_read_only(&path)?, None)
-    } else {
-        let mut history = History::open_in(&path, !named)?;
-        let (report, not_recorded) =
-            check(&expected, &config.nameservers, Some(&mut history)).await;
-        if let Some(e) = not_recorded {
-            notes.push(format!("this check was not recorded: {e}"));
-        }
-        (Some(history), Some(report))
-    };
+    let (history, drift) = observe(config, &expected, &path, named, &mut notes).await?;
+    if let Some(note) = history.as_ref().and_then(|h| h.read_note.clone()) {
+        notes.push(note);
+    }
     let store = match &history {
         Some(history) => {
             let (runs, first_run) = history.summary()?;
@@ -85,4 +78,40 @@ pub async fn run(config: &RecentConfig) -> Result<RecentRun, RecentError> {
     recent.drift = drift;
     recent.store = Some(store);
     Ok(RecentRun { recent, notes })
+}
+
+/// The store and, unless offline, a fresh check recorded in it. A user who may not write the
+/// store (on-call as another user than the cron) still gets the check, unrecorded, and the
+/// store as the cron left it; `notes` says so.
+async fn observe(
+    config: &RecentConfig,
+    expected: &crate::expected::Expected,
+    path: &std::path::Path,
+    named: bool,
+    notes: &mut Vec<String>,
+) -> Result<(Option<History>, Option<crate::report::Report>), RecentError> {
+    Ok(if config.offline {
+        (History::open_read_only(path)?, None)
+    } else {
+        match History::open_in(path, !named) {
+            Ok(mut history) => {
+                let (report, not_recorded) =
+                    check(expected, &config.nameservers, Some(&mut history)).await;
+                if let Some(e) = not_recorded {
+                    notes.push(format!("this check was not recorded: {e}"));
+                }
+                (Some(history), Some(report))
+            }
+            // On-call as another user than the cron: check without recording, read the store.
+            Err(e) if e.is_not_writable() => {
+                let (report, _) = check(expected, &config.nameservers, None).await;
+                notes.push(format!(
+                    "this check was not recorded: this user may not write the store ({e}); \
+                     the store was read as the recording user left it"
+                ));
+                (History::open_read_only(path)?, Some(report))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    })
 }

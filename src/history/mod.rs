@@ -1,6 +1,8 @@
 //! The history store: what each server answered, kept as changes, not snapshots.
 //!
-//! One SQLite file (WAL, busy timeout). Per (zone, server, name, type) the store keeps the current
+//! One SQLite file (WAL while a run writes, busy timeout; a single file in rollback mode at rest,
+//! so that a user who may only read it, or a read-only mount, can open it: a WAL database
+//! needs its `-shm` file, which such a reader cannot create). Per (zone, server, name, type) the store keeps the current
 //! state as a hash; a run adds a `changes` row only where an RRset first appears, changes or
 //! disappears, plus one small `runs` row. A year of 5-minute runs over a stable fleet therefore
 //! grows with the number of changes, not of runs. Every run is one transaction: a run killed at
@@ -60,6 +62,26 @@ pub enum HistoryError {
     },
 }
 
+impl HistoryError {
+    /// Whether the store could not be opened for writing only because this user (or this
+    /// mount) may not write it: a reader can still read it as it is.
+    pub(crate) fn is_not_writable(&self) -> bool {
+        use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+        use std::io::ErrorKind;
+        match self {
+            HistoryError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(e.code, ReadOnly | CannotOpen | PermissionDenied),
+            HistoryError::Io { source, .. } => matches!(
+                source.kind(),
+                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Where the store is: `flag` (--state, DNS_AUDIT_STATE), else the config's `state`, else
 /// the default place; and whether it was named (a named store's directory must exist: a
 /// mistyped path is not a new empty history).
@@ -91,6 +113,23 @@ pub(crate) fn default_path() -> Option<PathBuf> {
 pub struct History {
     path: PathBuf,
     conn: Connection,
+    /// Opened to write: on close the file is put back in rollback mode.
+    writer: bool,
+    /// How the store was read when it could not be read the ordinary way (said to the user).
+    pub read_note: Option<String>,
+}
+
+impl Drop for History {
+    /// A writer leaves the store as one file in rollback mode (after a checkpoint): on-call, as
+    /// another user or through a read-only mount, can then read it without creating anything
+    /// beside it. Where another connection is open the switch fails at once (no busy wait) and
+    /// the store stays in WAL, its `-wal`/`-shm` kept for that reader; the next writer tries again.
+    fn drop(&mut self) {
+        if self.writer {
+            let _ = self.conn.busy_timeout(Duration::ZERO);
+            let _ = self.conn.pragma_update(None, "journal_mode", "DELETE");
+        }
+    }
 }
 
 /// What a run was, for its `runs` row.
@@ -226,7 +265,8 @@ impl History {
         let err = sqlite(path);
         // Look before touching anything: a foreign database must not even get a new journal mode.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
-        let history = History::identified(path, flags)?;
+        let mut history = History::identified(path, flags)?;
+        history.writer = true;
         // Switching the journal mode and some lock upgrades report "busy" at once, without
         // waiting; two runs that start together retry here instead of failing.
         retry_busy(|| {
@@ -245,7 +285,6 @@ impl History {
                 .pragma_update(None, "synchronous", "NORMAL")
                 .map_err(&err)
         })?;
-        let mut history = history;
         if history.version()? != SCHEMA_VERSION {
             retry_busy(|| history.migrate())?;
         }
@@ -259,6 +298,8 @@ impl History {
         let mut history = History {
             path: path.into(),
             conn,
+            writer: false,
+            read_note: None,
         };
         retry_busy(|| history.identify(TransactionBehavior::Deferred))?;
         Ok(history)
@@ -277,7 +318,23 @@ impl History {
         if !path.exists() {
             return Ok(None);
         }
-        let history = History::identified(path, READ_ONLY)?;
+        let history = match History::identified(path, READ_ONLY) {
+            Err(HistoryError::Sqlite { .. }) if !wal_beside(path).exists() => {
+                // A store left in WAL mode (by an older dns-audit, or while another connection
+                // was open) with its -wal gone: every change is in the file, but SQLite wants
+                // to create the -shm, which this user may not. Read the file as it is.
+                let mut history = History::identified(&immutable_uri(path), immutable_flags())?;
+                history.path = path.into();
+                history.read_note = Some(format!(
+                    "{}: left in WAL mode without its -wal and -shm files, which this user may \
+                     not create: read as it is on disk, creating nothing (the next recorded \
+                     run puts it back in rollback mode)",
+                    path.display()
+                ));
+                history
+            }
+            other => other?,
+        };
         let version = history.version()?;
         if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(HistoryError::Foreign {
@@ -358,6 +415,33 @@ fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 /// How a connection that only reads is opened (one used by a single thread).
 const READ_ONLY: OpenFlags =
     OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+/// The WAL file SQLite keeps beside the store while it is in WAL mode.
+fn wal_beside(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Flags for reading a file that nothing may be created beside (`immutable=1` in its URI).
+fn immutable_flags() -> OpenFlags {
+    READ_ONLY | OpenFlags::SQLITE_OPEN_URI
+}
+
+/// `file:` URI of `path` with `immutable=1`: SQLite reads the file and creates no journal, WAL
+/// index or lock. Only for a file no writer has open (see [`History::open_read_only`]).
+fn immutable_uri(path: &Path) -> PathBuf {
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
+            _ if b.is_ascii() => uri.push(*b as char),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    PathBuf::from(uri)
+}
 
 /// A read-only connection of its own, beside a writing one (the quick check, the stored
 /// states read as a run is worked out).

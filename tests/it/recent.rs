@@ -508,10 +508,153 @@ async fn a_store_damaged_inside_is_reported_and_never_written() {
     assert_eq!(out.status.code(), Some(1), "the drift stands: {err}");
     assert!(err.contains("this run was not recorded"), "{err}");
     assert!(err.contains("the store is damaged"), "{err}");
+    // A writer puts the store in WAL mode while it works and back in rollback mode when it is
+    // done (so that readers who may not write can open it): that is the header's journal-mode
+    // bytes and change counter (bytes 18-19, 24-27, 92-99). Nothing else may differ.
+    let after = std::fs::read(&fleet.state).unwrap();
+    assert_eq!(after.len(), bytes.len(), "the store was written");
+    let data = |b: &[u8]| [&b[..18], &b[20..24], &b[28..92], &b[100..]].concat();
+    assert!(data(&after) == data(&bytes), "the store was written");
+    assert_eq!(
+        &after[18..20],
+        &[1, 1],
+        "the store is left in rollback mode"
+    );
+}
+
+/// A fix in several steps on the server (a second A added, the right one deleted, then the
+/// zone redeployed from git) is one story, reverted: nothing is served that no commit explains.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_fixed_in_steps_is_reverted_not_live() {
+    let fleet = Fleet::new();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    let added = format!("{BASE}bh17 IN A 203.0.113.145\n");
+    assert_eq!(fleet.observe(&added).await, 1);
+    let own_gone = added.replace("bh17 IN A 203.0.113.17\n", "");
+    assert_eq!(fleet.observe(&own_gone).await, 1);
+    assert_eq!(fleet.observe(BASE).await, 0, "redeployed from git: clean");
+
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0, "every server matches: {human}");
+    let unexplained = json["unexplained"].as_array().unwrap();
+    assert_eq!(unexplained.len(), 2, "{json:#}");
+    assert!(
+        unexplained.iter().all(|c| c["reverted"].is_i64()),
+        "both steps are reverted: {json:#}"
+    );
+    assert_eq!(human.matches("reverted ").count(), 2, "{human}");
+}
+
+/// As deployed: the cron (root) writes the store in /var/lib/dns-audit's layout (directory
+/// 0755, file 0644); on-call is another user (`nobody`) who may read but not write it, and for
+/// whom git refuses the root-owned repository until told to trust it.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_call_as_another_user_reads_the_cron_store() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run_as_others() {
+        return;
+    }
+    let fleet = Fleet::new();
+    std::fs::set_permissions(fleet._dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store_dir = fleet.state.parent().unwrap();
+    std::fs::set_permissions(store_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(fleet.observe(BASE).await, 0);
+    let incident = format!("{BASE}bh17 IN A 203.0.113.18\n");
+    assert_eq!(fleet.observe(&incident).await, 1);
+    std::fs::set_permissions(&fleet.state, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(store_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        listing(),
+        ["history.sqlite", "history.sqlite.lock"],
+        "the cron left the store and its run lock, no -wal or -shm"
+    );
+    let bytes = std::fs::read(&fleet.state).unwrap();
+
+    // git's ownership check stays on: said, with what to do, never "not a repository".
+    let out = audit("recent")
+        .arg("--offline")
+        .expected(&fleet.expected())
+        .state(&fleet.state)
+        .run_as("nobody")
+        .run()
+        .await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("bh17 A 203.0.113.1[7→8] appeared"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("git refuses the repository"), "{stderr}");
+    assert!(
+        stderr.contains("git config --global --add safe.directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not inside a git repository"), "{stderr}");
+
+    // Trusted by on-call's own git config: the change comes with its last-commit context, by
+    // `audit recent --offline` and by `audit recent`, which checks but may not record.
+    let trust = fleet._dir.path().join("oncall.gitconfig");
+    std::fs::write(
+        &trust,
+        format!("[safe]\n\tdirectory = {}\n", fleet.repo.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&trust, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = serve_at(fleet.server, &incident).await;
+    for offline in [true, false] {
+        let mut command = audit("recent")
+            .alias()
+            .expected(&fleet.expected())
+            .state(&fleet.state)
+            .nameserver("ns1", server.addr())
+            .env("GIT_CONFIG_GLOBAL", &trust.display().to_string())
+            .run_as("nobody");
+        if offline {
+            command = command.arg("--offline");
+        }
+        let out = command.run().await;
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("no commit explains it")
+                && stdout.contains("last commit: 'initial fleet'"),
+            "offline {offline}: {stdout}{stderr}"
+        );
+        assert!(!stderr.contains("git refuses"), "{stderr}");
+        if !offline {
+            assert!(
+                stderr.contains("this user may not write the store"),
+                "{stderr}"
+            );
+            assert!(
+                stdout.contains("DRIFT"),
+                "the fresh check is shown: {stdout}"
+            );
+        }
+    }
+    server.stop().await;
+    assert_eq!(
+        listing(),
+        ["history.sqlite", "history.sqlite.lock"],
+        "a reader created a file beside the store"
+    );
     assert_eq!(
         std::fs::read(&fleet.state).unwrap(),
         bytes,
-        "the store was written"
+        "a reader wrote the store"
     );
 }
 
@@ -678,6 +821,21 @@ async fn check_says_which_revision_of_expected_records_it_compared() {
         )),
         "{text}"
     );
+    // Staged, and untracked: both nobody committed.
+    fleet.git(&["add", "-A"], 0);
+    let text = check(fleet.expected()).await;
+    assert!(text.contains("with uncommitted changes"), "staged: {text}");
+    fleet.git(&["reset", "-q", "--hard"], 0);
+    assert!(check(fleet.expected())
+        .await
+        .ends_with(&format!("commit {head}\n")));
+    std::fs::write(fleet.expected().join("notes.txt"), "").unwrap();
+    let text = check(fleet.expected()).await;
+    assert!(
+        text.contains("with uncommitted changes"),
+        "untracked: {text}"
+    );
+    std::fs::remove_file(fleet.expected().join("notes.txt")).unwrap();
     // Outside git.
     let copy = tempfile::tempdir().unwrap();
     for file in ["bots.example.net.zone", "dns-audit.toml"] {
@@ -688,6 +846,78 @@ async fn check_says_which_revision_of_expected_records_it_compared() {
         text.ends_with("compared with expected-records: not in git\n"),
         "{text}"
     );
+}
+
+/// Nothing a repository's config names runs: a filter (clean, smudge, process) on the zone
+/// files, a diff driver and textconv, an external diff, fsmonitor, a pager and a signature
+/// program behind `log.showSignature`. `check`, `lint --base` and `recent` read the repository
+/// (the zone file rewritten first, so `git status` would have to run the clean filter) and no
+/// command leaves its mark.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_the_repository_configures_is_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let fleet = Fleet::new();
+    std::fs::write(
+        fleet.repo.join(".gitattributes"),
+        "*.zone filter=evil diff=evil\n",
+    )
+    .unwrap();
+    fleet.git(&["add", "-A"], 60);
+    fleet.git(&["commit", "-q", "-m", "attributes"], 60);
+    let marks = fleet._dir.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
+    let mark = |what: &str| format!("touch {}/{what}", marks.display());
+    let gpg = fleet._dir.path().join("gpg.sh");
+    std::fs::write(&gpg, format!("#!/bin/sh\n{}\n", mark("gpg"))).unwrap();
+    std::fs::set_permissions(&gpg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = [
+        ("filter.evil.clean", format!("{}; cat", mark("clean"))),
+        ("filter.evil.smudge", format!("{}; cat", mark("smudge"))),
+        ("filter.evil.process", mark("process")),
+        ("filter.evil.required", "true".into()),
+        ("diff.evil.command", mark("diff")),
+        ("diff.evil.textconv", format!("{}; cat", mark("textconv"))),
+        ("diff.external", mark("external")),
+        ("core.fsmonitor", mark("fsmonitor")),
+        ("core.pager", format!("{}; cat", mark("pager"))),
+        ("log.showSignature", "true".into()),
+        ("gpg.program", gpg.display().to_string()),
+    ];
+    for (key, value) in &config {
+        fleet.git(&["config", key, value], 0);
+    }
+    let zone = fleet.expected().join("bots.example.net.zone");
+    let text = std::fs::read_to_string(&zone).unwrap();
+    std::fs::write(&zone, text).unwrap();
+
+    let server = serve_at(fleet.server, BASE).await;
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(&fleet.state)
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("compared with expected-records: commit ")
+            && !stdout.contains("uncommitted"),
+        "the same bytes are no change: {stdout}"
+    );
+    let lint = audit("lint")
+        .expected(&fleet.expected())
+        .args(["--base", "HEAD~1"])
+        .run()
+        .await;
+    assert_eq!(lint.status.code(), Some(0), "{lint:?}");
+    let (code, _, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0, "{human}");
+    server.stop().await;
+    let ran: Vec<_> = std::fs::read_dir(&marks)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(ran.is_empty(), "the repository's config ran: {ran:?}");
 }
 
 /// `--since` as people type it: ages in any combination, dates, RFC 3339 times; a refusal says

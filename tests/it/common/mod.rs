@@ -105,6 +105,28 @@ pub const FAST_AXFR: &str = "timeout_ms = 300\nretries = 1\naxfr = \"auto\"\n";
 pub struct Audit {
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Run as this Unix user through `runuser` (the test runs as root), as on-call does.
+    user: Option<String>,
+    /// Run the `audit` alias instead of `dns-audit`.
+    alias: bool,
+}
+
+/// Whether this test may run commands as another Unix user (root, with `runuser`): the
+/// deployment tests need it; CI runs as root, so there they always run.
+pub fn can_run_as_others() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !(root && Path::new("/usr/sbin/runuser").exists()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the tests as root with runuser"
+        );
+        eprintln!("skipped: not root, or no runuser");
+        return false;
+    }
+    true
 }
 
 /// `dns-audit SUBCOMMAND`, to be completed with flags.
@@ -112,6 +134,8 @@ pub fn audit(subcommand: &str) -> Audit {
     Audit {
         args: vec![subcommand.to_string()],
         env: Vec::new(),
+        user: None,
+        alias: false,
     }
 }
 
@@ -161,11 +185,38 @@ impl Audit {
         self
     }
 
+    /// Runs as `user` (through `runuser -u USER --`), with that user's HOME.
+    pub fn run_as(mut self, user: &str) -> Audit {
+        self.user = Some(user.to_string());
+        self
+    }
+
+    /// Runs the `audit` alias, the name on-call types.
+    pub fn alias(mut self) -> Audit {
+        self.alias = true;
+        self
+    }
+
     /// Runs the binary and waits for it.
     pub async fn run(self) -> Output {
         tokio::task::spawn_blocking(move || {
             let state = tempfile::tempdir().unwrap();
-            Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+            let binary = if self.alias {
+                env!("CARGO_BIN_EXE_audit")
+            } else {
+                env!("CARGO_BIN_EXE_dns-audit")
+            };
+            let mut command = match &self.user {
+                Some(user) => {
+                    let mut command = Command::new("/usr/sbin/runuser");
+                    command
+                        .args(["-u", user, "--", binary])
+                        .env("HOME", "/nonexistent");
+                    command
+                }
+                None => Command::new(binary),
+            };
+            command
                 .args(&self.args)
                 .env("NO_COLOR", "1")
                 .env("XDG_STATE_HOME", state.path())
