@@ -200,6 +200,8 @@ struct RawConfig {
     concurrency: Option<usize>,
     max_zone_bytes: Option<u64>,
     max_zone_records: Option<usize>,
+    max_zone_includes: Option<usize>,
+    max_zone_include_bytes: Option<u64>,
     nameservers: Option<Vec<String>>,
     host_depth: Option<usize>,
     ignore_types: Option<Vec<String>>,
@@ -414,6 +416,12 @@ impl Config {
         if let Some(records) = raw.max_zone_records {
             config.limits.max_records = records;
             config.query.max_transfer_records = records;
+        }
+        if let Some(includes) = raw.max_zone_includes {
+            config.limits.max_includes = includes;
+        }
+        if let Some(bytes) = raw.max_zone_include_bytes {
+            config.limits.max_include_bytes = bytes;
         }
         config.alert_settings(&source, &raw)?;
         config.lint_settings(&source, &raw)?;

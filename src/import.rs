@@ -147,6 +147,7 @@ fn zone_file_text(zone: &Zone, header: &str, file_name: &Path) -> Result<String,
         max_records: usize::MAX,
         max_bytes: u64::MAX,
         record_lines: false,
+        ..ZoneLimits::default()
     };
     let again =
         load_zone_bytes(file_name, text.as_bytes(), &zone.origin, limits).map_err(Error::Zone)?;

@@ -31,6 +31,12 @@ pub struct ZoneLimits {
     pub max_bytes: u64,
     /// Most records accepted in one zone.
     pub max_records: usize,
+    /// Most `$INCLUDE`s read for one zone, each time one is read (a file included from ten
+    /// places counts ten): a fan-out of includes makes no records, so `max_records` never
+    /// stops it, and nine files of ten includes each would be read for hours.
+    pub max_includes: usize,
+    /// Most bytes of included files read for one zone, counted each time one is read.
+    pub max_include_bytes: u64,
     /// Keep the place of every RRset and record (lint points at them; check does not need them).
     pub record_lines: bool,
 }
@@ -40,6 +46,8 @@ impl Default for ZoneLimits {
         ZoneLimits {
             max_bytes: 256 * 1024 * 1024,
             max_records: 2_000_000,
+            max_includes: 1_000,
+            max_include_bytes: 512 * 1024 * 1024,
             record_lines: false,
         }
     }
@@ -238,6 +246,9 @@ fn load(
             ttl: TtlState::default(),
             errors: Vec::new(),
             entries: 0,
+            includes_read: 0,
+            include_bytes: 0,
+            stopped: false,
             batch: Batch::default(),
             sender,
             returned,
@@ -356,6 +367,12 @@ struct Loader<'a> {
     ttl: TtlState,
     errors: Vec<(usize, ZoneError)>,
     entries: usize,
+    /// `$INCLUDE`s read so far, and their bytes (bounded by `max_includes`,
+    /// `max_include_bytes`).
+    includes_read: usize,
+    include_bytes: u64,
+    /// A bound on the whole load was crossed: nothing more is read.
+    stopped: bool,
     batch: Batch,
     sender: std::sync::mpsc::SyncSender<Batch>,
     /// Batches the converter is done with.
@@ -722,13 +739,14 @@ impl Loader<'_> {
                     Ok(Some(Entry::Include { path, origin })) => {
                         let line = entry_line(next_entry);
                         next_entry += 1;
-                        let current = scanner
-                            .origin()
-                            .map(|o| from_domain_name(&o))
-                            .unwrap_or_else(|_| f.origin.clone());
+                        let current = scanner.origin().map(|o| from_domain_name(&o));
+                        let origin = origin.map_or(current, |o| Ok(from_domain_name(&o)));
+                        let origin = origin.unwrap_or_else(|_| f.origin.clone());
                         let written = PathBuf::from(path.to_string());
-                        let origin = origin.map_or(current, |o| from_domain_name(&o));
                         failed |= !self.include_entry(f, line, &written, &origin);
+                        if self.stopped {
+                            break 'restart;
+                        }
                     }
                     Err(err) => {
                         failed = true;
@@ -814,6 +832,9 @@ impl Loader<'_> {
             self.error(f.display, line, column, "$INCLUDE nested too deeply");
             return true;
         }
+        if !self.within_bounds(f.display, line, column, 1, 0) {
+            return true;
+        }
         let root = self.includes.root.clone();
         let read = self.includes.resolve(written).and_then(|target| {
             let what = "the include root (include_root)";
@@ -828,6 +849,9 @@ impl Loader<'_> {
                 return true;
             }
         };
+        if !self.within_bounds(f.display, line, column, 0, included.len() as u64) {
+            return true;
+        }
         self.ttl.dollar = f.dollar_before(at);
         self.parse(&included, &target, origin, Some(depth + 1));
         // As BIND has it, an included file's $TTL and last TTL hold after it too: its end is
@@ -835,6 +859,43 @@ impl Loader<'_> {
         let after = f.dollar_ttls.partition_point(|(offset, _)| *offset <= at);
         f.dollar_ttls.insert(after, (at, self.ttl.dollar));
         true
+    }
+
+    /// Counts `includes` more `$INCLUDE`s and `bytes` more included bytes read for the zone;
+    /// false (with an error at the include, and loading stopped) once either is over its bound
+    /// or loading was already stopped.
+    fn within_bounds(
+        &mut self,
+        file: &Path,
+        line: usize,
+        column: usize,
+        includes: usize,
+        bytes: u64,
+    ) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.includes_read += includes;
+        self.include_bytes += bytes;
+        let crossed = if self.includes_read > self.limits.max_includes {
+            format!(
+                "more than {} $INCLUDEs read for this zone (max_zone_includes",
+                self.limits.max_includes
+            )
+        } else if self.include_bytes > self.limits.max_include_bytes {
+            format!(
+                "more than {} bytes of included files read for this zone (max_zone_include_bytes",
+                self.limits.max_include_bytes
+            )
+        } else {
+            return true;
+        };
+        let message = format!(
+            "refused: {crossed}; a file counts each time it is read): loading stopped here"
+        );
+        self.error(file, line, column, message);
+        self.stopped = true;
+        false
     }
 
     /// Reads the records a `$GENERATE` makes, as if written on its line. False when they do
@@ -1385,6 +1446,80 @@ mod tests {
     }
 
     const HEAD: &str = "$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n";
+
+    /// The fan-out of a hostile pull request: a zone file with ten `$INCLUDE a.inc`, each of
+    /// `a.inc`..`g.inc` ten `$INCLUDE`s of the next, `h.inc` a comment: 10^8 reads unbounded.
+    fn include_fan_out(dir: &Path) -> PathBuf {
+        let files = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        for pair in files.windows(2) {
+            let text = format!("$INCLUDE {}.inc\n", pair[1]).repeat(10);
+            std::fs::write(dir.join(format!("{}.inc", pair[0])), text).unwrap();
+        }
+        std::fs::write(dir.join("h.inc"), "; nothing\n").unwrap();
+        let main = dir.join("fan.example.zone");
+        let head = "$ORIGIN fan.example.\n@ 300 SOA ns h 1 2 3 4 5\n@ 300 NS ns\n";
+        std::fs::write(&main, format!("{head}{}", "$INCLUDE a.inc\n".repeat(10))).unwrap();
+        main
+    }
+
+    #[test]
+    fn an_include_fan_out_stops_at_its_bound_with_the_line_that_crossed_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = include_fan_out(dir.path());
+        let origin = Name::from_str("fan.example.").unwrap();
+        let includes = Includes::within(dir.path());
+        let limits = ZoneLimits::default();
+        let errors = load_zone(dir.path(), &includes, &main, &origin, limits).unwrap_err();
+        assert_eq!(errors.len(), 1, "one error, loading stopped: {errors:?}");
+        let error = &errors[0];
+        assert!(
+            error.message.contains("more than 1000 $INCLUDEs"),
+            "{error:?}"
+        );
+        assert!(error.message.contains("max_zone_includes"), "{error:?}");
+        assert!(error.line >= 1 && error.column > 1, "{error:?}");
+        // The 1001st read is the one refused: with depth first, at a line of a deep file.
+        assert!(
+            error.file.extension().is_some_and(|e| e == "inc"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn included_bytes_are_bounded_each_time_a_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("big.example.zone");
+        let head = "$ORIGIN big.example.\n@ 300 SOA ns h 1 2 3 4 5\n@ 300 NS ns\n";
+        std::fs::write(&main, format!("{head}{}", "$INCLUDE pad.inc\n".repeat(5))).unwrap();
+        std::fs::write(
+            dir.path().join("pad.inc"),
+            format!("; {}\n", "x".repeat(1000)),
+        )
+        .unwrap();
+        let origin = Name::from_str("big.example.").unwrap();
+        let includes = Includes::within(dir.path());
+        let limits = ZoneLimits {
+            max_include_bytes: 3000,
+            ..ZoneLimits::default()
+        };
+        let errors = load_zone(dir.path(), &includes, &main, &origin, limits).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (errors[0].line, errors[0].column),
+            (6, 10),
+            "the third read crosses: {errors:?}"
+        );
+        assert!(
+            errors[0].message.contains("max_zone_include_bytes"),
+            "{errors:?}"
+        );
+        // Within the bound, the same zone loads.
+        let limits = ZoneLimits {
+            max_include_bytes: 6000,
+            ..ZoneLimits::default()
+        };
+        assert!(load_zone(dir.path(), &includes, &main, &origin, limits).is_ok());
+    }
 
     #[test]
     fn included_files_share_the_default_ttl_with_the_including_file_as_bind_does() {
