@@ -78,7 +78,48 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         Some((repo, _)) => Some(repo.root().to_path_buf()),
         None => Repo::find(dir).ok().map(|repo| repo.root().to_path_buf()),
     };
+    let cwd = std::env::current_dir().ok();
+    shown_relative(&mut report.findings, report.root.as_deref(), cwd.as_deref());
     Ok(report)
+}
+
+/// Every finding's file as CI and people need it, whatever form `--expected` was given in:
+/// relative to the repository's top level (GitHub attaches an annotation to a pull request's
+/// file only by that path; SARIF's URIs are relative to it), else to the current directory.
+/// A file outside the repository is named by its absolute path; one that cannot be found (a
+/// zone only the base has) as given.
+fn shown_relative(findings: &mut [LintFinding], root: Option<&Path>, cwd: Option<&Path>) {
+    let cwd = cwd.and_then(|c| c.canonicalize().ok());
+    let mut shown: std::collections::HashMap<String, String> = Default::default();
+    for finding in findings {
+        if finding.file.is_empty() {
+            continue;
+        }
+        let file = std::mem::take(&mut finding.file);
+        finding.file = shown
+            .entry(file)
+            .or_insert_with_key(|file| relative_to(file, root, cwd.as_deref()))
+            .clone();
+    }
+}
+
+/// `file` relative to `root` (a repository), else to `cwd`, with `/` between its parts.
+fn relative_to(file: &str, root: Option<&Path>, cwd: Option<&Path>) -> String {
+    let Ok(absolute) = Path::new(file).canonicalize() else {
+        return file.to_string();
+    };
+    let Some(base) = root.or(cwd) else {
+        return file.to_string();
+    };
+    match absolute.strip_prefix(base) {
+        Ok(inside) => inside
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) if root.is_some() => absolute.display().to_string(),
+        Err(_) => file.to_string(),
+    }
 }
 
 /// Judges each proposed zone beside the others (its neighbours' names and addresses), with

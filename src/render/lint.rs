@@ -211,22 +211,11 @@ pub fn sarif(report: &LintReport) -> String {
 }
 
 /// A finding's file as a URI relative to the repository root (`%SRCROOT%`), as code scanning
-/// places it on the pull request; as given when it lies outside the repository.
+/// places it on the pull request. Lint names files relative to the root already
+/// (`lint::run`); an absolute path lies outside the repository and is given as it is.
 fn repository_uri(file: &str, root: Option<&std::path::Path>) -> (String, bool) {
-    let relative = root.and_then(|root| {
-        let path = std::path::Path::new(file);
-        let absolute = path.canonicalize().ok()?;
-        let inside = absolute.strip_prefix(root).ok()?;
-        let parts: Vec<String> = inside
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        Some(parts.join("/"))
-    });
-    match relative {
-        Some(uri) => (uri, true),
-        None => (file.to_string(), false),
-    }
+    let in_repository = root.is_some() && std::path::Path::new(file).is_relative();
+    (file.to_string(), in_repository)
 }
 
 fn sarif_result(f: &LintFinding, root: Option<&std::path::Path>) -> serde_json::Value {

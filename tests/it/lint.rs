@@ -93,6 +93,46 @@ async fn the_incident_is_stopped_before_it_ships() {
     assert_eq!(code, Some(0), "{out}");
 }
 
+/// CI runs lint from the repository's root, `--expected` in any form: every CI format names
+/// the file by its path in the repository (GitHub places annotations only by that path), and
+/// so does the human output; from inside expected-records/ too.
+#[tokio::test(flavor = "multi_thread")]
+async fn annotations_name_files_by_their_path_in_the_repository() {
+    let repo = Repo::new();
+    repo.write(&proposed("bh17 IN A 203.0.113.18\n"));
+    let absolute = repo.dir();
+    for (cwd, expected) in [
+        (repo.root.clone(), absolute.display().to_string()),
+        (repo.root.clone(), "expected-records".to_string()),
+        (absolute.clone(), ".".to_string()),
+    ] {
+        for format in ["github", "human", "json", "sarif"] {
+            let out = audit("lint")
+                .arg("--expected")
+                .arg(&expected)
+                .args(["--base", "main"])
+                .format(format)
+                .current_dir(&cwd)
+                .run()
+                .await;
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(1), "{format} from {cwd:?}: {text}");
+            let named = match format {
+                "github" => "::error file=expected-records/bots.example.net.zone,line=",
+                "human" => "\nexpected-records/bots.example.net.zone:",
+                "json" => "\"file\": \"expected-records/bots.example.net.zone\"",
+                _ => "\"uri\": \"expected-records/bots.example.net.zone\"",
+            };
+            assert!(
+                text.contains(named),
+                "{format}, --expected {expected}: {text}"
+            );
+            let root = repo.root.canonicalize().unwrap();
+            assert!(!text.contains(&*root.to_string_lossy()), "{format}: {text}");
+        }
+    }
+}
+
 /// An ignore_names entry that matches nothing in the zone file is said at its line in the
 /// config, with the name it may have meant; a waiver with a reason quiets one that is meant.
 #[tokio::test(flavor = "multi_thread")]
@@ -132,6 +172,27 @@ async fn an_ignore_that_matches_nothing_is_said_where_it_is_written() {
 
 /// A changed value one edit from what it replaces is shown with the slip marked, in every
 /// format that people read.
+/// A pull request whose zone file fans out into `$INCLUDE`s (ten of a file that has ten of the
+/// next, eight deep: 10^8 reads) fails at the bound in a moment, at the line that crossed it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_include_fan_out_fails_at_its_bound() {
+    let repo = Repo::new();
+    let files = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for pair in files.windows(2) {
+        let text = format!("$INCLUDE {}.inc\n", pair[1]).repeat(10);
+        std::fs::write(repo.dir().join(format!("{}.inc", pair[0])), text).unwrap();
+    }
+    std::fs::write(repo.dir().join("h.inc"), "; nothing\n").unwrap();
+    repo.write(&proposed(&"$INCLUDE a.inc\n".repeat(10)));
+    let (code, out, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[parse]: refused: more than 1000 $INCLUDEs"),
+        "{out}"
+    );
+    assert!(out.contains("max_zone_includes"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slip_is_marked_character_by_character() {
     let repo = Repo::new();

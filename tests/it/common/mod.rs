@@ -109,6 +109,8 @@ pub struct Audit {
     user: Option<String>,
     /// Run the `audit` alias instead of `dns-audit`.
     alias: bool,
+    /// The directory it runs in (the test's own when None).
+    cwd: Option<std::path::PathBuf>,
 }
 
 /// Whether this test may run commands as another Unix user (root, with `runuser`): the
@@ -136,6 +138,7 @@ pub fn audit(subcommand: &str) -> Audit {
         env: Vec::new(),
         user: None,
         alias: false,
+        cwd: None,
     }
 }
 
@@ -191,6 +194,12 @@ impl Audit {
         self
     }
 
+    /// Runs in `dir`, as a user would from there (a CI job from the repository's root).
+    pub fn current_dir(mut self, dir: &Path) -> Audit {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
     /// Runs the `audit` alias, the name on-call types.
     pub fn alias(mut self) -> Audit {
         self.alias = true;
@@ -216,6 +225,9 @@ impl Audit {
                 }
                 None => Command::new(binary),
             };
+            if let Some(dir) = &self.cwd {
+                command.current_dir(dir);
+            }
             command
                 .args(&self.args)
                 .env("NO_COLOR", "1")
