@@ -65,8 +65,36 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff; `dns-audit man > dns-audit.1; man ./dns-audit.1`).
-    Man,
+    /// Print the manual page (roff; `dns-audit man > dns-audit.1; man ./dns-audit.1`), or with
+    /// --dir write every page: dns-audit(1) and one per subcommand (dns-audit-check(1), ...).
+    Man {
+        /// Write dns-audit.1 and dns-audit-SUBCOMMAND.1 here (e.g. /usr/local/share/man/man1).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// The completion script for `shell`, for both names (`dns-audit` and `audit`).
+///
+/// clap_complete 4.6's bash script spells a hyphenated program's states two ways (the loop
+/// sets `dns__audit__subcmd__check`, the arms read `dns__subcmd__audit__subcmd__check`, clap
+/// issue 6421), so nothing past the subcommand completed: the arms are spelled as the loop
+/// spells them here.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "dns-audit", &mut script);
+    let text = String::from_utf8_lossy(&script);
+    let text = match shell {
+        clap_complete::Shell::Bash => text
+            .replace("dns__subcmd__audit__", "dns__audit__")
+            .replace(" -o default dns-audit\n", " -o default dns-audit audit\n"),
+        clap_complete::Shell::Zsh => {
+            text.replacen("#compdef dns-audit\n", "#compdef dns-audit audit\n", 1)
+        }
+        _ => text.into_owned(),
+    };
+    text.into_bytes()
 }
 
 /// `import` flags.
@@ -456,10 +484,13 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
                 .and_then(|s| u64::try_from(s).ok()?.checked_mul(1000))
         }),
     };
+    let max = dns_audit::config::MAX_TIMEOUT_MS;
     millis
-        .filter(|ms| *ms > 0)
+        .filter(|ms| (1..=max).contains(ms))
         .map(std::time::Duration::from_millis)
-        .ok_or_else(|| format!("bad timeout {text:?}: expected e.g. 500ms, 2s (above 0)"))
+        .ok_or_else(|| {
+            format!("bad timeout {text:?}: expected e.g. 500ms, 2s (above 0, at most {max}ms)")
+        })
 }
 
 fn parse_notify(text: &str) -> Result<String, String> {

@@ -256,11 +256,24 @@ impl Default for QuerySettings {
     }
 }
 
+/// A nameserver to ask: the name reports, metrics and webhooks give it, and its address.
+/// Written `IP`, `IP:PORT`, `[IPv6]:PORT` or `NAME=` before any of them, on the command line
+/// and in the config alike.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Nameserver {
+    /// The NS name (relative to the zone when inside it), the `NAME=` it was given, or the
+    /// address when given bare.
+    pub label: String,
+    /// Where queries go.
+    pub addr: SocketAddr,
+}
+
 /// The settings in force for one zone.
 #[derive(Clone, Debug)]
 pub struct ZoneSettings {
-    /// Addresses to ask instead of the zone's NS records (empty: use the NS records).
-    pub nameservers: Vec<SocketAddr>,
+    /// Servers to ask instead of the zone's NS records (empty: use the NS records), written
+    /// `IP`, `IP:PORT`, `IP@PORT`, each optionally `NAME=` first, as `--nameserver` takes them.
+    pub nameservers: Vec<Nameserver>,
     /// How many labels below the apex name a host (1: `bh17` for `panel.bh17.<zone>`).
     pub host_depth: usize,
     /// Types never compared.
@@ -469,7 +482,8 @@ impl Config {
             self.notify_format = format;
         }
         if let Some(ms) = raw.notify_timeout_ms {
-            self.notify_timeout = Duration::from_millis(ms.max(1));
+            self.notify_timeout =
+                bounded_ms(source, "notify_timeout_ms", ms, MAX_NOTIFY_TIMEOUT_MS)?;
         }
         Ok(())
     }
@@ -548,7 +562,7 @@ impl Config {
             .nameservers
             .iter()
             .chain(self.zones.values().flat_map(|z| &z.nameservers))
-            .copied()
+            .map(|server| server.addr)
             .collect()
     }
 
@@ -573,14 +587,20 @@ fn resolve(
     let mut out = base.clone();
     if let Some(servers) = &raw.nameservers {
         out.nameservers = each(servers, |s| {
-            parse_server(s).map_err(|why| {
+            let (label, addr) = match s.split_once('=') {
+                Some((label, addr)) if !label.trim().is_empty() => (Some(label.trim()), addr),
+                _ => (None, s.as_str()),
+            };
+            let addr = parse_server(addr).map_err(|why| {
                 error_at(
                     s,
                     format!(
-                        "bad nameserver address {s:?}: {why} (expected IP, IP:PORT or IP@PORT)"
+                        "bad nameserver address {s:?}: {why} (expected [NAME=]IP, IP:PORT or IP@PORT)"
                     ),
                 )
-            })
+            })?;
+            let label = label.map_or_else(|| addr.to_string(), str::to_string);
+            Ok::<_, Error>(Nameserver { label, addr })
         })?;
     }
     if let Some(depth) = raw.host_depth {
@@ -824,10 +844,7 @@ impl Source<'_> {
 fn query_settings(source: &Source<'_>, raw: &RawConfig) -> Result<QuerySettings, Error> {
     let mut query = QuerySettings::default();
     if let Some(ms) = raw.timeout_ms {
-        if ms == 0 {
-            return Err(source.error_at_key("timeout_ms", "timeout_ms must be above 0".into()));
-        }
-        query.timeout = Duration::from_millis(ms);
+        query.timeout = bounded_ms(source, "timeout_ms", ms, MAX_TIMEOUT_MS)?;
     }
     if let Some(retries) = raw.retries {
         if retries > MAX_RETRIES {
@@ -839,16 +856,41 @@ fn query_settings(source: &Source<'_>, raw: &RawConfig) -> Result<QuerySettings,
         query.retries = retries;
     }
     if let Some(concurrency) = raw.concurrency {
-        if concurrency == 0 {
-            return Err(source.error_at_key("concurrency", "concurrency must be above 0".into()));
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            return Err(source.error_at_key(
+                "concurrency",
+                format!("concurrency = {concurrency}: expected 1 to {MAX_CONCURRENCY} queries in flight per server (more only makes a server drop them)"),
+            ));
         }
         query.concurrency = concurrency;
     }
     if let Some(ms) = raw.transfer_timeout_ms {
-        query.transfer_timeout = Duration::from_millis(ms.max(1));
+        query.transfer_timeout =
+            bounded_ms(source, "transfer_timeout_ms", ms, MAX_TRANSFER_TIMEOUT_MS)?;
     }
     Ok(query)
 }
+
+/// A setting in milliseconds, above 0 and at most `max`: no setting may make an audit wait
+/// for ever (or overflow a timer).
+fn bounded_ms(source: &Source<'_>, key: &str, ms: u64, max: u64) -> Result<Duration, Error> {
+    if !(1..=max).contains(&ms) {
+        return Err(source.error_at_key(
+            key,
+            format!("{key} = {ms}: expected 1 to {max} (milliseconds)"),
+        ));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// The longest wait for one answer: a minute (`timeout_ms`, `--timeout`).
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
+/// The longest zone transfer: an hour (`transfer_timeout_ms`).
+const MAX_TRANSFER_TIMEOUT_MS: u64 = 3_600_000;
+/// The most queries in flight per server address (`concurrency`).
+const MAX_CONCURRENCY: usize = 1_024;
+/// The longest wait for a webhook: a minute (`notify_timeout_ms`).
+const MAX_NOTIFY_TIMEOUT_MS: u64 = 60_000;
 
 /// Parses a zone name as written by a user (`bots.example.net`, `.` for the root).
 pub fn parse_zone_name(text: &str) -> Option<Name> {
@@ -951,13 +993,17 @@ mod tests {
 timeout_ms = 500
 ignore_types = ["rrsig"]
 [zones."bots.example.net"]
-nameservers = ["127.0.0.1:5300", "::1"]
+nameservers = ["127.0.0.1:5300", "::1", "ns1=127.0.0.1:15301"]
 ttl = "warn"
 "#;
         let config = Config::parse(Path::new("c.toml"), text).unwrap();
         let zone = config.zone(&Name::from_str("bots.example.net.").unwrap());
-        assert_eq!(zone.nameservers.len(), 2);
-        assert_eq!(zone.nameservers[1].port(), 53);
+        assert_eq!(zone.nameservers.len(), 3);
+        assert_eq!(zone.nameservers[1].addr.port(), 53);
+        assert_eq!(zone.nameservers[0].label, "127.0.0.1:5300");
+        // Named as --nameserver names them: reports, metrics and webhooks say ns1.
+        assert_eq!(zone.nameservers[2].label, "ns1");
+        assert_eq!(zone.nameservers[2].addr.port(), 15301);
         assert_eq!(zone.ttl, TtlPolicy::Warn);
         assert_eq!(zone.ignore_types, vec![RecordType::RRSIG]);
         assert_eq!(config.query.timeout, Duration::from_millis(500));

@@ -76,6 +76,8 @@ pub struct Expected {
     /// When set, only these addresses (and `--nameserver` ones) may be asked: the servers the
     /// base branch's config names, so a pull request cannot point CI's traffic elsewhere.
     pub allowed_servers: Option<std::collections::BTreeSet<std::net::SocketAddr>>,
+    /// `*.zone` files that name no zone, each with why: not audited, and said on every run.
+    pub unread: Vec<String>,
 }
 
 /// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
@@ -100,7 +102,20 @@ pub(crate) fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error
         config,
         zones,
         allowed_servers: None,
+        unread: unread_zone_files(dir),
     })
+}
+
+/// Why each `*.zone` file of `dir` that names no zone is not read, in name order.
+pub(crate) fn unread_zone_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut unread: Vec<String> = entries
+        .filter_map(|entry| crate::zonefile::unreadable_zone_file_name(&entry.ok()?.path()))
+        .collect();
+    unread.sort();
+    unread
 }
 
 /// The zones of `dir`'s zone files (those of `only`, when given), in name order, as

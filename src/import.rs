@@ -97,7 +97,8 @@ pub async fn import(config: &ImportConfig) -> Result<Imported, Error> {
         source,
     })?;
     write_atomically(&zone_file, text.as_bytes())?;
-    let config_note = name_the_server(&config.expected, &origin, config.server.addr)?;
+    let refused = transfer_failure.is_some();
+    let config_note = name_the_server(&config.expected, &origin, &config.server, refused)?;
     Ok(Imported {
         zone_file,
         records: zone.record_count(),
@@ -217,38 +218,63 @@ fn read_names(path: &Path, origin: &Name) -> Result<Vec<Name>, Error> {
     Ok(names)
 }
 
-/// The zone from authoritative answers for every type of [`QUERY_TYPES`] at every name. A
-/// name or type the server cannot answer stops the import: a partial zone would be taken for
-/// the truth.
+/// The most names an import by queries asks, listed ones and the in-zone targets they lead to.
+const MAX_IMPORT_NAMES: usize = 100_000;
+
+/// The zone from authoritative answers for every type of [`QUERY_TYPES`] at every name, and at
+/// every name inside the zone that an answer points at (an NS, MX, SRV or CNAME target: the
+/// zone would not be whole without it). A name or type the server cannot answer stops the
+/// import: a partial zone would be taken for the truth.
 async fn by_queries(server: &Server, origin: &Name, names: &[Name]) -> Result<Zone, Error> {
     let mut zone = Zone::new(origin);
-    for name in names {
-        for rtype in QUERY_TYPES {
-            let answer = server.query(name, rtype).await.map_err(|failure| {
-                Error::Usage(format!(
-                    "{} {rtype}: {failure}: nothing was written",
-                    present_name(name)
-                ))
-            })?;
-            if !answer.metadata.authoritative {
-                return Err(Error::Usage(format!(
-                    "{} answered {} {rtype} without authority: it does not serve the zone",
-                    server.addr(),
-                    present_name(name)
-                )));
-            }
-            for record in &answer.answers {
-                let owner = canonical_name(&record.name);
-                if owner != *name || record.record_type() != rtype {
-                    continue;
+    let mut asked: std::collections::HashSet<Name> = names.iter().cloned().collect();
+    let mut queue: Vec<Name> = names.to_vec();
+    let mut next = 0;
+    while let Some(name) = queue.get(next).cloned() {
+        next += 1;
+        for target in ask_name(server, &mut zone, &name).await? {
+            if origin.zone_of(&target) && asked.insert(target.clone()) {
+                if queue.len() >= MAX_IMPORT_NAMES {
+                    return Err(Error::Usage(format!(
+                        "more than {MAX_IMPORT_NAMES} names to ask (listed, and the in-zone targets they lead to): nothing was written"
+                    )));
                 }
-                if let Some(rdata) = Rdata::from_hickory(&record.data) {
-                    zone.insert(&owner, rtype, record.ttl, rdata);
-                }
+                queue.push(target);
             }
         }
     }
     Ok(zone)
+}
+
+/// Every type of [`QUERY_TYPES`] at `name`, into `zone`; the names its records point at.
+async fn ask_name(server: &Server, zone: &mut Zone, name: &Name) -> Result<Vec<Name>, Error> {
+    let mut targets = Vec::new();
+    for rtype in QUERY_TYPES {
+        let answer = server.query(name, rtype).await.map_err(|failure| {
+            Error::Usage(format!(
+                "{} {rtype}: {failure}: nothing was written",
+                present_name(name)
+            ))
+        })?;
+        if !answer.metadata.authoritative {
+            return Err(Error::Usage(format!(
+                "{} answered {} {rtype} without authority: it does not serve the zone",
+                server.addr(),
+                present_name(name)
+            )));
+        }
+        for record in &answer.answers {
+            let owner = canonical_name(&record.name);
+            if owner != *name || record.record_type() != rtype {
+                continue;
+            }
+            targets.extend(crate::model::target_of(&record.data).map(|t| canonical_name(&t)));
+            if let Some(rdata) = Rdata::from_hickory(&record.data) {
+                zone.insert(&owner, rtype, record.ttl, rdata);
+            }
+        }
+    }
+    Ok(targets)
 }
 
 /// Writes `bytes` to `path` whole or not at all (see [`crate::files::write_atomically`]).
@@ -259,16 +285,27 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Names the server in the config: a new config is written; an existing one gains a table for
-/// the zone only if it has none (appended, nothing of it changed).
+/// Names the server in the config, under the name it was given (`NAME=`): a new config is
+/// written; an existing one gains a table for the zone only if it has none (appended, nothing
+/// of it changed). Where the transfer was `refused`, the table says `axfr = "never"`, so cron
+/// does not try (and warn) on every run.
 fn name_the_server(
     expected: &Path,
     origin: &Name,
-    addr: std::net::SocketAddr,
+    server: &Nameserver,
+    refused: bool,
 ) -> Result<String, Error> {
     let path = expected.join(crate::config::CONFIG_FILE);
     let zone = present_name(origin);
-    let table = format!("[zones.\"{zone}\"]\nnameservers = [\"{addr}\"]\n");
+    let written = match server.label == server.addr.to_string() {
+        true => server.addr.to_string(),
+        false => format!("{}={}", server.label, server.addr),
+    };
+    let axfr = match refused {
+        true => "axfr = \"never\"   # the server refused the zone transfer at import\n",
+        false => "",
+    };
+    let table = format!("[zones.\"{zone}\"]\nnameservers = [{written:?}]\n{axfr}");
     let existing = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -5,6 +5,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod manual;
 
 use std::process::ExitCode;
 
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
         Command::Import(args) => run_import(args, &runtime),
         Command::Demo(args) => run_demo(&cli, args, &runtime),
         Command::Completions { shell } => run_completions(*shell),
-        Command::Man => run_man(),
+        Command::Man { dir } => run_man(dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -299,22 +300,26 @@ fn run_demo(cli: &Cli, args: &DemoArgs, runtime: &tokio::runtime::Runtime) -> Ou
 
 /// The completion script, generated from the flags themselves.
 fn run_completions(shell: clap_complete::Shell) -> Outcome {
-    let mut command = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut command, "dns-audit", &mut std::io::stdout());
+    use std::io::Write;
+    std::io::stdout().write_all(&cli::completion_script(shell))?;
     Ok(exit::CLEAN)
 }
 
-/// The manual page, generated from the flags and their help.
-fn run_man() -> Outcome {
-    let command = <Cli as clap::CommandFactory>::command();
-    let mut page = Vec::new();
-    clap_mangen::Man::new(command)
-        .render(&mut page)
-        .map_err(|e| format!("cannot render the manual page: {e}"))?;
+/// The manual pages, generated from the flags and their help: the main page on stdout, or
+/// every page written into `dir`.
+fn run_man(dir: Option<&std::path::Path>) -> Outcome {
     use std::io::Write;
-    std::io::stdout()
-        .write_all(&page)
-        .map_err(|e| format!("cannot write the manual page: {e}"))?;
+    let command = <Cli as clap::CommandFactory>::command();
+    let pages = manual::pages(command).map_err(|e| format!("cannot render the manual: {e}"))?;
+    let Some(dir) = dir else {
+        std::io::stdout().write_all(&pages[0].1)?;
+        return Ok(exit::CLEAN);
+    };
+    for (name, page) in &pages {
+        let path = dir.join(name);
+        std::fs::write(&path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("{} manual pages written to {}", pages.len(), dir.display());
     Ok(exit::CLEAN)
 }
 

@@ -982,6 +982,19 @@ pub(crate) fn host_of(origin: &Name, name: &Name, depth: usize) -> String {
     out
 }
 
+/// The target name a record points at (CNAME, MX, NS, SRV), if any.
+pub(crate) fn target_of(rdata: &hickory_proto::rr::RData) -> Option<Name> {
+    let name = match rdata {
+        hickory_proto::rr::RData::CNAME(c) => c.0.clone(),
+        hickory_proto::rr::RData::NS(n) => n.0.clone(),
+        hickory_proto::rr::RData::MX(mx) => mx.exchange.clone(),
+        hickory_proto::rr::RData::SRV(srv) => srv.target.clone(),
+        hickory_proto::rr::RData::PTR(ptr) => ptr.0.clone(),
+        _ => return None,
+    };
+    (!name.is_root()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

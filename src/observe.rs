@@ -29,16 +29,7 @@ pub const PROBE_TYPES: [RecordType; 8] = [
     RecordType::CAA,
 ];
 
-/// A nameserver address to audit, with the name it is known by.
-///
-/// Written on the command line as `IP`, `IP:PORT`, `[IPv6]:PORT` or `NAME=` before any of them.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Nameserver {
-    /// The NS name (relative to the zone when inside it), or the address when given directly.
-    pub label: String,
-    /// Where queries go.
-    pub addr: SocketAddr,
-}
+pub use crate::config::Nameserver;
 
 /// What one server said about one (name, type).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -448,14 +439,7 @@ pub async fn nameservers(
         return Ok(overrides.to_vec());
     }
     if !settings.nameservers.is_empty() {
-        return Ok(settings
-            .nameservers
-            .iter()
-            .map(|addr| Nameserver {
-                label: addr.to_string(),
-                addr: *addr,
-            })
-            .collect());
+        return Ok(settings.nameservers.clone());
     }
     let ns_set = zone
         .rrset(&zone.origin, RecordType::NS)

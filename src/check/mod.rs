@@ -124,7 +124,7 @@ fn start_transfers(config: &CheckConfig) -> Transfers {
         }
         let servers: Vec<std::net::SocketAddr> = match &config.nameservers[..] {
             [] if config.base.is_some() => continue,
-            [] => zone.nameservers.clone(),
+            [] => zone.nameservers.iter().map(|s| s.addr).collect(),
             overrides => overrides.iter().map(|s| s.addr).collect(),
         };
         for addr in servers {
@@ -230,22 +230,27 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     })))
 }
 
-/// The `ignore_names` entries that match no name of their zone file and no waiver covers, as
+/// The `*.zone` files that name no zone (never skipped silently), then the `ignore_names`
+/// entries that match no name of their zone file and no waiver covers, as
 /// lint says them (file:line:column): said on every run, like every setting the audit cannot
 /// use, until fixed or waived.
 fn unused_ignores(expected: &Expected) -> Vec<String> {
     let waivers = &expected.config.waivers;
-    expected
-        .zones
-        .iter()
-        .flat_map(|loaded| {
-            crate::lint::run::unused_ignores(&expected.dir, &expected.config, &loaded.zone)
-        })
-        .filter(|f| !waivers.iter().any(|w| crate::lint::waiver_matches(w, f)))
-        .map(|f| {
-            let note = format!("{}:{}:{}: {}", f.file, f.line, f.column, f.message);
-            crate::escape::terminal(&note)
-        })
+    let unread = expected.unread.iter().cloned();
+    unread
+        .chain(
+            expected
+                .zones
+                .iter()
+                .flat_map(|loaded| {
+                    crate::lint::run::unused_ignores(&expected.dir, &expected.config, &loaded.zone)
+                })
+                .filter(|f| !waivers.iter().any(|w| crate::lint::waiver_matches(w, f)))
+                .map(|f| {
+                    let note = format!("{}:{}:{}: {}", f.file, f.line, f.column, f.message);
+                    crate::escape::terminal(&note)
+                }),
+        )
         .collect()
 }
 
@@ -292,9 +297,7 @@ fn open_store(config: &CheckConfig, expected: &Expected) -> Result<Opened, Check
             }
         }
         Err(e @ HistoryError::Io { .. }) if named => Err(CheckError::StoreDirectory(e)),
-        Err(e) => Ok(Opened::Unusable(format!(
-            "{e}. Move the file aside (a new store is made in its place) or run with --no-record"
-        ))),
+        Err(e) => Ok(Opened::Unusable(format!("{e}. {}", e.advice()))),
     }
 }
 
@@ -306,6 +309,7 @@ impl Run {
         let Some(history) = self.history.as_mut() else {
             return notes;
         };
+        notes.extend(history.read_note.take());
         if !self.alerts.is_empty() {
             notes.extend(crate::notify::send_alerts(
                 &self.report,

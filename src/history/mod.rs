@@ -49,6 +49,13 @@ pub enum HistoryError {
         /// The cause.
         source: rusqlite::Error,
     },
+    /// The path names something other than a regular file (a device such as /dev/null, a
+    /// directory, a pipe): refused before anything is opened, so nothing is made beside it.
+    #[error("{path}: not a regular file: the history store must be a file (or a path where one can be made)")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// No store was named and there is no default place for one.
     #[error("no place for the history store: set --state, `state` in the config, or HOME")]
     NoPlace,
@@ -63,6 +70,17 @@ pub enum HistoryError {
 }
 
 impl HistoryError {
+    /// What the user can do about it, for a run that goes on without recording.
+    pub(crate) fn advice(&self) -> &'static str {
+        if self.is_not_writable() {
+            "This user may not write it (or its file system is read-only): run as the user that records, or with --no-record"
+        } else if matches!(self, HistoryError::NotAFile { .. }) {
+            "Name a file with --state (or `state` in the config), or run with --no-record"
+        } else {
+            "Move the file aside (a new store is made in its place) or run with --no-record"
+        }
+    }
+
     /// Whether the store could not be opened for writing only because this user (or this
     /// mount) may not write it: a reader can still read it as it is.
     pub(crate) fn is_not_writable(&self) -> bool {
@@ -263,10 +281,17 @@ impl History {
             }
         }
         let err = sqlite(path);
+        let empty = regular_file(path)?.is_some_and(|len| len == 0);
         // Look before touching anything: a foreign database must not even get a new journal mode.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
         let mut history = History::identified(path, flags)?;
         history.writer = true;
+        if empty {
+            history.read_note = Some(format!(
+                "{}: an empty file, taken as a new store",
+                path.display()
+            ));
+        }
         // Switching the journal mode and some lock upgrades report "busy" at once, without
         // waiting; two runs that start together retry here instead of failing.
         retry_busy(|| {
@@ -315,7 +340,7 @@ impl History {
     /// Opens an existing store to read only: no file, directory, journal or lock is created
     /// (on-call may read a store it cannot write). None when there is no file.
     pub(crate) fn open_read_only(path: &Path) -> Result<Option<History>, HistoryError> {
-        if !path.exists() {
+        if regular_file(path)?.is_none() {
             return Ok(None);
         }
         let history = match History::identified(path, READ_ONLY) {
@@ -415,6 +440,21 @@ fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 /// How a connection that only reads is opened (one used by a single thread).
 const READ_ONLY: OpenFlags =
     OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+/// The length of the regular file at `path`, None when there is nothing there; anything else
+/// (a device, a directory, a pipe) is refused before SQLite opens it and makes a journal
+/// beside it (`/dev/null-journal`, as root).
+fn regular_file(path: &Path) -> Result<Option<u64>, HistoryError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+        Ok(_) => Err(HistoryError::NotAFile { path: path.into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(HistoryError::Io {
+            path: path.into(),
+            source,
+        }),
+    }
+}
 
 /// The WAL file SQLite keeps beside the store while it is in WAL mode.
 fn wal_beside(path: &Path) -> PathBuf {

@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
 use crate::diff::{diff_zones, relative, Op, RecordChange};
-use crate::model::{host_of, present_name, Rdata, RrSet, TypeMap, Zone};
+use crate::model::{host_of, present_name, target_of, Rdata, RrSet, TypeMap, Zone};
 use crate::typo;
 use crate::zonefile::{LoadedZone, ZoneError};
 
@@ -1433,19 +1433,6 @@ impl Lint<'_> {
             );
         }
     }
-}
-
-/// The target name a record points at (CNAME, MX, NS, SRV), if any.
-fn target_of(rdata: &RData) -> Option<Name> {
-    let name = match rdata {
-        RData::CNAME(c) => c.0.clone(),
-        RData::NS(n) => n.0.clone(),
-        RData::MX(mx) => mx.exchange.clone(),
-        RData::SRV(srv) => srv.target.clone(),
-        RData::PTR(ptr) => ptr.0.clone(),
-        _ => return None,
-    };
-    (!name.is_root()).then_some(name)
 }
 
 /// `info.example.edu.` when `name` is `info.example.edu.145.153.128.in-addr.arpa.` in that

@@ -59,7 +59,7 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
         allow_mass_change: config.allow_mass_change,
         waivers: settings_file.waivers.clone(),
     };
-    let mut findings = Vec::new();
+    let mut findings = unread_files(dir);
     let mut proposed = Vec::new();
     for path in files {
         match read(dir, &path, &settings_file, repo_and_base.as_ref()) {
@@ -176,6 +176,26 @@ fn zone_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// A parse error for each `*.zone` file whose name is no zone name: CI never passes a file
+/// it did not read.
+fn unread_files(dir: &Path) -> Vec<LintFinding> {
+    let errors: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let message = crate::zonefile::unreadable_zone_file_name(&path)?;
+            Some(crate::zonefile::ZoneError {
+                file: path,
+                line: 0,
+                column: 0,
+                message,
+            })
+        })
+        .collect();
+    parse_findings(&errors)
 }
 
 /// One zone file as proposed, with its history at the base; its parse errors as findings when

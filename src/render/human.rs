@@ -192,6 +192,8 @@ fn header(zone: &crate::report::ZoneReport, style: Style) -> String {
         .collect();
     let serial = match zone.expected_serial {
         None => "no SOA expected".to_string(),
+        // No serial seen: nothing is known to be served, least of all the expected one.
+        Some(expected) if served.is_empty() => format!("serial {expected} expected, none served"),
         Some(expected) if served.iter().all(|(_, s)| *s == expected) => {
             format!("serial {expected} expected and served")
         }

@@ -901,9 +901,11 @@ fn read_modifier(inner: &str) -> Result<(i64, usize, u8), String> {
         format!("bad modifier '${{{inner}}}': expected ${{offset[,width[,base]]}}, base one of d o x X n N")
     };
     let mut parts = inner.split(',');
+    // BIND reads the offset as a C int: one beyond it is refused, never wrapped.
     let offset = parts
         .next()
-        .and_then(|p| p.trim().parse().ok())
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .map(i64::from)
         .ok_or_else(bad)?;
     let width = match parts.next() {
         Some(p) => p.trim().parse::<usize>().map_err(|_| bad())?,
@@ -1143,6 +1145,12 @@ mod tests {
             ("$GENERATE 0-2/0 r$ A 10.0.0.$\n", 11, "invalid range"),
             ("$GENERATE 1-2 m$ MX 10 mx$\n", 24, "extra input"),
             ("$GENERATE 1-2 m${1 A 10.0.0.1\n", 15, "closing"),
+            // An offset past a C int: refused at its token, never wrapped or a panic.
+            (
+                "$GENERATE 4294967290-4294967295 h${9223372036854775807} A 1.2.3.4\n",
+                33,
+                "bad modifier",
+            ),
         ] {
             let (_, p) = prepared(line);
             assert_eq!(p.errors.len(), 1, "{line}: {:?}", p.errors);

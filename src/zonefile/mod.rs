@@ -137,6 +137,21 @@ pub(crate) fn zone_name_for_file(path: &Path) -> Option<Name> {
     Some(canonical_name(&name))
 }
 
+/// Why a `*.zone` file is not read as a zone: its name (the zone's, less `.zone`) is no zone
+/// name this tool can read (a space, a non-ASCII letter). None for a file that names a zone,
+/// or is no zone file. Said, never skipped silently.
+pub(crate) fn unreadable_zone_file_name(path: &Path) -> Option<String> {
+    let file = path.file_name()?;
+    let shown = crate::escape::terminal(&file.to_string_lossy());
+    if !shown.ends_with(".zone") || zone_name_for_file(path).is_some() {
+        return None;
+    }
+    Some(format!(
+        "{shown}: not read: its name is no zone name (a zone file is named <zone>.zone, the zone in \
+         ASCII, an IDN as its xn-- form; root.zone for the root)"
+    ))
+}
+
 /// Where a zone file's `$INCLUDE` paths lead (BIND reads them from its working directory, which
 /// on the production server is not where expected-records is checked out).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1519,6 +1534,26 @@ mod tests {
             ..ZoneLimits::default()
         };
         assert!(load_zone(dir.path(), &includes, &main, &origin, limits).is_ok());
+    }
+
+    #[test]
+    fn zone_files_named_for_no_zone_are_said() {
+        for name in [
+            "sp ace.example.zone",
+            "\u{fc}n\u{ef}.example.zone",
+            "a..b.zone",
+        ] {
+            let why = unreadable_zone_file_name(Path::new(name));
+            assert!(why.is_some_and(|w| w.contains("not read")), "{name}");
+        }
+        for name in [
+            "bots.example.net.zone",
+            "root.zone",
+            "notes.txt",
+            "xn--nx-bia.example.zone",
+        ] {
+            assert_eq!(unreadable_zone_file_name(Path::new(name)), None, "{name}");
+        }
     }
 
     #[test]

@@ -102,6 +102,114 @@ fn completions_and_the_manual_page_come_from_the_flags() {
     }
 }
 
+/// What bash completes after `WORDS` (the last one being completed), with the script the
+/// binary prints loaded: the completion function run as bash runs it on TAB.
+fn bash_completes(script: &Path, words: &[&str]) -> String {
+    let program = format!(
+        "source {}\nCOMP_WORDS=({})\nCOMP_CWORD={}\n\
+         _dns__audit {} \"{}\" \"{}\"\necho \"${{COMPREPLY[*]}}\"\n",
+        script.display(),
+        words.join(" "),
+        words.len() - 1,
+        words[0],
+        words[words.len() - 1],
+        words[words.len().saturating_sub(2)],
+    );
+    let out = Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The bash script completes a subcommand's flags (clap_complete's hyphenated-name bug is
+/// worked around), for `dns-audit` and for `audit`, the name on-call types.
+#[test]
+fn bash_completes_subcommand_flags_for_both_names() {
+    let here = tempfile::tempdir().unwrap();
+    let out = run_in(here.path(), &["completions", "bash"], &[]);
+    let script = here.path().join("dns-audit.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    for program in ["dns-audit", "audit"] {
+        let top = bash_completes(&script, &[program, ""]);
+        assert!(
+            top.contains("check") && top.contains("recent"),
+            "{program}: {top}"
+        );
+        let flags = bash_completes(&script, &[program, "check", "--"]);
+        assert!(flags.contains("--nameserver"), "{program} check: {flags}");
+        let flags = bash_completes(&script, &[program, "recent", "--"]);
+        assert!(flags.contains("--offline"), "{program} recent: {flags}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" -o default dns-audit audit\n"), "{text}");
+}
+
+/// `man --dir` writes the main page and one per subcommand; `man -l` renders each without a
+/// warning, and the main page has the sections a manual needs.
+#[test]
+fn manual_pages_are_written_one_per_subcommand_and_render_cleanly() {
+    let here = tempfile::tempdir().unwrap();
+    let dir = here.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let out = run_in(here.path(), &["man", "--dir", dir.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    for page in [
+        "dns-audit.1",
+        "dns-audit-check.1",
+        "dns-audit-recent.1",
+        "dns-audit-lint.1",
+    ] {
+        assert!(pages.iter().any(|p| p == page), "{page} missing: {pages:?}");
+    }
+    let main = std::fs::read_to_string(dir.join("dns-audit.1")).unwrap();
+    for section in [
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            main.contains(&format!(".SH \"{section}\""))
+                || main.contains(&format!(".SH {section}")),
+            "{section}"
+        );
+    }
+    let check = std::fs::read_to_string(dir.join("dns-audit-check.1")).unwrap();
+    assert!(check.contains("nameserver"), "the check page has its flags");
+    if !Path::new("/usr/bin/man").exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI installs man-db");
+        return;
+    }
+    for page in &pages {
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(dir.join(page))
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && err.trim().is_empty(),
+            "{page}: {err}"
+        );
+        assert!(!out.stdout.is_empty(), "{page} rendered nothing");
+    }
+}
+
 /// `check --plan | head`: the plan stops quietly when its reader has seen enough.
 #[test]
 fn a_plan_read_in_part_stops_quietly() {

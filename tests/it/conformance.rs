@@ -279,7 +279,24 @@ async fn the_config_says_what_it_cannot_use_with_its_place() {
         (
             "timeout_ms = 300\n  concurrency = 0\n",
             "dns-audit.toml:2:3:",
-            "concurrency must be above 0",
+            "concurrency = 0: expected 1 to 1024",
+        ),
+        // Bounds that keep an audit finite (a huge concurrency panicked in tokio, a huge
+        // timeout waited for ever).
+        (
+            "concurrency = 9223372036854775807\n",
+            "dns-audit.toml:1:1:",
+            "expected 1 to 1024",
+        ),
+        (
+            "retries = 1\ntimeout_ms = 9223372036854775807\n",
+            "dns-audit.toml:2:1:",
+            "timeout_ms = 9223372036854775807: expected 1 to 60000",
+        ),
+        (
+            "transfer_timeout_ms = 0\n",
+            "dns-audit.toml:1:1:",
+            "expected 1 to 3600000",
         ),
         (
             "notify = [\"not-a-url\"]\n",
@@ -302,6 +319,7 @@ async fn the_config_says_what_it_cannot_use_with_its_place() {
     for flags in [
         vec!["--notify", "not-a-url"],
         vec!["--no-record", "--keep", "30d"],
+        vec!["--timeout", "1w"],
     ] {
         let out = audit("check")
             .arg("--plan")

@@ -45,11 +45,16 @@ async fn an_imported_zone_is_the_served_zone_and_audits_clean() {
 
     // The config names the server; check against it (no --nameserver) is clean.
     let config = std::fs::read_to_string(dir.join("dns-audit.toml")).unwrap();
-    assert!(config.contains(&nsd.addr.to_string()), "{config}");
+    assert!(
+        config.contains(&format!("nameservers = [\"ns1={}\"]", nsd.addr)),
+        "named as it was given: {config}"
+    );
+    assert!(!config.contains("axfr"), "the transfer worked: {config}");
     let out = audit("check").expected(&dir).format("json").run().await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json:#}");
     assert!(findings(&json).is_empty(), "{json:#}");
+    assert_eq!(json["zones"][0]["servers"][0]["name"], "ns1", "{json:#}");
 
     // Never overwritten without --force; with it, the same zone gives the same bytes.
     let zone_file = dir.join(format!("{ORIGIN}zone"));
@@ -92,9 +97,12 @@ async fn a_refused_transfer_needs_names_and_says_so() {
     // Every name of the fleet, by queries: the result is the served zone.
     let served_dir = expected_dir(ZONE, "");
     let listing = show(ORIGIN, served_dir.path()).await;
+    // The names people list: the hosts. The NS targets (ns1, ns2) and the CNAME's target are
+    // inside the zone and found from the answers.
     let names: std::collections::BTreeSet<&str> = listing
         .lines()
         .filter_map(|l| l.split('\t').next())
+        .filter(|name| !name.starts_with("ns") && !name.starts_with("bh17."))
         .collect();
     let names_file = dir.path().join("names.txt");
     std::fs::write(
@@ -111,4 +119,11 @@ async fn a_refused_transfer_needs_names_and_says_so() {
     );
     assert!(stdout.contains("by queries for"), "{stdout}");
     assert_eq!(show(ORIGIN, dir.path()).await, listing);
+    let config = std::fs::read_to_string(dir.path().join("dns-audit.toml")).unwrap();
+    assert!(
+        config.contains("axfr = \"never\""),
+        "cron need not try: {config}"
+    );
+    let lint = audit("lint").expected(dir.path()).run().await;
+    assert_eq!(lint.status.code(), Some(0), "{lint:?}");
 }

@@ -10,8 +10,8 @@ fn module_of(path: &Path, src: &Path) -> Option<String> {
     let relative = path.strip_prefix(src).ok()?;
     let first = relative.components().next()?.as_os_str().to_str()?;
     let name = first.trim_end_matches(".rs");
-    // The binaries (main, cli, bin/) are not modules of the library.
-    (!matches!(name, "main" | "lib" | "cli" | "bin")).then(|| name.to_string())
+    // The binaries (main, cli, manual, bin/) are not modules of the library.
+    (!matches!(name, "main" | "lib" | "cli" | "manual" | "bin")).then(|| name.to_string())
 }
 
 /// The text of a file up to its unit tests.

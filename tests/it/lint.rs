@@ -172,6 +172,37 @@ async fn an_ignore_that_matches_nothing_is_said_where_it_is_written() {
 
 /// A changed value one edit from what it replaces is shown with the slip marked, in every
 /// format that people read.
+/// A `*.zone` file whose name is no zone name is never skipped silently: a lint error naming
+/// it, and a note of every check.
+#[tokio::test(flavor = "multi_thread")]
+async fn zone_files_named_for_no_zone_are_said() {
+    let repo = Repo::new();
+    std::fs::write(repo.dir().join("sp ace.example.zone"), BASE).unwrap();
+    std::fs::write(repo.dir().join("\u{fc}n\u{ef}.example.zone"), BASE).unwrap();
+    let (code, out, err) = repo.lint(&[]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[parse]: sp ace.example.zone: not read"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\u{fc}n\u{ef}.example.zone: not read"),
+        "{out}"
+    );
+    let server = crate::common::serve(BASE).await;
+    let out = audit("check")
+        .expected(&repo.dir())
+        .arg("--no-record")
+        .arg("--quiet")
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    server.stop().await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("sp ace.example.zone: not read"), "{err}");
+}
+
 /// A pull request whose zone file fans out into `$INCLUDE`s (ten of a file that has ten of the
 /// next, eight deep: 10^8 reads) fails at the bound in a moment, at the line that crossed it.
 #[tokio::test(flavor = "multi_thread")]

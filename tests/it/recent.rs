@@ -522,6 +522,51 @@ async fn a_store_damaged_inside_is_reported_and_never_written() {
     );
 }
 
+/// A store path that is no regular file (/dev/null as root) is refused before SQLite opens it:
+/// no `/dev/null-journal` appears; an empty file is taken as a new store, and said.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_is_no_file_is_refused_and_an_empty_one_said() {
+    let fleet = Fleet::new();
+    let server = serve_at(fleet.server, BASE).await;
+    let journal = Path::new("/dev/null-journal");
+    let _ = std::fs::remove_file(journal);
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(Path::new("/dev/null"))
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "the audit stands: {err}");
+    assert!(err.contains("/dev/null: not a regular file"), "{err}");
+    assert!(err.contains("Name a file with --state"), "{err}");
+    assert!(!journal.exists(), "a journal was made beside /dev/null");
+    let out = audit("recent")
+        .arg("--offline")
+        .expected(&fleet.expected())
+        .state(Path::new("/dev/null"))
+        .run()
+        .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/null: not a regular file"),
+        "recent refuses it too: {err}"
+    );
+
+    std::fs::write(&fleet.state, b"").unwrap();
+    let out = audit("check")
+        .expected(&fleet.expected())
+        .state(&fleet.state)
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    server.stop().await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("an empty file, taken as a new store"), "{err}");
+}
+
 /// A fix in several steps on the server (a second A added, the right one deleted, then the
 /// zone redeployed from git) is one story, reverted: nothing is served that no commit explains.
 #[tokio::test(flavor = "multi_thread")]
