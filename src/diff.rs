@@ -68,12 +68,24 @@ pub fn relative(name: &str, zone: &str) -> String {
     if name == zone {
         return "@".into();
     }
-    if zone == "." {
-        return name.trim_end_matches('.').to_string();
+    // Only at a label boundary: `ns1t.example.` is not `ns1` in `t.example.`.
+    let prefix = if zone == "." {
+        Some(name)
+    } else {
+        name.strip_suffix(zone)
+    };
+    match prefix.and_then(without_separator) {
+        Some(relative) if !relative.is_empty() => relative.to_string(),
+        _ => name.to_string(),
     }
-    name.strip_suffix(zone)
-        .map(|s| s.trim_end_matches('.').to_string())
-        .unwrap_or_else(|| name.to_string())
+}
+
+/// `prefix` without the one label separator it ends with: a `.` no backslash escapes (`a\.`
+/// ends in a label's own dot, not a separator).
+fn without_separator(prefix: &str) -> Option<&str> {
+    let rest = prefix.strip_suffix('.')?;
+    let escapes = rest.bytes().rev().take_while(|b| *b == b'\\').count();
+    (escapes % 2 == 0).then_some(rest)
 }
 
 /// Every RRset that differs between `old` and `new` (same zone), in name order. SOA serial
@@ -212,6 +224,18 @@ mod tests {
     fn zone(extra: &str) -> Zone {
         let text = format!("$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{extra}");
         crate::zonefile::test_zone("z.net.", &text).zone
+    }
+
+    #[test]
+    fn names_are_relative_only_at_a_label_boundary() {
+        assert_eq!(relative("ns1.t.example.", "t.example."), "ns1");
+        assert_eq!(relative("t.example.", "t.example."), "@");
+        // Another name that ends with the zone's letters is not inside it.
+        assert_eq!(relative("ns1t.example.", "t.example."), "ns1t.example.");
+        // A label's own escaped dot is kept; only the separator goes.
+        assert_eq!(relative("a\\..t.example.", "t.example."), "a\\.");
+        assert_eq!(relative("a\\..", "."), "a\\.");
+        assert_eq!(relative("www.example.", "."), "www.example");
     }
 
     #[test]

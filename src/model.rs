@@ -737,6 +737,32 @@ impl Zone {
 pub struct Served {
     keys: Vec<u8>,
     records: Vec<ServedRecord>,
+    /// Records that came with it but are not of the zone (outside its apex, or of another
+    /// class than IN): never zone data, said as a finding about the server.
+    pub foreign: ForeignRecords,
+}
+
+/// Records a server sent that are not of the zone asked for: how many, and the first few as
+/// they came (`name CLASS TYPE`, escaped).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForeignRecords {
+    /// How many.
+    pub count: usize,
+    /// The first [`ForeignRecords::SHOWN`] of them.
+    pub shown: Vec<String>,
+}
+
+impl ForeignRecords {
+    /// How many are named; the rest are counted.
+    pub const SHOWN: usize = 5;
+
+    /// Counts one, naming it while fewer than [`ForeignRecords::SHOWN`] are.
+    pub fn add(&mut self, describe: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.shown.len() < Self::SHOWN {
+            self.shown.push(describe());
+        }
+    }
 }
 
 struct ServedRecord {

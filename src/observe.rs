@@ -188,6 +188,9 @@ pub struct ServerView {
     pub answers: Answers,
     /// RRsets outside the plan (only a transfer finds them).
     pub extras: Vec<Extra>,
+    /// Records its transfer carried that are not of the zone (outside it, another class):
+    /// a finding about the server, never compared as zone data.
+    pub foreign: crate::model::ForeignRecords,
     /// Transfer or queries.
     pub method: Method,
     /// Why a transfer was not used, when one was tried.
@@ -506,9 +509,13 @@ fn relative_label(origin: &Name, name: &Name) -> String {
     let suffix = present_name(origin);
     if !origin.is_root() && origin.zone_of(name) && name != origin {
         let cut = full.len() - suffix.len();
-        return full[..cut].trim_end_matches('.').to_string();
+        // One separator: a label's own escaped dot (`a\.`) stays.
+        return full[..cut]
+            .strip_suffix('.')
+            .unwrap_or(&full[..cut])
+            .to_string();
     }
-    full.trim_end_matches('.').to_string()
+    full.strip_suffix('.').unwrap_or(&full).to_string()
 }
 
 /// A zone transfer under way, started by [`Transfers::start`].
@@ -632,6 +639,7 @@ impl ServerView {
             soa: Observed::Failed(Failure::Timeout),
             answers: Answers::default(),
             extras: Vec::new(),
+            foreign: crate::model::ForeignRecords::default(),
             method: Method::Queries,
             transfer_failure: None,
             stats: WireStats::default(),
@@ -673,7 +681,8 @@ fn read_transfer<'z>(
     axfr: AxfrMode,
 ) {
     match transfer {
-        Ok(records) => {
+        Ok(mut records) => {
+            view.foreign = std::mem::take(&mut records.foreign);
             (view.answers, view.extras) = from_transfer(zone, plan, records);
             view.method = Method::Transfer;
         }
@@ -693,12 +702,22 @@ fn read_soa(answer: &Result<Message, Failure>, origin: &Name) -> (Result<u32, Fa
             Err(Failure::NotAuthoritative),
             Observed::Failed(Failure::NotAuthoritative),
         ),
-        Ok(answer) => {
-            let soa = rrset_from(answer.answers.iter(), origin, RecordType::SOA);
-            let serial = soa_serial(answer, origin)
-                .ok_or_else(|| Failure::Malformed("no SOA record at the apex".into()));
-            (serial, soa)
-        }
+        Ok(answer) => match soa_serial(answer, origin) {
+            Some(serial) => (
+                Ok(serial),
+                rrset_from(answer.answers.iter(), origin, RecordType::SOA),
+            ),
+            // Authoritative, yet no SOA at the apex: an NXDOMAIN or NODATA for the zone
+            // itself. The server does not serve it; nothing it says of the zone is read.
+            None => {
+                let what = match answer.metadata.response_code {
+                    hickory_proto::op::ResponseCode::NXDomain => "NXDOMAIN for the zone's apex",
+                    _ => "no SOA for the zone's apex",
+                };
+                let failure = Failure::NotServed(what.into());
+                (Err(failure.clone()), Observed::Failed(failure))
+            }
+        },
         Err(failure) => (Err(failure.clone()), Observed::Failed(failure.clone())),
     }
 }
@@ -1016,6 +1035,13 @@ fn rrset_from<'a>(
         if record.record_type() != rtype || record.name != *name {
             continue;
         }
+        if record.dns_class != hickory_proto::rr::DNSClass::IN {
+            // An answer of another class to an IN question is no IN data: unknown, not drift.
+            return Observed::Failed(Failure::Malformed(format!(
+                "{rtype} records of class {} in the answer to an IN question",
+                record.dns_class
+            )));
+        }
         let Some(rdata) = Rdata::from_hickory(&record.data) else {
             return Observed::Failed(Failure::Malformed(format!("{rtype} data does not encode")));
         };
@@ -1067,6 +1093,23 @@ pub(crate) async fn observe_zone(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn records_of_another_class_are_never_in_data() {
+        use hickory_proto::rr::{rdata::A, DNSClass, RData, Record};
+        let name = Name::from_str("bh17.bots.example.net.").unwrap();
+        let mut record = Record::from_rdata(name.clone(), 300, RData::A(A::new(6, 6, 6, 6)));
+        assert!(matches!(
+            rrset_from([&record].into_iter(), &name, RecordType::A),
+            Observed::Present(_)
+        ));
+        record.dns_class = DNSClass::CH;
+        let observed = rrset_from([&record].into_iter(), &name, RecordType::A);
+        assert!(
+            matches!(&observed, Observed::Failed(Failure::Malformed(why)) if why.contains("class CH")),
+            "{observed:?}"
+        );
+    }
 
     #[test]
     fn types_merge_in_type_order_each_once() {

@@ -64,6 +64,9 @@ pub enum Kind {
     ResolverStale,
     /// A recursive resolver did not answer usably: what it serves is unknown.
     ResolverUnreachable,
+    /// A server's zone transfer carried records not of the zone (outside its apex, or of
+    /// another class): named, never compared as zone data.
+    OutsideZone,
 }
 
 impl Severity {
@@ -99,6 +102,7 @@ impl Kind {
             Kind::Bogus => "bogus",
             Kind::ResolverStale => "resolver_stale",
             Kind::ResolverUnreachable => "resolver_unreachable",
+            Kind::OutsideZone => "outside_zone",
         }
     }
 
@@ -123,6 +127,7 @@ impl Kind {
             Kind::Bogus => "bogus",
             Kind::ResolverStale => "stale in a resolver",
             Kind::ResolverUnreachable => "resolver unreachable",
+            Kind::OutsideZone => "not of the zone",
         }
     }
 }
@@ -445,6 +450,7 @@ mod tests {
             Kind::Bogus,
             Kind::ResolverStale,
             Kind::ResolverUnreachable,
+            Kind::OutsideZone,
         ];
         for kind in kinds {
             assert_eq!(serde_json::json!(kind), kind.as_str(), "{kind:?}");

@@ -7,7 +7,7 @@ use crate::config::ZoneSettings;
 use crate::escape;
 use crate::model::{present_name, Zone};
 use crate::observe::{Method, Observed, Probe, SerialsSeen, ServerView};
-use crate::report::{Finding, Kind, ServerReport, ServerStatus, Severity, ZoneReport};
+use crate::report::{plural, Finding, Kind, ServerReport, ServerStatus, Severity, ZoneReport};
 use crate::transport::Failure;
 
 mod data;
@@ -145,6 +145,9 @@ fn health_findings(
     if let Some(failure) = &view.transfer_failure {
         findings.push(blind_spot(zone, label, failure, view.method));
     }
+    if view.foreign.count > 0 {
+        findings.push(foreign_records(zone, label, &view.foreign));
+    }
     if view.stats.rate_limited() {
         let mut finding = server_finding(
             zone,
@@ -175,6 +178,25 @@ fn health_findings(
         ));
     }
     findings
+}
+
+/// Records a server's transfer carried that are not of the zone: named as they came, not
+/// compared (a record of `ns1t.example.` is no record of `t.example.`'s `ns1`).
+fn foreign_records(zone: &Zone, label: &str, foreign: &crate::model::ForeignRecords) -> Finding {
+    let more = foreign.count - foreign.shown.len();
+    let more = match more {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let why = format!(
+        "its zone transfer of {} carries {} not of the zone (outside it, or of another class than IN), not compared: {}{more}",
+        present_name(&zone.origin),
+        plural(foreign.count, "record"),
+        foreign.shown.join(", ")
+    );
+    let mut finding = server_finding(zone, Kind::OutsideZone, label, why);
+    finding.severity = Severity::Warning;
+    finding
 }
 
 /// The report line of one server.
@@ -316,6 +338,7 @@ mod tests {
             soa: Observed::Present(soa),
             answers,
             extras: Vec::new(),
+            foreign: crate::model::ForeignRecords::default(),
             method: crate::observe::Method::Queries,
             transfer_failure: None,
             stats: WireStats::default(),

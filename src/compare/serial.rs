@@ -84,7 +84,7 @@ pub(super) fn serial_finding(
     let expected_serial = zone.serial();
     match (&view.serial, behind) {
         (Err(failure), _) => {
-            let kind = if *failure == Failure::NotAuthoritative {
+            let kind = if matches!(failure, Failure::NotAuthoritative | Failure::NotServed(_)) {
                 Kind::NotAuthoritative
             } else {
                 Kind::Unreachable

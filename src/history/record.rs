@@ -666,6 +666,7 @@ mod tests {
                 .map_or(Observed::Absent, Observed::Present),
             answers,
             extras: stray.into_iter().cloned().collect(),
+            foreign: crate::model::ForeignRecords::default(),
             method: Method::Transfer,
             transfer_failure: failed.then(refused),
             stats: crate::transport::WireStats::default(),

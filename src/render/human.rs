@@ -126,6 +126,10 @@ fn zone_lines(zone: &crate::report::ZoneReport, style: Style, started: Option<i6
 
 /// How many expected hosts have no findings; a host nobody expected is not one of them.
 fn matched_line(zone: &crate::report::ZoneReport) -> String {
+    // What no server answered is not known to match.
+    if !zone.servers.iter().any(|s| s.answered()) {
+        return String::new();
+    }
     let with_findings = zone.hosts.iter().filter(|h| h.expected).count();
     let clean = zone.hosts_checked.saturating_sub(with_findings);
     if clean > 0 && !zone.hosts.is_empty() {

@@ -191,7 +191,7 @@ impl Received {
         if self.first.is_none() {
             match answers.next() {
                 Some(soa) if soa.record_type() == RecordType::SOA && soa.name == *origin => {
-                    self.keep(&soa);
+                    self.keep(&soa, origin);
                     self.first = Some(soa);
                 }
                 _ => {
@@ -214,12 +214,25 @@ impl Received {
                 self.closed = true;
                 continue;
             }
-            self.keep(&record);
+            self.keep(&record, origin);
         }
         Ok(())
     }
 
-    fn keep(&mut self, record: &Record) {
+    /// Keeps a record of the zone; one outside its apex or of another class is counted as
+    /// foreign, never taken for zone data.
+    fn keep(&mut self, record: &Record, origin: &Name) {
+        if !origin.zone_of(&record.name) || record.dns_class != hickory_proto::rr::DNSClass::IN {
+            self.records.foreign.add(|| {
+                crate::escape::terminal(&format!(
+                    "{} {} {}",
+                    crate::model::present_name(&record.name),
+                    record.dns_class,
+                    record.record_type()
+                ))
+            });
+            return;
+        }
         if let Some(rdata) = Rdata::from_hickory(&record.data) {
             // The key the owner is stored by is lowered: no canonical copy of the name.
             self.records

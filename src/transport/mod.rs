@@ -51,6 +51,9 @@ pub enum Failure {
     Malformed(String),
     /// A zone transfer brought more records than `max_zone_records` and was stopped.
     TooLarge(usize),
+    /// An authoritative answer that says the server does not serve the zone (NXDOMAIN or no
+    /// SOA for its apex): lame for it, as a server without AA is.
+    NotServed(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -62,6 +65,7 @@ impl std::fmt::Display for Failure {
             Failure::NotAuthoritative => f.write_str("answer without AA (lame)"),
             Failure::Network(e) => write!(f, "network error: {}", crate::escape::terminal(e)),
             Failure::Malformed(e) => write!(f, "malformed answer: {}", crate::escape::terminal(e)),
+            Failure::NotServed(what) => write!(f, "{what}: it does not serve the zone (lame)"),
             Failure::TooLarge(max) => write!(
                 f,
                 "zone transfer of over {max} records (max_zone_records): stopped"

@@ -171,6 +171,74 @@ async fn a_server_that_is_down_is_incomplete_not_drift() {
     assert_eq!(all[0]["servers"], serde_json::json!(["ns2"]));
 }
 
+/// A server that answers the zone's apex SOA with an authoritative NXDOMAIN (it serves the
+/// parent, not this zone) is lame for it: failed, exit 3, no "SOA missing" drift, and no
+/// host said to match.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_does_not_serve_the_zone_is_lame_not_drift() {
+    let parent = serve(ZONE).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = "$ORIGIN sub.bots.example.net.\n$TTL 300\n\
+                 @ SOA ns1 hostmaster 1 3600 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n";
+    std::fs::write(dir.path().join("sub.bots.example.net.zone"), child).unwrap();
+    std::fs::write(dir.path().join("dns-audit.toml"), FAST).unwrap();
+    let (code, json) = check_json(dir.path(), &[("ns1", parent.addr())]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert!(drift(&json).is_empty(), "{json:#}");
+    let all = findings(&json);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["kind"], "not_authoritative", "{all:#?}");
+    let why = all[0]["why"].as_str().unwrap();
+    assert!(why.contains("NXDOMAIN for the zone's apex"), "{why}");
+    let out = audit("check")
+        .expected(dir.path())
+        .nameserver("ns1", parent.addr())
+        .run()
+        .await;
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(!human.contains("match expected-records"), "{human}");
+    assert!(human.contains("none served"), "{human}");
+}
+
+/// A zone transfer that slips in records of another zone (`ns1bots.example.net.` ends with the
+/// zone's letters, not its labels) and of another class (CH) never makes them zone data: one
+/// warning about the server names them, nothing drifts.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_of_another_zone_or_class_in_a_transfer_are_not_zone_data() {
+    use hickory_proto::rr::{rdata::A, DNSClass, RData, Record};
+    let real = serve(ZONE).await;
+    let record = |name: &str, class: DNSClass, last: u8| {
+        let mut record = Record::from_rdata(
+            hickory_proto::rr::Name::from_ascii(name).unwrap(),
+            300,
+            RData::A(A::new(6, 6, 6, last)),
+        );
+        record.dns_class = class;
+        record
+    };
+    let hostile = TransferTamper::start(
+        real.addr(),
+        vec![
+            record("ns1bots.example.net.", DNSClass::IN, 11),
+            record("bh17.bots.example.net.", DNSClass::CH, 12),
+        ],
+    )
+    .await;
+    let dir = expected_dir(ZONE, FAST_AXFR);
+    let (code, json) = check_json(dir.path(), &[("ns1", hostile.addr)]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert!(drift(&json).is_empty(), "{json:#}");
+    let all = findings(&json);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["kind"], "outside_zone", "{all:#?}");
+    assert_eq!(all[0]["severity"], "warning", "{all:#?}");
+    let why = all[0]["why"].as_str().unwrap();
+    assert!(why.contains("2 records"), "{why}");
+    assert!(why.contains("ns1bots.example.net. IN A"), "{why}");
+    assert!(why.contains("bh17.bots.example.net. CH A"), "{why}");
+    assert_eq!(json["zones"][0]["servers"][0]["method"], "axfr", "{json:#}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_wins_over_an_unreachable_server() {
     let ns1 = serve(&with("bh17 IN A 203.0.113.18\n")).await;

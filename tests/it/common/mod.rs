@@ -533,3 +533,76 @@ async fn inject(fault: Fault, first: bool, request: &Message, answer: &[u8]) -> 
         }
     }
 }
+
+/// A hostile server for zone transfers: it forwards to a real server and slips `extra` records
+/// into the first message of every zone transfer, after the opening SOA (records of another
+/// zone, of another class). UDP queries are forwarded untouched.
+pub struct TransferTamper {
+    pub addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TransferTamper {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl TransferTamper {
+    /// Tampers with what `upstream` transfers.
+    pub async fn start(upstream: SocketAddr, extra: Vec<hickory_proto::rr::Record>) -> Self {
+        let (udp, tcp, addr) = loopback_pair().await;
+        let udp = Arc::new(udp);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 65535];
+            while let Ok((len, client)) = udp.recv_from(&mut buf).await {
+                if let Some(answer) = forward(upstream, &buf[..len]).await {
+                    let _ = udp.send_to(&answer, client).await;
+                }
+            }
+        }));
+        let extra = Arc::new(extra);
+        tasks.push(tokio::spawn(async move {
+            while let Ok((client, _)) = tcp.accept().await {
+                let extra = Arc::clone(&extra);
+                tokio::spawn(async move {
+                    let _ = tamper(client, upstream, &extra).await;
+                });
+            }
+        }));
+        TransferTamper { addr, tasks }
+    }
+}
+
+/// One TCP exchange: the query forwarded, the first answer message given `extra` after its
+/// first record, the rest copied as it comes.
+async fn tamper(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    extra: &[hickory_proto::rr::Record],
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+        let len = stream.read_u16().await?;
+        let mut bytes = vec![0u8; usize::from(len)];
+        stream.read_exact(&mut bytes).await?;
+        Ok(bytes)
+    }
+    let mut server = TcpStream::connect(upstream).await?;
+    let query = frame(&mut client).await?;
+    server.write_u16(query.len() as u16).await?;
+    server.write_all(&query).await?;
+    let first = frame(&mut server).await?;
+    let mut message = Message::from_vec(&first).map_err(std::io::Error::other)?;
+    let tail = message.answers.split_off(1.min(message.answers.len()));
+    message.answers.extend(extra.iter().cloned());
+    message.answers.extend(tail);
+    let bytes = message.to_vec().map_err(std::io::Error::other)?;
+    client.write_u16(bytes.len() as u16).await?;
+    client.write_all(&bytes).await?;
+    tokio::io::copy(&mut server, &mut client).await?;
+    Ok(())
+}
