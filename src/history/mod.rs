@@ -281,17 +281,20 @@ impl History {
             }
         }
         let err = sqlite(path);
-        let empty = regular_file(path)?.is_some_and(|len| len == 0);
+        regular_file(path)?;
+        // An empty file left there (not one another run created a moment ago and is filling).
+        let left_empty = std::fs::metadata(path).is_ok_and(|meta| {
+            meta.len() == 0
+                && meta
+                    .modified()
+                    .ok()
+                    .and_then(|at| at.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(10))
+        });
         // Look before touching anything: a foreign database must not even get a new journal mode.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
         let mut history = History::identified(path, flags)?;
         history.writer = true;
-        if empty {
-            history.read_note = Some(format!(
-                "{}: an empty file, taken as a new store",
-                path.display()
-            ));
-        }
         // Switching the journal mode and some lock upgrades report "busy" at once, without
         // waiting; two runs that start together retry here instead of failing.
         retry_busy(|| {
@@ -311,7 +314,12 @@ impl History {
                 .map_err(&err)
         })?;
         if history.version()? != SCHEMA_VERSION {
-            retry_busy(|| history.migrate())?;
+            if retry_busy(|| history.migrate())? && left_empty {
+                history.read_note = Some(format!(
+                    "{}: an empty file, taken as a new store",
+                    path.display()
+                ));
+            }
         }
         Ok(history)
     }

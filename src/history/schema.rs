@@ -9,7 +9,8 @@ use super::{
 impl History {
     /// Checks that the file is a dns-audit store (or empty), then creates the schema or brings
     /// an older one forward, all in one write transaction so two runs starting together agree.
-    pub(super) fn migrate(&mut self) -> Result<(), HistoryError> {
+    /// True when this call made the schema in an empty file (not another run beside it).
+    pub(super) fn migrate(&mut self) -> Result<bool, HistoryError> {
         let err = sqlite(&self.path);
         let tx = self
             .conn
@@ -42,7 +43,8 @@ impl History {
                     .map_err(&err)?;
             }
         }
-        tx.commit().map_err(&err)
+        tx.commit().map_err(&err)?;
+        Ok(version == 0)
     }
 }
 

@@ -554,7 +554,15 @@ async fn a_store_that_is_no_file_is_refused_and_an_empty_one_said() {
         "recent refuses it too: {err}"
     );
 
+    // An empty file left there a while ago (not one another run is creating now).
     std::fs::write(&fleet.state, b"").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&fleet.state)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     let out = audit("check")
         .expected(&fleet.expected())
         .state(&fleet.state)
