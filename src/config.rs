@@ -201,6 +201,8 @@ struct RawConfig {
     max_zone_bytes: Option<u64>,
     max_zone_records: Option<usize>,
     max_zone_includes: Option<usize>,
+    max_timeouts_in_a_row: Option<u32>,
+    max_run_time: Option<String>,
     max_zone_include_bytes: Option<u64>,
     nameservers: Option<Vec<String>>,
     host_depth: Option<usize>,
@@ -242,6 +244,14 @@ pub struct QuerySettings {
     /// Most records a zone transfer may bring (`max_zone_records`): a server that sends more
     /// is stopped, not read into memory.
     pub max_transfer_records: usize,
+    /// Queries in a row that may time out before a server is asked nothing more in this run
+    /// (`max_timeouts_in_a_row`): a server that answers the SOA and drops the rest would
+    /// otherwise be waited on for every name.
+    pub max_timeouts_in_a_row: u32,
+    /// The longest a whole run may ask (`max_run_time`); what is not asked by then is unknown.
+    pub max_run_time: Duration,
+    /// When this run stops asking: its start plus `max_run_time` (set when a run starts).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for QuerySettings {
@@ -252,6 +262,9 @@ impl Default for QuerySettings {
             concurrency: 64,
             transfer_timeout: Duration::from_secs(60),
             max_transfer_records: ZoneLimits::default().max_records,
+            max_timeouts_in_a_row: 100,
+            max_run_time: Duration::from_secs(300),
+            deadline: None,
         }
     }
 }
@@ -868,6 +881,27 @@ fn query_settings(source: &Source<'_>, raw: &RawConfig) -> Result<QuerySettings,
         query.transfer_timeout =
             bounded_ms(source, "transfer_timeout_ms", ms, MAX_TRANSFER_TIMEOUT_MS)?;
     }
+    if let Some(count) = raw.max_timeouts_in_a_row {
+        if count == 0 {
+            return Err(source.error_at_key(
+                "max_timeouts_in_a_row",
+                "max_timeouts_in_a_row must be above 0".into(),
+            ));
+        }
+        query.max_timeouts_in_a_row = count;
+    }
+    if let Some(text) = &raw.max_run_time {
+        let seconds = parse_age(text)
+            .and_then(|s| u64::try_from(s).ok())
+            .filter(|s| (1..=MAX_RUN_TIME_S).contains(s))
+            .ok_or_else(|| {
+                source.error_at(
+                    text,
+                    format!("max_run_time = {text:?}: expected a time such as \"5m\" or \"90s\", at most 1 day"),
+                )
+            })?;
+        query.max_run_time = Duration::from_secs(seconds);
+    }
     Ok(query)
 }
 
@@ -889,6 +923,8 @@ pub const MAX_TIMEOUT_MS: u64 = 60_000;
 const MAX_TRANSFER_TIMEOUT_MS: u64 = 3_600_000;
 /// The most queries in flight per server address (`concurrency`).
 const MAX_CONCURRENCY: usize = 1_024;
+/// The longest run: a day (`max_run_time`).
+const MAX_RUN_TIME_S: u64 = 86_400;
 /// The longest wait for a webhook: a minute (`notify_timeout_ms`).
 const MAX_NOTIFY_TIMEOUT_MS: u64 = 60_000;
 

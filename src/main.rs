@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
+    if matches!(cli.command, Command::Check(_) | Command::Recent(_)) {
+        runtime.spawn(stop_on_signals());
+    }
     let result = match &cli.command {
         Command::Check(args) => run_check(&cli, args, &runtime),
         Command::Recent(args) => run_recent(&cli, args, &runtime),
@@ -46,6 +49,29 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => fail(&error.to_string()),
     }
+}
+
+/// SIGINT or SIGTERM stops the asking: the run ends with what it has (the rest unknown, exit
+/// 3) and still writes its report, metrics file and store, and says it was stopped. A second
+/// signal ends the process at once.
+async fn stop_on_signals() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    dns_audit::transport::stop_asking(format!("the run was stopped by {name}"));
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    std::process::exit(130);
 }
 
 /// A subcommand's exit code, or why it could not run (exit 2).
@@ -182,6 +208,9 @@ fn audit(cli: &Cli, args: &CheckArgs, runtime: &tokio::runtime::Runtime) -> Outc
     }
     for note in run.finish() {
         eprintln!("dns-audit: {note}");
+    }
+    if let Some(why) = dns_audit::transport::stopped() {
+        eprintln!("dns-audit: stopped: {why}; what was not asked is unknown, never matching");
     }
     Ok(run.report.exit_code)
 }

@@ -319,6 +319,7 @@ mod tests {
             expected_serial: None,
             names_checked: 0,
             hosts_checked: 0,
+            hosts_unknown: 0,
             servers: Vec::new(),
             hosts: Vec::new(),
             server_findings: Vec::new(),

@@ -267,6 +267,10 @@ pub struct HostReport {
     pub findings: Vec<Finding>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// One zone.
 #[derive(Clone, Debug, Serialize)]
 pub struct ZoneReport {
@@ -278,6 +282,10 @@ pub struct ZoneReport {
     pub names_checked: usize,
     /// Hosts compared.
     pub hosts_checked: usize,
+    /// Hosts no server answered for (every RRset failed or was not asked): unknown, never
+    /// counted as matching (additive; absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hosts_unknown: usize,
     /// Its servers.
     pub servers: Vec<ServerReport>,
     /// Hosts with findings only; the others are clean.

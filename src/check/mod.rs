@@ -173,18 +173,15 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     let clock = Instant::now();
     let transfers = start_transfers(config);
     let mut expected = load_beside(config, &transfers).await?;
+    // The run's time limit counts from its start, loading included.
+    let query = &mut expected.config.query;
+    query.deadline = Some(clock + query.max_run_time);
     if let Some(rev) = &config.base {
         let allowed = allowed_at(&config.expected, rev)?;
         expected.allowed_servers = Some(allowed);
     }
     let mut notes = unused_ignores(&expected);
-    let alerts: Vec<String> = expected
-        .config
-        .notify
-        .iter()
-        .chain(&config.notify)
-        .cloned()
-        .collect();
+    let alerts = alert_targets(&expected, config);
     let (mut history, lock, mut unrecorded) = if config.record {
         match open_store(config, &expected)? {
             Opened::Locked(path) => return Ok(Started::Locked(path)),
@@ -228,6 +225,12 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
         notify_timeout: expected.config.notify_timeout,
         keep: config.keep,
     })))
+}
+
+/// Where alerts go: the config's targets, then the command line's.
+fn alert_targets(expected: &Expected, config: &CheckConfig) -> Vec<String> {
+    let configured = expected.config.notify.iter();
+    configured.chain(&config.notify).cloned().collect()
 }
 
 /// The `*.zone` files that name no zone (never skipped silently), then the `ignore_names`
@@ -374,6 +377,9 @@ async fn audit(
 ) -> (Report, Option<HistoryError>) {
     let started = jiff::Timestamp::now();
     let clock = Instant::now();
+    // Every server of every zone stops being asked at the same moment (`max_run_time`).
+    let mut query = expected.config.query;
+    query.deadline = query.deadline.or(Some(clock + query.max_run_time));
     let mut reports: Vec<ZoneReport> = Vec::new();
     let mut observed = Vec::new();
     let mut links = Vec::new();
@@ -385,7 +391,7 @@ async fn audit(
             (zone, &plan),
             overrides,
             (history.as_deref(), transfers),
-            started,
+            (started, query),
         )
         .await;
         reports.push(report);
@@ -419,7 +425,7 @@ async fn audit_zone<'z>(
     (zone, plan): (&'z crate::model::Zone, &[crate::observe::Probe<'z>]),
     overrides: &[Nameserver],
     (history, transfers): (Option<&History>, &Transfers),
-    started: jiff::Timestamp,
+    (started, query): (jiff::Timestamp, crate::config::QuerySettings),
 ) -> (ZoneReport, Vec<ServerView>) {
     let settings = expected.config.zone(&zone.origin);
     let now = u64::try_from(started.as_second()).unwrap_or(0);
@@ -445,7 +451,6 @@ async fn audit_zone<'z>(
     let views = if servers.is_empty() {
         Vec::new()
     } else {
-        let query = expected.config.query;
         observe_zone(zone, plan, servers, (query, settings), transfers).await
     };
     let mut report = compare_zone(zone, settings, plan, &views, now, &serials);

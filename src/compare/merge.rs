@@ -95,6 +95,37 @@ pub(super) fn hosts_of(scope: &Scope<'_, '_>, findings: Vec<Finding>) -> (Vec<Ho
     (reports, hosts_checked)
 }
 
+/// How many expected hosts no server answered for: every RRset of theirs failed (or was not
+/// asked) on every server. Not known to match, so never counted as matching. Worked out only
+/// where something failed: a run where every query was answered knows every host.
+pub(super) fn unknown_hosts(scope: &Scope<'_, '_>, views: &[ServerView]) -> usize {
+    let failed = |observed: Option<&Observed>| matches!(observed, Some(Observed::Failed(_)) | None);
+    let mut answers: Vec<_> = views.iter().map(|view| view.answers.iter()).collect();
+    let any_failed = views.is_empty()
+        || views
+            .iter()
+            .any(|view| view.answers.is_empty() || view.answers.iter().any(|o| failed(Some(o))));
+    if !any_failed {
+        return 0;
+    }
+    let (zone, settings) = (scope.zone, scope.settings);
+    let mut known: BTreeMap<String, bool> = BTreeMap::new();
+    for probe in scope.plan {
+        // Every server's answers walked in step: each is read, whatever the others said.
+        let mut seen = false;
+        for answers in &mut answers {
+            seen |= !failed(answers.next());
+        }
+        if settings.ignores_name(&zone.origin, probe.name) {
+            continue;
+        }
+        *known
+            .entry(host_of(&zone.origin, probe.name, settings.host_depth))
+            .or_default() |= seen;
+    }
+    known.values().filter(|known| !**known).count()
+}
+
 /// The part of an owner key that names its host: the apex's labels (`apex` octets) and up to
 /// `depth` (at least one) labels below, as [`host_of`] counts them.
 pub(super) fn host_prefix(key: &[u8], apex: usize, depth: usize) -> &[u8] {

@@ -15,7 +15,7 @@ mod merge;
 mod serial;
 
 use data::{data_differences, Difference};
-use merge::{disagreement, findings_of, hosts_of};
+use merge::{disagreement, findings_of, hosts_of, unknown_hosts};
 use serial::{same_serial_other_data, serial_finding, serial_older, Newest};
 
 /// Compares one zone on all its servers. `views` hold answers in the order of `plan`;
@@ -68,6 +68,7 @@ pub(crate) fn compare_zone(
         expected_serial: zone.serial(),
         names_checked: zone.len(),
         hosts_checked,
+        hosts_unknown: unknown_hosts(&scope, views),
         servers: judged.servers,
         hosts,
         server_findings: judged.server_findings,

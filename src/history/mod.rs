@@ -313,13 +313,11 @@ impl History {
                 .pragma_update(None, "synchronous", "NORMAL")
                 .map_err(&err)
         })?;
-        if history.version()? != SCHEMA_VERSION {
-            if retry_busy(|| history.migrate())? && left_empty {
-                history.read_note = Some(format!(
-                    "{}: an empty file, taken as a new store",
-                    path.display()
-                ));
-            }
+        if history.version()? != SCHEMA_VERSION && retry_busy(|| history.migrate())? && left_empty {
+            history.read_note = Some(format!(
+                "{}: an empty file, taken as a new store",
+                path.display()
+            ));
         }
         Ok(history)
     }

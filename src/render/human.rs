@@ -131,8 +131,18 @@ fn matched_line(zone: &crate::report::ZoneReport) -> String {
         return String::new();
     }
     let with_findings = zone.hosts.iter().filter(|h| h.expected).count();
-    let clean = zone.hosts_checked.saturating_sub(with_findings);
-    if clean > 0 && !zone.hosts.is_empty() {
+    let unknown = match zone.hosts_unknown {
+        0 => String::new(),
+        n => format!(
+            "  {} unknown: no server answered for {}\n",
+            plural(n, "host"),
+            if n == 1 { "it" } else { "them" }
+        ),
+    };
+    let clean = zone
+        .hosts_checked
+        .saturating_sub(with_findings + zone.hosts_unknown);
+    let matched = if clean > 0 && !zone.hosts.is_empty() {
         let other = if with_findings == 0 {
             "expected"
         } else {
@@ -141,11 +151,12 @@ fn matched_line(zone: &crate::report::ZoneReport) -> String {
         let verb = if clean == 1 { "matches" } else { "match" };
         let hosts = plural(clean, &format!("{other} host"));
         format!("  {hosts} {verb} expected-records\n")
-    } else if zone.hosts.is_empty() && zone.server_findings.is_empty() {
+    } else if zone.hosts.is_empty() && zone.server_findings.is_empty() && zone.hosts_unknown == 0 {
         "  every host matches expected-records on every server\n".to_string()
     } else {
         String::new()
-    }
+    };
+    format!("{unknown}{matched}")
 }
 
 /// The resolvers that serve every name they were asked about as expected: after a fix, the

@@ -54,6 +54,9 @@ pub enum Failure {
     /// An authoritative answer that says the server does not serve the zone (NXDOMAIN or no
     /// SOA for its apex): lame for it, as a server without AA is.
     NotServed(String),
+    /// Not asked: the server's budget for this run was spent (too many timeouts in a row,
+    /// or the run's `max_run_time`, or the run was stopped).
+    NotAsked(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -66,6 +69,7 @@ impl std::fmt::Display for Failure {
             Failure::Network(e) => write!(f, "network error: {}", crate::escape::terminal(e)),
             Failure::Malformed(e) => write!(f, "malformed answer: {}", crate::escape::terminal(e)),
             Failure::NotServed(what) => write!(f, "{what}: it does not serve the zone (lame)"),
+            Failure::NotAsked(why) => write!(f, "not asked: {why}"),
             Failure::TooLarge(max) => write!(
                 f,
                 "zone transfer of over {max} records (max_zone_records): stopped"
@@ -97,6 +101,20 @@ impl WireStats {
     }
 }
 
+/// Why this process asks no server anything more (SIGINT, SIGTERM), once set.
+static STOPPED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Stops every server being asked: each query not yet sent fails at once as not asked, so
+/// the audit ends with what it has and still writes its report, metrics and store.
+pub fn stop_asking(why: String) {
+    let _ = STOPPED.set(why);
+}
+
+/// Why asking was stopped, if it was.
+pub fn stopped() -> Option<&'static str> {
+    STOPPED.get().map(String::as_str)
+}
+
 /// One nameserver address and the means to ask it.
 pub struct Server {
     addr: SocketAddr,
@@ -106,6 +124,10 @@ pub struct Server {
     udp: Mutex<Option<Arc<UdpMux>>>,
     tcp: Mutex<Option<DnsExchange<TokioRuntimeProvider>>>,
     stats: std::sync::Mutex<WireStats>,
+    /// Queries that timed out since the last answer (the budget of `max_timeouts_in_a_row`).
+    timeouts_in_a_row: std::sync::atomic::AtomicU32,
+    /// Why nothing more is asked of this server in this run, once its budget is spent.
+    given_up: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -119,7 +141,45 @@ impl Server {
             udp: Mutex::new(None),
             tcp: Mutex::new(None),
             stats: std::sync::Mutex::new(WireStats::default()),
+            timeouts_in_a_row: std::sync::atomic::AtomicU32::new(0),
+            given_up: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Why this server is asked nothing more, if its budget is spent: too many timeouts in a
+    /// row, or the run's time limit. Checked before every query, so a server that drops
+    /// everything costs `max_timeouts_in_a_row` timeouts, not one per name.
+    fn spent(&self) -> Option<String> {
+        if let Some(why) = STOPPED.get() {
+            return Some(why.clone());
+        }
+        if let Some(why) = self.given_up.get() {
+            return Some(why.clone());
+        }
+        let deadline = self.settings.deadline?;
+        if std::time::Instant::now() < deadline {
+            return None;
+        }
+        let limit = self.settings.max_run_time.as_secs();
+        let why = format!("the run's time limit was reached (max_run_time = {limit}s)");
+        Some(self.given_up.get_or_init(|| why).clone())
+    }
+
+    /// Counts a query's outcome against the budget of timeouts in a row.
+    fn budget(&self, result: &Result<Message, Failure>) {
+        use std::sync::atomic::Ordering;
+        match result {
+            Err(Failure::Timeout) => {
+                let row = self.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                if row >= self.settings.max_timeouts_in_a_row {
+                    let _ = self.given_up.set(format!(
+                        "{row} queries in a row timed out (max_timeouts_in_a_row)"
+                    ));
+                }
+            }
+            Err(Failure::NotAsked(_)) => {}
+            _ => self.timeouts_in_a_row.store(0, Ordering::Relaxed),
+        }
     }
 
     /// The address asked.
@@ -157,6 +217,16 @@ impl Server {
             .acquire()
             .await
             .map_err(|_| Failure::Network("shutting down".into()))?;
+        if let Some(why) = self.spent() {
+            return Err(Failure::NotAsked(why));
+        }
+        let result = self.ask(name, rtype, keep).await;
+        self.budget(&result);
+        result
+    }
+
+    /// One query with its retries (see [`Server::query_for`]).
+    async fn ask(&self, name: &Name, rtype: RecordType, keep: &Keep) -> Result<Message, Failure> {
         let mut backoff = Duration::from_millis(50);
         let mut last = Failure::Timeout;
         for attempt in 0..=self.settings.retries {

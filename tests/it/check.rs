@@ -1,5 +1,8 @@
 //! `dns-audit check` end to end: the binary against real servers on 127.0.0.1.
 
+use std::process::Command;
+use std::time::Duration;
+
 use crate::common::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
@@ -237,6 +240,112 @@ async fn records_of_another_zone_or_class_in_a_transfer_are_not_zone_data() {
     assert!(why.contains("ns1bots.example.net. IN A"), "{why}");
     assert!(why.contains("bh17.bots.example.net. CH A"), "{why}");
     assert_eq!(json["zones"][0]["servers"][0]["method"], "axfr", "{json:#}");
+}
+
+/// A server that answers the SOA and drops everything else is asked only until its budget of
+/// timeouts in a row is spent; what was not asked is said, the run is incomplete (exit 3), and
+/// no host it never answered for is counted as matching.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_drops_everything_but_the_soa_is_given_up() {
+    let mut zone = ZONE.to_string();
+    for n in 0..300 {
+        zone.push_str(&format!("host{n} IN A 198.51.100.{}\n", n % 250));
+    }
+    let real = serve(&zone).await;
+    let dropping = FaultProxy::start(real.addr(), Fault::DropAllButSoa, None).await;
+    let config = "timeout_ms = 100\nretries = 0\naxfr = \"never\"\nmax_timeouts_in_a_row = 20\nconcurrency = 4\n";
+    let dir = expected_dir(&zone, config);
+    let (code, json) = check_json(dir.path(), &[("ns1", dropping.addr)]).await;
+    assert_eq!(code, 3, "{json:#}");
+    assert!(drift(&json).is_empty(), "{json:#}");
+    let server = &json["zones"][0]["servers"][0];
+    let queries = server["queries"].as_u64().unwrap();
+    assert!(queries < 40, "asked on after the budget: {queries} queries");
+    let failed = findings(&json)
+        .into_iter()
+        .find(|f| f["kind"] == "query_failed")
+        .expect("query_failed");
+    let why = failed["why"].as_str().unwrap();
+    assert!(
+        why.contains("not asked: 20 queries in a row timed out"),
+        "{why}"
+    );
+    assert!(
+        json["zones"][0]["hosts_unknown"].as_u64().unwrap() > 300,
+        "{json:#}"
+    );
+    let out = audit("check")
+        .expected(dir.path())
+        .nameserver("ns1", dropping.addr)
+        .run()
+        .await;
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(!human.contains("match expected-records"), "{human}");
+    assert!(
+        human.contains("hosts unknown: no server answered for them"),
+        "{human}"
+    );
+
+    // The run's own time limit stops a server that answers slowly but never in a row.
+    let config =
+        "timeout_ms = 300\nretries = 0\naxfr = \"never\"\nmax_run_time = \"1s\"\nconcurrency = 1\n";
+    let dir = expected_dir(&zone, config);
+    let (code, json) = check_json(dir.path(), &[("ns1", dropping.addr)]).await;
+    assert_eq!(code, 3, "{json:#}");
+    let failed = findings(&json)
+        .into_iter()
+        .find(|f| f["kind"] == "query_failed")
+        .expect("query_failed");
+    let why = failed["why"].as_str().unwrap();
+    assert!(why.contains("max_run_time = 1s"), "{why}");
+}
+
+/// SIGTERM in the middle of a run: the asking stops, and the run still prints its report,
+/// writes its metrics file and says it was stopped (exit 3: the rest is unknown).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_run_still_reports() {
+    let mut zone = ZONE.to_string();
+    for n in 0..200 {
+        zone.push_str(&format!("host{n} IN A 198.51.100.{}\n", n % 250));
+    }
+    let real = serve(&zone).await;
+    let dropping = FaultProxy::start(real.addr(), Fault::DropAllButSoa, None).await;
+    let config = "timeout_ms = 1000\nretries = 0\naxfr = \"never\"\nconcurrency = 1\n";
+    let dir = expected_dir(&zone, config);
+    let metrics = dir.path().join("audit.prom");
+    let child = Command::new(env!("CARGO_BIN_EXE_dns-audit"))
+        .args(["check", "--no-record", "--expected"])
+        .arg(dir.path())
+        .arg("--nameserver")
+        .arg(format!("ns1={}", dropping.addr))
+        .arg("--metrics-file")
+        .arg(&metrics)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("bots.example.net."), "the report: {stdout}");
+    assert!(
+        stderr.contains("stopped: the run was stopped by SIGTERM"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(text.contains("dns_audit"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

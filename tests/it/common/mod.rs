@@ -334,6 +334,9 @@ pub enum Fault {
     Late,
     /// Answer the first matching query late, the others at once (a retry gets through).
     LateOnce,
+    /// Answer the SOA, drop every other query (a server that answers just enough to be
+    /// asked everything, then nothing).
+    DropAllButSoa,
 }
 
 /// How late a [`Fault::Late`] answer comes: past the 300 ms timeout of the test configs.
@@ -401,7 +404,12 @@ impl FaultProxy {
                         return;
                     };
                     log.lock().unwrap().push(request.clone());
+                    let is_soa = request
+                        .queries
+                        .first()
+                        .is_some_and(|q| q.query_type() == RecordType::SOA);
                     let matches = match &only {
+                        _ if fault == Fault::DropAllButSoa => !is_soa,
                         None => true,
                         Some((name, rtype)) => request
                             .queries
@@ -477,7 +485,7 @@ async fn inject(fault: Fault, first: bool, request: &Message, answer: &[u8]) -> 
     let parsed = Message::from_vec(answer).unwrap();
     let bytes = |m: &Message| m.to_vec().unwrap();
     match fault {
-        Fault::Drop => Vec::new(),
+        Fault::Drop | Fault::DropAllButSoa => Vec::new(),
         Fault::Late => {
             tokio::time::sleep(LATE).await;
             vec![real]
