@@ -203,6 +203,7 @@ struct RawConfig {
     max_zone_includes: Option<usize>,
     max_timeouts_in_a_row: Option<u32>,
     max_run_time: Option<String>,
+    max_resolver_questions: Option<usize>,
     max_zone_include_bytes: Option<u64>,
     nameservers: Option<Vec<String>>,
     host_depth: Option<usize>,
@@ -252,6 +253,9 @@ pub struct QuerySettings {
     pub max_run_time: Duration,
     /// When this run stops asking: its start plus `max_run_time` (set when a run starts).
     pub deadline: Option<std::time::Instant>,
+    /// Most RRsets resolvers are asked about per zone when no history narrows it down
+    /// (`max_resolver_questions`): every expected address, up to this many.
+    pub max_resolver_questions: usize,
 }
 
 impl Default for QuerySettings {
@@ -265,6 +269,7 @@ impl Default for QuerySettings {
             max_timeouts_in_a_row: 100,
             max_run_time: Duration::from_secs(300),
             deadline: None,
+            max_resolver_questions: 1_000,
         }
     }
 }
@@ -901,6 +906,15 @@ fn query_settings(source: &Source<'_>, raw: &RawConfig) -> Result<QuerySettings,
                 )
             })?;
         query.max_run_time = Duration::from_secs(seconds);
+    }
+    if let Some(count) = raw.max_resolver_questions {
+        if !(1..=100_000).contains(&count) {
+            return Err(source.error_at_key(
+                "max_resolver_questions",
+                format!("max_resolver_questions = {count}: expected 1 to 100000"),
+            ));
+        }
+        query.max_resolver_questions = count;
     }
     Ok(query)
 }

@@ -120,7 +120,10 @@ pub async fn run() -> Result<DemoRun, DemoError> {
     stop(fixed).await;
     let resolver_addr = resolver.addr();
     resolver.stop().await;
-    let resolver_view: Vec<_> = answers.iter().filter_map(resolver_finding).collect();
+    let resolver_view: Vec<_> = answers
+        .iter()
+        .filter_map(|answer| resolver_finding(answer, &[]))
+        .collect();
     // The demo audits a temporary copy of the repository's expected-records: name the file as
     // the reader has it.
     for zone in &mut report.zones {

@@ -325,6 +325,7 @@ mod tests {
             server_findings: Vec::new(),
             zone_file: None,
             resolvers: Vec::new(),
+            resolver_scope: None,
         };
         Report::new("2026-11-24T00:00:00Z".into(), 1, vec![zone])
     }

@@ -299,6 +299,10 @@ pub struct ZoneReport {
     /// TTL (additive; absent when no resolver is configured or nothing needed asking).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<crate::resolvers::Answer>,
+    /// What the resolvers were asked about when no history narrowed it down (additive; absent
+    /// when the history did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver_scope: Option<String>,
 }
 
 /// Overall verdict.

@@ -494,21 +494,32 @@ async fn ask_resolvers<'z>(
     now: i64,
 ) {
     let settings = expected.config.zone(&zone.origin);
-    let questions = resolver_view::questions(
+    let limit = expected.config.query.max_resolver_questions;
+    let (questions, scope) = resolver_view::questions(
         (zone, settings.host_depth),
         (plan, views),
         report,
-        history,
+        (history, limit),
         now,
     );
+    report.resolver_scope = scope;
     if questions.is_empty() {
         return;
     }
     let answers =
         crate::resolvers::ask(&settings.resolvers, &questions, expected.config.query).await;
-    report
-        .server_findings
-        .extend(answers.iter().filter_map(resolver_view::finding));
+    let served: Vec<(String, String, Vec<String>)> = report
+        .hosts
+        .iter()
+        .flat_map(|h| &h.findings)
+        .filter(|f| f.severity == crate::report::Severity::Drift && !f.seen.is_empty())
+        .map(|f| (f.name.clone(), f.rtype.clone(), f.seen.clone()))
+        .collect();
+    report.server_findings.extend(
+        answers
+            .iter()
+            .filter_map(|answer| resolver_view::finding(answer, &served)),
+    );
     report.resolvers = answers;
 }
 

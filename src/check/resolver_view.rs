@@ -20,13 +20,17 @@ const RESOLVER_GRACE: i64 = 300;
 /// runs saw served wrong (fixed in this run, then), and every one fixed on the authoritative
 /// servers within its TTL (the expected RRset's, or the negative-caching TTL for one that was
 /// missing) and a grace after, so their caches may still hold the old answer.
+///
+/// With no history to narrow it down (`--no-record`, a new store, on-call's laptop), every
+/// expected address RRset (A, AAAA, CNAME) is asked, up to `limit`: a fix made before this run
+/// may still be cached, and nothing else can tell. The second value says so, with the count.
 pub(super) fn questions(
     (zone, depth): (&Zone, usize),
     (plan, views): (&[Probe<'_>], &[ServerView]),
     report: &ZoneReport,
-    history: Option<&History>,
+    (history, limit): (Option<&History>, usize),
     now: i64,
-) -> Vec<crate::resolvers::Question> {
+) -> (Vec<crate::resolvers::Question>, Option<String>) {
     let drifting = |kind: Kind| {
         matches!(
             kind,
@@ -42,13 +46,24 @@ pub(super) fn questions(
         .collect();
     // The negative-caching TTL, for RRsets that should not exist (0 without an SOA).
     let negative_ttl = zone.soa_minimum().unwrap_or(0);
-    if let Some(history) = history {
+    let narrowed = history.is_some_and(|h| h.summary().is_ok_and(|(runs, _)| runs > 0));
+    if let Some(history) = history.filter(|_| narrowed) {
         wanted.extend(fixed_earlier((zone, negative_ttl), report, history, now));
         wanted.extend(fixed_now(zone, (plan, views), report, history));
     }
+    let scope = (!narrowed).then(|| {
+        let addresses = every_address(plan);
+        let asked = addresses.len().min(limit);
+        let note = format!(
+            "no history to narrow down what resolvers may cache: asked about {asked} of {} expected address RRsets (A, AAAA, CNAME; max_resolver_questions = {limit})",
+            addresses.len()
+        );
+        wanted.extend(addresses.into_iter().take(limit));
+        note
+    });
     wanted.sort();
     wanted.dedup();
-    wanted
+    let questions = wanted
         .into_iter()
         .filter_map(|(name, rtype)| {
             let owner = crate::model::canonical_name(&Name::from_ascii(&name).ok()?);
@@ -63,28 +78,50 @@ pub(super) fn questions(
                 rtype,
             })
         })
+        .collect();
+    (questions, scope)
+}
+
+/// Every expected A, AAAA and CNAME RRset of the plan, in its order.
+fn every_address(plan: &[Probe<'_>]) -> Vec<(String, String)> {
+    plan.iter()
+        .filter(|p| p.expected.is_some())
+        .filter(|p| {
+            matches!(
+                p.rtype,
+                RecordType::A | RecordType::AAAA | RecordType::CNAME
+            )
+        })
+        .map(|p| (present_name(p.name), p.rtype.to_string()))
         .collect()
 }
 
 /// A resolver's answer as a finding: a stale or negative answer is a warning that clears
 /// with its TTL; a resolver that did not answer is a failure (what it serves is unknown).
-pub fn finding(answer: &crate::resolvers::Answer) -> Option<Finding> {
+///
+/// `served` is what the authoritative servers serve now where it drifts: a resolver that
+/// serves the same is serving the drift (it will keep it up to its TTL after the fix), not
+/// a stale cache.
+pub fn finding(
+    answer: &crate::resolvers::Answer,
+    served: &[(String, String, Vec<String>)],
+) -> Option<Finding> {
     use crate::report::Severity;
     use crate::resolvers::Seen;
     let what = format!("{} {}", answer.name, answer.rtype);
     let (severity, kind, seen, why, cached_for) = match &answer.seen {
         Seen::Expected => return None,
-        Seen::Stale { values, ttl_left } => (
-            Severity::Warning,
-            Kind::ResolverStale,
-            values.clone(),
-            format!(
-                "{} still serves {what} {}, for up to {ttl_left} s more",
-                answer.resolver,
-                values.join(", ")
-            ),
-            Some(*ttl_left),
-        ),
+        Seen::Stale { values, ttl_left } => {
+            let shown = values.join(", ");
+            let resolver = &answer.resolver;
+            let why = if serves_the_drift(answer, values, served) {
+                format!("{resolver} serves the drift too: {what} {shown}, as the authoritative servers do now; after the fix it keeps it up to {ttl_left} s")
+            } else {
+                format!("{resolver} still serves {what} {shown}, for up to {ttl_left} s more")
+            };
+            let stale = (Severity::Warning, Kind::ResolverStale);
+            (stale.0, stale.1, values.clone(), why, Some(*ttl_left))
+        }
         Seen::Negative { ttl_left, nxdomain } => (
             Severity::Warning,
             Kind::ResolverStale,
@@ -119,6 +156,17 @@ pub fn finding(answer: &crate::resolvers::Answer) -> Option<Finding> {
         since: None,
         cached_for,
         resembles: None,
+    })
+}
+
+/// Whether the resolver serves what the authoritative servers serve now where it drifts.
+fn serves_the_drift(
+    answer: &crate::resolvers::Answer,
+    values: &[String],
+    served: &[(String, String, Vec<String>)],
+) -> bool {
+    served.iter().any(|(name, rtype, seen)| {
+        *name == answer.name && *rtype == answer.rtype && crate::resolvers::same_set(seen, values)
     })
 }
 

@@ -74,6 +74,7 @@ pub(crate) fn compare_zone(
         server_findings: judged.server_findings,
         zone_file: None,
         resolvers: Vec::new(),
+        resolver_scope: None,
     }
 }
 

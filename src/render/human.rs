@@ -120,6 +120,9 @@ fn zone_lines(zone: &crate::report::ZoneReport, style: Style, started: Option<i6
     if !style.quiet {
         out.push_str(&matched_line(zone));
         out.push_str(&resolvers_fixed(zone));
+        if let Some(scope) = &zone.resolver_scope {
+            let _ = writeln!(out, "  resolvers: {scope}");
+        }
     }
     out
 }

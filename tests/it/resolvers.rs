@@ -61,9 +61,22 @@ async fn unbound_keeps_the_wrong_answer_until_its_ttl_runs_out() {
     let servers = [("ns1", nsd.addr)];
 
     // 1. Drift on NSD; asking Unbound about it caches the wrong A and the NXDOMAIN.
+    //    With no history yet, every expected address is asked, and said; Unbound serving what
+    //    NSD serves is serving the drift, not a stale cache.
     let (code, json) = check_json_with(dir.path(), &servers, &args).await;
     assert_eq!(code, 1, "{json:#}");
     assert_eq!(states(&json), ["stale", "negative"], "{json:#}");
+    let scope = json["zones"][0]["resolver_scope"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(scope.contains("no history to narrow down"), "{json:#}");
+    assert!(
+        findings(&json).iter().any(|f| f["why"]
+            .as_str()
+            .unwrap()
+            .contains("serves the drift too: bh17.bots.example.net. A 203.0.113.18")),
+        "{json:#}"
+    );
 
     // 2. NSD is fixed: the authoritative servers are clean, Unbound still serves the old A
     //    and the NXDOMAIN, each for no longer than its TTL.
@@ -101,6 +114,30 @@ async fn unbound_keeps_the_wrong_answer_until_its_ttl_runs_out() {
                 "{resolver} still serves bh17.bots.example.net. A 203.0.113.18, for up to"
             ))),
         "{stale:#?}"
+    );
+
+    // On-call's laptop: no history at all (--no-record). Every expected address is asked, so
+    // the stale A is found, never a silent CLEAN.
+    let (code, json) = check_json_with(
+        dir.path(),
+        &servers,
+        &["--no-record", "--resolver", &resolver],
+    )
+    .await;
+    assert_eq!(code, 0, "{json:#}");
+    let answers = answers_of(&json);
+    assert_eq!(
+        answer(&answers, "bh17.bots.example.net.")["state"],
+        "stale",
+        "{json:#}"
+    );
+    assert_eq!(answers.len(), 4, "bh16, bh17, bh19 and ns1 A: {json:#}");
+    let scope = json["zones"][0]["resolver_scope"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        scope.contains("asked about 4 of 4 expected address RRsets"),
+        "{json:#}"
     );
 
     let metrics = std::fs::read_to_string(&metrics).unwrap();
