@@ -180,7 +180,7 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
         let allowed = allowed_at(&config.expected, rev)?;
         expected.allowed_servers = Some(allowed);
     }
-    let mut notes = unused_ignores(&expected);
+    let mut notes = input_notes(&expected);
     let alerts = alert_targets(&expected, config);
     let (mut history, lock, mut unrecorded) = if config.record {
         match open_store(config, &expected)? {
@@ -233,28 +233,38 @@ fn alert_targets(expected: &Expected, config: &CheckConfig) -> Vec<String> {
     configured.chain(&config.notify).cloned().collect()
 }
 
-/// The `*.zone` files that name no zone (never skipped silently), then the `ignore_names`
+/// The `*.zone` files that name no zone (never skipped silently), the records BIND would
+/// ignore (outside the zone), then the `ignore_names`
 /// entries that match no name of their zone file and no waiver covers, as
 /// lint says them (file:line:column): said on every run, like every setting the audit cannot
 /// use, until fixed or waived.
-fn unused_ignores(expected: &Expected) -> Vec<String> {
+fn input_notes(expected: &Expected) -> Vec<String> {
     let waivers = &expected.config.waivers;
-    let unread = expected.unread.iter().cloned();
-    unread
-        .chain(
-            expected
-                .zones
+    let mut notes = expected.unread.clone();
+    for loaded in &expected.zones {
+        notes.extend(loaded.ignored.iter().map(|e| {
+            let note = format!(
+                "{}:{}:{}: warning: {}",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message
+            );
+            crate::escape::terminal(&note)
+        }));
+        let unused =
+            crate::lint::run::unused_ignores(&expected.dir, &expected.config, &loaded.zone);
+        notes.extend(
+            unused
                 .iter()
-                .flat_map(|loaded| {
-                    crate::lint::run::unused_ignores(&expected.dir, &expected.config, &loaded.zone)
-                })
                 .filter(|f| !waivers.iter().any(|w| crate::lint::waiver_matches(w, f)))
                 .map(|f| {
                     let note = format!("{}:{}:{}: {}", f.file, f.line, f.column, f.message);
                     crate::escape::terminal(&note)
                 }),
-        )
-        .collect()
+        );
+    }
+    notes
 }
 
 /// Why `check` could not audit (exit 2).

@@ -5,6 +5,7 @@
 pub const RULES: &[(&str, &str)] = &[
     ("parse", "The zone file does not load as BIND loads it."),
     ("base", "The base version of the file could not be read from git."),
+    ("out-of-zone", "A record outside the zone: BIND ignores it with a warning, and so does dns-audit."),
     ("unused-ignore", "An ignore_names entry matches no name of the zone file."),
     ("cname-at-apex", "A CNAME at the zone apex, where SOA and NS must be."),
     ("cname-and-other-data", "A name holds a CNAME and other data (RFC 1034 3.6.2)."),

@@ -211,7 +211,15 @@ fn read(
     let includes = zone_settings.includes(dir);
     let loaded = load_zone(dir, &includes, path, &origin, config.limits)
         .map_err(|errors| parse_findings(&errors))?;
-    let mut findings = Vec::new();
+    // Out-of-zone data BIND ignores with a warning: a warning here too, at its line.
+    let mut findings: Vec<LintFinding> = parse_findings(&loaded.ignored)
+        .into_iter()
+        .map(|finding| LintFinding {
+            level: Level::Warning,
+            check: "out-of-zone",
+            ..finding
+        })
+        .collect();
     let history = match repo_and_base {
         Some((repo, rev)) => base_history(repo, rev, path, &origin, config).unwrap_or_else(|why| {
             findings.push(LintFinding {

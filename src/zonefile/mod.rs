@@ -98,6 +98,9 @@ pub struct LoadedZone {
     pub duplicates: Vec<(Name, RecordType, Location)>,
     /// The line of each record (first place written).
     pub record_lines: HashMap<(Name, RecordType, Rdata), usize>,
+    /// Records BIND ignores with a warning (data outside the zone), each at its place: not
+    /// loaded, said by `check` and `lint` as warnings.
+    pub ignored: Vec<ZoneError>,
 }
 
 /// Test helper: the zone `origin` from zone file text; panics on a bad zone.
@@ -421,6 +424,38 @@ fn scannable(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(copy)
 }
 
+/// `bytes` with the lines of `unread` blanked (spaces, the line ends kept, so every offset
+/// stays), when every one of them is a mistake that ends with its line: a quoted string left
+/// open, as BIND reads it. None when one is not (a '(' never closed swallows what follows:
+/// scanning on would report the rest of the file as mistakes of its own).
+fn blank_unread_lines(
+    bytes: &[u8],
+    lines: &Lines,
+    unread: &[(usize, usize, String)],
+) -> Option<Vec<u8>> {
+    let line_local = |message: &str| message.starts_with(UNTERMINATED_ON_ITS_LINE);
+    if !unread.iter().all(|(_, _, message)| line_local(message)) {
+        return None;
+    }
+    let mut copy = bytes.to_vec();
+    for (line, _, _) in unread {
+        let start = lines.starts[line - 1];
+        let end = lines.starts.get(*line).copied().unwrap_or(copy.len());
+        for byte in &mut copy[start..end] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    // The line may have held a ')' of an entry begun above: then what is left is unbalanced
+    // and the scanner would read on (or crash), so nothing more is scanned.
+    check_balance(&copy, lines).is_empty().then_some(copy)
+}
+
+/// The start of the error for a quoted string its line ends.
+const UNTERMINATED_ON_ITS_LINE: &str =
+    "unterminated quoted string: expected '\"' before the end of the line";
+
 /// What the scanner would read wrongly or crash on, found before it runs, in line order: a
 /// '(' still open at the end of the file (domain 0.12.3 panics), nested parentheses (it
 /// accepts them), a bad `$ORIGIN`, and what the BIND pass could not read.
@@ -507,6 +542,7 @@ struct Builder {
     duplicates: Vec<(Name, RecordType, Location)>,
     record_lines: HashMap<(Name, RecordType, Rdata), usize>,
     errors: Vec<(usize, ZoneError)>,
+    ignored: Vec<ZoneError>,
     records: usize,
 }
 
@@ -519,6 +555,7 @@ impl Builder {
             duplicates: Vec::new(),
             record_lines: HashMap::new(),
             errors: Vec::new(),
+            ignored: Vec::new(),
             records: 0,
         }
     }
@@ -534,6 +571,7 @@ impl Builder {
             locations: self.locations,
             duplicates: self.duplicates,
             record_lines: self.record_lines,
+            ignored: self.ignored,
         })
     }
 
@@ -559,12 +597,19 @@ impl Builder {
         }
         let key = &key[..];
         if !self.zone.is_within(key) {
-            let message = format!(
-                "{} is outside the zone {}",
-                present_name(&name_of_key(key)),
-                present_name(&self.zone.origin)
-            );
-            return self.error(at, 1, message);
+            // As BIND has it ("ignoring out-of-zone data"): not loaded, said at its line.
+            let (batch, record) = at;
+            self.ignored.push(ZoneError {
+                file: batch.file(record).to_path_buf(),
+                line: record.line,
+                column: 1,
+                message: format!(
+                    "{} is outside the zone {}: ignored, as BIND ignores it",
+                    present_name(&name_of_key(key)),
+                    present_name(&self.zone.origin)
+                ),
+            });
+            return;
         }
         let rdata = match rdata_of(record.rtype, batch.rdata(record)) {
             Ok(rdata) => rdata,
@@ -682,12 +727,10 @@ impl Loader<'_> {
             None => bytes,
         };
         let unread = unread_syntax(bytes, &lines, &bind);
-        if !unread.is_empty() {
-            for (line, column, message) in unread {
-                self.error(display, line, column, message);
-            }
+        let Some(rest) = self.set_aside(bytes, &lines, unread, display) else {
             return;
-        }
+        };
+        let bytes = &rest[..];
         let before = self.errors.len();
         let mut file = FileScan {
             bytes,
@@ -717,6 +760,27 @@ impl Loader<'_> {
                 error.column = bind.column(error.line, error.column);
             }
         }
+    }
+
+    /// Reports what the pre-passes found; the text to scan on: `bytes`, or a copy with the
+    /// lines of mistakes that end with their line (a quote left open) blanked, so the other
+    /// lines' mistakes are found too (the file's records are not used either way). None when
+    /// nothing more can be scanned.
+    fn set_aside<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        lines: &Lines,
+        unread: Vec<(usize, usize, String)>,
+        display: &Path,
+    ) -> Option<std::borrow::Cow<'b, [u8]>> {
+        let rest = match unread.is_empty() {
+            true => Some(std::borrow::Cow::Borrowed(bytes)),
+            false => blank_unread_lines(bytes, lines, &unread).map(std::borrow::Cow::Owned),
+        };
+        for (line, column, message) in unread {
+            self.error(display, line, column, message);
+        }
+        rest
     }
 
     fn scan(&mut self, f: &mut FileScan<'_>) {
@@ -1084,11 +1148,7 @@ fn check_balance(bytes: &[u8], lines: &Lines) -> Vec<(usize, usize, String)> {
         // A quoted string ends on its line (as BIND has it); the scanner would read on and, at
         // the end of the file, panic (domain 0.12.3, found by fuzzing).
         if let (Some(quote_at), true) = (quoted, text.ends_with(b"\n")) {
-            errors.push((
-                quote_at.0,
-                quote_at.1,
-                "unterminated quoted string: expected '\"' before the end of the line".to_string(),
-            ));
+            errors.push((quote_at.0, quote_at.1, UNTERMINATED_ON_ITS_LINE.to_string()));
             // The string swallowed the rest of the line, its ')' too: one mistake, one error.
             open = None;
         } else if quoted.is_some() {
@@ -1537,6 +1597,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_quote_is_one_error_and_hides_no_other() {
+        let text = "$ORIGIN bots.example.net.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\
+                    ns1 A 192.0.2.1\nbh46 IN A 198.51.100.1466\nbh47 IN TXT \"customer-id=c47\n\
+                    bh48 IN A 198.51.100.148\nbh49 IN AAAA 2001:db8::zz\n";
+        let origin = Name::from_str("bots.example.net.").unwrap();
+        let limits = ZoneLimits::default();
+        let errors = load_zone_bytes(Path::new("z.zone"), text.as_bytes(), &origin, limits)
+            .err()
+            .unwrap();
+        let mut places: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        places.sort();
+        assert_eq!(places, [(6, 11), (7, 13), (9, 14)], "{errors:?}");
+        assert!(errors
+            .iter()
+            .any(|e| e.message.contains("unterminated quoted string")));
+    }
+
+    #[test]
     fn zone_files_named_for_no_zone_are_said() {
         for name in [
             "sp ace.example.zone",
@@ -1718,10 +1796,21 @@ mod tests {
     }
 
     #[test]
-    fn records_outside_the_zone_are_errors() {
-        let errors = load(&format!("{HEAD}www.other.org. A 192.0.2.1\n")).unwrap_err();
-        assert_eq!(errors[0].line, 5);
-        assert!(errors[0].message.contains("outside the zone"));
+    fn records_outside_the_zone_are_ignored_and_said_as_bind_does() {
+        let zone = load(&format!(
+            "{HEAD}www.other.org. A 192.0.2.1\nin A 192.0.2.2\n"
+        ))
+        .unwrap();
+        assert_eq!(zone.ignored.len(), 1, "{:?}", zone.ignored);
+        assert_eq!((zone.ignored[0].line, zone.ignored[0].column), (5, 1));
+        assert!(zone.ignored[0].message.contains("outside the zone"));
+        let other = Name::from_str("www.other.org.").unwrap();
+        assert!(
+            zone.zone.rrset(&other, RecordType::A).is_none(),
+            "not loaded"
+        );
+        let inside = Name::from_str("in.bots.example.net.").unwrap();
+        assert!(zone.zone.rrset(&inside, RecordType::A).is_some());
     }
 
     #[test]

@@ -203,6 +203,37 @@ async fn zone_files_named_for_no_zone_are_said() {
     assert!(err.contains("sp ace.example.zone: not read"), "{err}");
 }
 
+/// A record of another zone inside a zone file (a wildcard pasted from a neighbour's file):
+/// BIND loads the zone and ignores the record with a warning; so do lint and check.
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_zone_data_is_ignored_with_a_warning_as_bind_does() {
+    let repo = Repo::new();
+    repo.write(&proposed("*.other.example. IN A 203.0.113.99\n"));
+    let (code, out, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "a warning: {out}{err}");
+    assert!(
+        out.contains(
+            "bots.example.net.zone:9:1: warning[out-of-zone]: *.other.example. is outside the zone"
+        ),
+        "{out}"
+    );
+    let server = crate::common::serve(BASE).await;
+    let out = audit("check")
+        .expected(&repo.dir())
+        .args(["--no-record", "--quiet"])
+        .nameserver("ns1", server.addr())
+        .run()
+        .await;
+    server.stop().await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    // BASE's serial on the server, the proposal's in the file: a serial warning, no drift.
+    assert_ne!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bots.example.net.zone:9:1: warning: *.other.example. is outside the zone"),
+        "{err}"
+    );
+}
+
 /// A pull request whose zone file fans out into `$INCLUDE`s (ten of a file that has ten of the
 /// next, eight deep: 10^8 reads) fails at the bound in a moment, at the line that crossed it.
 #[tokio::test(flavor = "multi_thread")]
