@@ -215,12 +215,24 @@ pub(crate) fn load_zone(
         loader.load_main_file(root, path, &display, origin)
     })?;
     if errors.is_empty() && !built.zone.contains(&built.zone.origin) {
-        errors.push(ZoneError {
-            file: display,
-            line: 0,
-            column: 0,
-            message: format!("no records at the apex {}", present_name(origin)),
-        });
+        // Every record outside the zone: the file of another zone, most likely.
+        let error = match built.ignored.first() {
+            Some(first) => ZoneError {
+                message: format!(
+                    "no records at the apex {}: the {} records outside it are ignored, the first here (the zone file of another zone?)",
+                    present_name(origin),
+                    built.ignored.len()
+                ),
+                ..first.clone()
+            },
+            None => ZoneError {
+                file: display,
+                line: 0,
+                column: 0,
+                message: format!("no records at the apex {}", present_name(origin)),
+            },
+        };
+        errors.push(error);
     }
     built.finish(errors)
 }
