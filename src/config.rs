@@ -419,8 +419,22 @@ impl Config {
     /// Reads `dir/dns-audit.toml`; a missing file means all defaults.
     pub fn load(dir: &Path) -> Result<Config, Error> {
         let path = dir.join(CONFIG_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&path, &text),
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Config::parse(&path, &text),
+                Err(e) => {
+                    // TOML is UTF-8: the first octet that is not, at its place.
+                    let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                    let text = String::from_utf8_lossy(valid);
+                    let (line, column) = line_column(&text, text.len());
+                    Err(config_error(
+                        &path,
+                        line,
+                        column,
+                        "not UTF-8 text here (a TOML file must be UTF-8)",
+                    ))
+                }
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(Error::Io { path, source: e }),
         }
@@ -1036,6 +1050,15 @@ pub(crate) fn find_line(text: &str, needle: &str) -> (usize, usize) {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn a_config_that_is_not_utf8_is_an_error_at_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), b"retries = 1\n# caf\xe9\n").unwrap();
+        let error = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("dns-audit.toml:2:6:"), "{error}");
+        assert!(error.contains("not UTF-8"), "{error}");
+    }
 
     #[test]
     fn zones_override_defaults() {

@@ -43,12 +43,24 @@ pub(crate) fn push_escaped(out: &mut String, bytes: &[u8], specials: &Specials) 
     }
 }
 
+/// Whether `ch` is a control character or an invisible formatting one that can reorder or hide
+/// what follows on a terminal or a web page (the bidi overrides and isolates of "Trojan
+/// Source", zero-width characters, the BOM).
+pub fn is_unsafe(ch: char) -> bool {
+    ch.is_control()
+        || matches!(
+            ch,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+        )
+}
+
 /// Makes text safe for a terminal or a plain log line: control characters (ESC, CR, LF, …)
-/// become `\DDD`, so nothing can move the cursor, clear the screen or start a new log line.
+/// and bidi and zero-width formatting characters become `\DDD` (their UTF-8 octets), so
+/// nothing can move the cursor, clear the screen, start a new log line or reorder what is shown.
 pub fn terminal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
-        if ch.is_control() {
+        if is_unsafe(ch) {
             let mut buf = [0u8; 4];
             for b in ch.encode_utf8(&mut buf).bytes() {
                 out.push_str(&format!("\\{b:03}"));
@@ -67,6 +79,13 @@ mod tests {
     #[test]
     fn control_characters_cannot_reach_the_terminal() {
         assert_eq!(terminal("ok\x1b[31m\nnext"), "ok\\027[31m\\010next");
+        // Bidi overrides (a commit subject that reads backwards) and zero-width characters.
+        assert_eq!(
+            terminal("a\u{202E}b\u{202C}"),
+            "a\\226\\128\\174b\\226\\128\\172"
+        );
+        assert_eq!(terminal("x\u{200B}y"), "x\\226\\128\\139y");
+        assert_eq!(terminal("caf\u{e9}"), "caf\u{e9}", "letters stay");
         assert_eq!(terminal("\u{9b}x"), "\\194\\155x");
     }
 

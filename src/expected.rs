@@ -83,6 +83,7 @@ pub struct Expected {
 /// Loads `dir`: the config and every `<zone>.zone` (only those in `only`, when given). Errors of
 /// all files are collected and returned together.
 pub(crate) fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error> {
+    check_dir(dir)?;
     let config = Config::load(dir)?;
     let files = zone_files(dir, only, &config)?;
     let mut zones = Vec::new();
@@ -104,6 +105,21 @@ pub(crate) fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error
         allowed_servers: None,
         unread: unread_zone_files(dir),
     })
+}
+
+/// Fails unless `dir` is a directory, saying which path and what was expected there (the
+/// system's "No such file or directory" alone names neither).
+pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
+    let why = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => "not a directory".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such directory".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Err(Error::Usage(format!(
+        "{}: {why}: --expected (or DNS_AUDIT_EXPECTED) names the expected-records directory, which holds the <zone>.zone files and dns-audit.toml",
+        crate::escape::terminal(&dir.display().to_string())
+    )))
 }
 
 /// Why each `*.zone` file of `dir` that names no zone is not read, in name order.

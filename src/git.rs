@@ -26,7 +26,7 @@ pub enum GitError {
         stderr: String,
     },
     /// A revision that could be read as an option.
-    #[error("refused revision {0:?}: it starts with '-'")]
+    #[error("refused revision {}: it starts with '-'", crate::escape::terminal(&format!("{:?}", .0)))]
     BadRevision(String),
     /// The directory is not inside a git work tree.
     #[error("{0} is not inside a git repository")]
@@ -97,7 +97,7 @@ fn output(mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let out = cmd.args(args).output().map_err(GitError::Spawn)?;
     if !out.status.success() {
         return Err(GitError::Failed {
-            args: args.join(" "),
+            args: crate::escape::terminal(&args.join(" ")),
             stderr: crate::escape::terminal(String::from_utf8_lossy(&out.stderr).trim()),
         });
     }
@@ -126,7 +126,7 @@ fn output_fed(mut cmd: Command, args: &[&str], input: Vec<u8>) -> Result<Vec<u8>
     let _ = feeder.join();
     if !out.status.success() {
         return Err(GitError::Failed {
-            args: args.join(" "),
+            args: crate::escape::terminal(&args.join(" ")),
             stderr: crate::escape::terminal(String::from_utf8_lossy(&out.stderr).trim()),
         });
     }

@@ -511,7 +511,7 @@ fn check_health(conn: &Connection, path: &Path) -> Result<(), HistoryError> {
     if check != "ok" {
         return Err(HistoryError::Foreign {
             path: path.into(),
-            why: format!("the store is damaged ({check})"),
+            why: format!("the store is damaged ({})", crate::escape::terminal(&check)),
         });
     }
     Ok(())

@@ -515,10 +515,13 @@ impl Lint<'_> {
                 present_name(target)
             ))
         } else if dangling(zone, target) {
+            let hint = missing_dot_hint(&zone.origin, target).map_or_else(String::new, |meant| {
+                format!(": was `{meant}` meant, written without its trailing dot?")
+            });
             (
                 "dangling-target",
                 format!(
-                    "{rtype} target {} is inside the zone but has no records",
+                    "{rtype} target {} is inside the zone but has no records{hint}",
                     present_name(target)
                 ),
             )
@@ -1463,6 +1466,18 @@ fn reverse_slip(zone: &Zone, name: &Name) -> Option<String> {
 }
 
 /// `bh18.bots.example.net` when `name` is `bh18.bots.example.net.bots.example.net.`.
+/// `web.example.com.` when a target `web.example.com.<zone>` has no records: a relative part of
+/// two labels or more reads as a whole name written without its trailing dot.
+fn missing_dot_hint(origin: &Name, target: &Name) -> Option<String> {
+    let relative = target.num_labels().checked_sub(origin.num_labels())?;
+    if relative < 2 {
+        return None;
+    }
+    let labels: Vec<&[u8]> = target.iter().take(usize::from(relative)).collect();
+    let meant = Name::from_labels(labels).ok()?;
+    Some(present_name(&meant))
+}
+
 fn repeats_origin(origin: &Name, name: &Name) -> Option<String> {
     if origin.is_root() || !origin.zone_of(name) {
         return None;
@@ -2341,6 +2356,20 @@ mod tests {
             .collect();
         assert!(found.contains(&"cname-and-other-data"), "{found:?}");
         assert!(found.contains(&"dangling-target"), "{found:?}");
+        let text = "$ORIGIN z.net.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.53\n\
+            www CNAME web.example.com\n";
+        let messages: Vec<String> = lint_zone(&load(text), "f", None, &LintSettings::default(), 1)
+            .into_iter()
+            .filter(|f| f.check == "dangling-target")
+            .map(|f| f.message)
+            .collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m
+                    .contains("was `web.example.com.` meant, written without its trailing dot?")),
+            "{messages:?}"
+        );
         assert!(found.contains(&"repeated-origin"), "{found:?}");
     }
 

@@ -41,6 +41,7 @@ struct Proposed {
 /// conventions (a file with a short history borrows the directory's), then judges each.
 pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     let dir = &config.expected;
+    crate::expected::check_dir(dir)?;
     let mut settings_file = Config::load(dir)?;
     settings_file.limits.record_lines = true;
     let repo_and_base = match &config.base {

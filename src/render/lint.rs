@@ -123,7 +123,19 @@ pub fn json(report: &LintReport) -> String {
 /// Escapes the message of a workflow command (`%`, CR, LF), so nothing can end the command or
 /// start another line.
 pub(crate) fn github_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let mut safe = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            // Line ends are the command's own escape; other controls (ESC, BEL) and bidi
+            // characters never reach the log raw.
+            '\r' | '\n' => safe.push(ch),
+            _ if crate::escape::is_unsafe(ch) => {
+                safe.push_str(&crate::escape::terminal(&ch.to_string()))
+            }
+            _ => safe.push(ch),
+        }
+    }
+    safe.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -256,5 +268,9 @@ mod tests {
             "{data}"
         );
         assert_eq!(github_property("a:b,c"), "a%3Ab%2Cc");
+        // ESC and BEL from a path, and a bidi override, never reach the log raw.
+        let file = github_property("x\x1b[2J\x07\u{202E}.zone");
+        assert!(!file.contains(['\x1b', '\x07', '\u{202E}']), "{file}");
+        assert!(file.starts_with("x\\027[2J\\007"), "{file}");
     }
 }

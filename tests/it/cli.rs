@@ -77,6 +77,30 @@ fn expected_records_are_found_from_a_parent_from_inside_and_by_the_environment()
     );
 }
 
+/// A mistyped `--expected` names the path and what was expected there, for every command.
+#[test]
+fn a_missing_expected_directory_is_said_with_what_belongs_there() {
+    let here = tempfile::tempdir().unwrap();
+    let missing = here.path().join("no-such-dir");
+    for command in ["check", "lint", "recent"] {
+        let out = run_in(
+            here.path(),
+            &[command, "--expected", missing.to_str().unwrap()],
+            &[],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("no-such-dir: no such directory"),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("expected-records directory"),
+            "{command}: {err}"
+        );
+    }
+}
+
 #[test]
 fn completions_and_the_manual_page_come_from_the_flags() {
     let here = tempfile::tempdir().unwrap();
