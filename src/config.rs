@@ -38,6 +38,8 @@ pub struct Waiver {
     pub check: String,
     /// Why it is fine (required).
     pub reason: String,
+    /// Where its check is written in the config (line, column; 0 when unknown), for errors.
+    pub at: (usize, usize),
 }
 
 /// How a TTL difference is judged.
@@ -537,6 +539,7 @@ impl Config {
                 name: waiver.name.clone(),
                 check: waiver.check.clone(),
                 reason: waiver.reason.clone(),
+                at: find_line(source.text, &format!("{:?}", waiver.check)),
             });
         }
         Ok(())

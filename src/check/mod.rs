@@ -82,6 +82,7 @@ pub struct Run {
 /// timeout and retries over the config's.
 pub fn load(config: &CheckConfig) -> Result<Expected, Error> {
     let mut expected = load_expected(&config.expected, &config.zones)?;
+    crate::lint::run::unknown_waivers(&expected.dir, &expected.config)?;
     overrule(&mut expected.config, config);
     Ok(expected)
 }

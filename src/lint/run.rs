@@ -43,6 +43,7 @@ pub fn run(config: &LintConfig) -> Result<LintReport, Error> {
     let dir = &config.expected;
     crate::expected::check_dir(dir)?;
     let mut settings_file = Config::load(dir)?;
+    unknown_waivers(dir, &settings_file)?;
     settings_file.limits.record_lines = true;
     let repo_and_base = match &config.base {
         Some(rev) => {
@@ -177,6 +178,32 @@ fn zone_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// A `[[waive]]` whose check is no lint check waives nothing, silently: in a tool built to
+/// catch typos, an error at its place, with the check it may have meant.
+pub(crate) fn unknown_waivers(dir: &Path, config: &Config) -> Result<(), Error> {
+    let known = || super::rules::RULES.iter().map(|(id, _)| *id);
+    let Some(waiver) = config
+        .waivers
+        .iter()
+        .find(|w| !known().any(|id| id == w.check))
+    else {
+        return Ok(());
+    };
+    let meant = known()
+        .min_by_key(|id| crate::typo::distance(id, &waiver.check))
+        .filter(|id| crate::typo::distance(id, &waiver.check) <= 3)
+        .map_or_else(String::new, |id| format!("; did you mean {id}?"));
+    Err(Error::Config {
+        path: dir.join(crate::config::CONFIG_FILE),
+        line: waiver.at.0,
+        column: waiver.at.1,
+        message: format!(
+            "[[waive]] check {}: no lint check has that name, so it waives nothing{meant} (`dns-audit lint --explain` lists them)",
+            crate::escape::terminal(&format!("{:?}", waiver.check))
+        ),
+    })
 }
 
 /// A parse error for each `*.zone` file whose name is no zone name: CI never passes a file

@@ -343,6 +343,28 @@ async fn waivers_need_a_reason_and_silence_one_check_at_one_name() {
         err.contains("dns-audit.toml:1:1: missing field `reason`"),
         "{err}"
     );
+
+    // A mistyped check waives nothing: an error at its place, never silence (check too).
+    std::fs::write(
+        repo.dir().join("dns-audit.toml"),
+        "[[waive]]\nname = \"bh17\"\ncheck = \"adress-reuse\"\nreason = \"move\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "dns-audit.toml:3:9: [[waive]] check \"adress-reuse\": no lint check has that name"
+        ) && err.contains("did you mean address-reuse?"),
+        "{err}"
+    );
+    let out = audit("check")
+        .arg("--plan")
+        .expected(&repo.dir())
+        .run()
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("adress-reuse"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
