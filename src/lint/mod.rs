@@ -4,6 +4,7 @@
 pub mod conventions;
 #[cfg(test)]
 mod habits_tests;
+mod numbering;
 pub mod rules;
 pub mod run;
 
@@ -1288,8 +1289,13 @@ impl Lint<'_> {
         }
         if systematic != Some(Systematic::Renumbering) {
             if let Some(why) = view.off_pattern(rtype, value, &change.host) {
+                let (level, why) = numbering::judged(
+                    view.numbering.off(rtype, value, &change.host),
+                    why,
+                    &format!("{rel} {rtype}"),
+                );
                 let message = format!("{rel} {rtype} {value} {why}");
-                self.flag(&at, Level::Warning, "address-pattern", message, None);
+                self.flag(&at, level, "address-pattern", message, None);
             }
         }
     }
@@ -1840,8 +1846,8 @@ struct ZoneView {
     current_series: BTreeMap<String, BTreeSet<u64>>,
     /// Subnets of addresses by type, in base.
     subnets: HashMap<RecordType, BTreeSet<String>>,
-    /// Per type and series prefix: (hosts whose address ends with their number, hosts).
-    number_in_address: HashMap<(RecordType, String), (usize, usize)>,
+    /// How the numbered hosts' addresses follow their numbers, per type and series.
+    numbering: numbering::Numbering,
     /// A record of each base host, to show what a near miss resembles.
     host_example: BTreeMap<String, String>,
     /// The record types each host holds, in base and proposed.
@@ -1873,16 +1879,7 @@ impl ZoneView {
             if let Some(net) = typo::subnet(&value) {
                 self.subnets.entry(rtype).or_default().insert(net);
             }
-            if let Some((prefix, number, _)) = typo::numbered(&host) {
-                let counts = self
-                    .number_in_address
-                    .entry((rtype, prefix.to_string()))
-                    .or_default();
-                counts.1 += 1;
-                if ends_with_number(&value, number) {
-                    counts.0 += 1;
-                }
-            }
+            self.numbering.learn(rtype, &host, &value);
             let owners = self.base_owners.entry((rtype, value)).or_default();
             owners.insert(host.clone());
         }
@@ -2135,18 +2132,7 @@ impl ZoneView {
                 ));
             }
         }
-        let (prefix, number, _) = typo::numbered(host)?;
-        let (matching, total) = self
-            .number_in_address
-            .get(&(rtype, prefix.to_string()))
-            .copied()
-            .unwrap_or_default();
-        if total >= 3 && matching * 10 >= total * 9 && !ends_with_number(value, number) {
-            return Some(format!(
-                "does not end with {number}, as the addresses of {matching} of {total} numbered hosts end with theirs"
-            ));
-        }
-        None
+        self.numbering.off(rtype, value, host).map(|off| off.why)
     }
 }
 
@@ -2181,13 +2167,6 @@ fn number_slip(host: &str, address: &str) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// Whether the last group of an address is the number (decimal for IPv4, hex or decimal digits
-/// for IPv6, as fleets write `::17` for host 17).
-fn ends_with_number(address: &str, number: u64) -> bool {
-    let last = address.rsplit(['.', ':']).next().unwrap_or_default();
-    last == number.to_string()
 }
 
 #[cfg(test)]

@@ -234,6 +234,50 @@ async fn out_of_zone_data_is_ignored_with_a_warning_as_bind_does() {
     );
 }
 
+/// A fleet numbered bh1..bh44 at 198.51.100.(100+N), as the postmortem's hoster numbers it.
+fn numbered_fleet(serial: u32, extra: &str, bh44: &str) -> String {
+    let mut zone = format!(
+        "$ORIGIN bots.example.net.\n$TTL 300\n@ 3600 IN SOA ns1 hostmaster.example.net. ( {serial} 3600 900 1209600 300 )\n@ 3600 IN NS ns1\nns1 IN A 192.0.2.53\n"
+    );
+    for n in 1..44 {
+        zone.push_str(&format!("bh{n} IN A 198.51.100.{}\n", 100 + n));
+    }
+    zone.push_str(&format!("bh44 IN A {bh44}\n{extra}"));
+    zone
+}
+
+/// The new host's address typo, and the postmortem's own shape, as a new user writes them: each
+/// an error on the right line, with the fix named.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_hosts_address_typo_is_an_error_with_the_fix() {
+    let repo = Repo::new();
+    repo.write(&numbered_fleet(1, "", "198.51.100.144"));
+    repo.git(&["commit", "-qam", "fleet of 44"]);
+    // bh45 at .154 for .145: a transposition no other host's address explains.
+    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.154\n", "198.51.100.144"));
+    let (code, out, err) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("bots.example.net.zone:50: error[address-pattern]: bh45 A 198.51.100.154 does not follow the fleet's numbering"),
+        "{out}"
+    );
+    assert!(out.contains("fix: bh45 A 198.51.100.145"), "{out}");
+    // The right address passes.
+    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.145\n", "198.51.100.144"));
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    // The postmortem: bh45 added at .145, and by mistake bh44 given .145 too. The outage is
+    // bh44's line: it comes first.
+    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.145\n", "198.51.100.145"));
+    let (code, out, _) = repo.lint(&["--base", "main"]).await;
+    assert_eq!(code, Some(1), "{out}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("zone:49: error[") && first.contains("bh44 A 198.51.100.145"),
+        "bh44's line first: {out}"
+    );
+}
+
 /// A pull request whose zone file fans out into `$INCLUDE`s (ten of a file that has ten of the
 /// next, eight deep: 10^8 reads) fails at the bound in a moment, at the line that crossed it.
 #[tokio::test(flavor = "multi_thread")]
