@@ -208,6 +208,21 @@ fn a_serial_left_alone_is_judged_by_the_history() {
     assert_eq!(level(20, 20), Some(Level::Error), "by hand");
     assert_eq!(level(15, 20), Some(Level::Warning), "usually");
     assert_eq!(level(2, 20), None, "managed elsewhere");
+    // Lowered by hand with a content change: secondaries keep the old zone. An error wherever
+    // the history raises serials in the file, even where a change is sometimes left to a
+    // later bump.
+    let base = bump(WORDS);
+    let lowered = format!("{WORDS}status A 192.0.2.90\n");
+    let evidence = SerialEvidence {
+        changes: 20,
+        raised: 15,
+        pooled: false,
+    };
+    let found = judged_with("lab.example.", &base, &lowered, evidence);
+    assert!(
+        found.contains(&(Level::Error, "serial-not-raised")),
+        "lowered where usually raised: {found:?}"
+    );
 }
 
 #[test]

@@ -1064,8 +1064,14 @@ impl Lint<'_> {
         };
         if new <= old {
             let line = self.line(&self.zone.origin, RecordType::SOA);
+            // Lowered by hand where the history raises serials in the file: always an error,
+            // as secondaries take a lower serial for an older zone and keep theirs.
+            let (level, what) = match new < old {
+                true => (Level::Error, "its SOA serial went down"),
+                false => (level, "its SOA serial did not go up"),
+            };
             let message = format!(
-                "the zone changed but its SOA serial did not go up ({old} -> {new}): secondaries will not pick up the change (serials: {})",
+                "the zone changed but {what} ({old} -> {new}): secondaries will not pick up the change (serials: {})",
                 self.conventions.serials.why
             );
             self.push(

@@ -254,7 +254,11 @@ async fn a_new_hosts_address_typo_is_an_error_with_the_fix() {
     repo.write(&numbered_fleet(1, "", "198.51.100.144"));
     repo.git(&["commit", "-qam", "fleet of 44"]);
     // bh45 at .154 for .145: a transposition no other host's address explains.
-    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.154\n", "198.51.100.144"));
+    repo.write(&numbered_fleet(
+        2,
+        "bh45 IN A 198.51.100.154\n",
+        "198.51.100.144",
+    ));
     let (code, out, err) = repo.lint(&["--base", "main"]).await;
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
@@ -263,12 +267,20 @@ async fn a_new_hosts_address_typo_is_an_error_with_the_fix() {
     );
     assert!(out.contains("fix: bh45 A 198.51.100.145"), "{out}");
     // The right address passes.
-    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.145\n", "198.51.100.144"));
+    repo.write(&numbered_fleet(
+        2,
+        "bh45 IN A 198.51.100.145\n",
+        "198.51.100.144",
+    ));
     let (code, out, _) = repo.lint(&["--base", "main"]).await;
     assert_eq!(code, Some(0), "{out}");
     // The postmortem: bh45 added at .145, and by mistake bh44 given .145 too. The outage is
     // bh44's line: it comes first.
-    repo.write(&numbered_fleet(2, "bh45 IN A 198.51.100.145\n", "198.51.100.145"));
+    repo.write(&numbered_fleet(
+        2,
+        "bh45 IN A 198.51.100.145\n",
+        "198.51.100.145",
+    ));
     let (code, out, _) = repo.lint(&["--base", "main"]).await;
     assert_eq!(code, Some(1), "{out}");
     let first = out.lines().next().unwrap_or_default();
