@@ -191,6 +191,8 @@ pub struct ServerView {
     /// Records its transfer carried that are not of the zone (outside it, another class):
     /// a finding about the server, never compared as zone data.
     pub foreign: crate::model::ForeignRecords,
+    /// The instances that answered for the address (RFC 5001 NSID), where the server says.
+    pub instances: Vec<String>,
     /// Transfer or queries.
     pub method: Method,
     /// Why a transfer was not used, when one was tried.
@@ -626,6 +628,7 @@ pub(crate) async fn observe_server<'z>(
         .await;
     }
     view.stats = wire.stats();
+    view.instances = wire.instances();
     log_read(&view);
     view
 }
@@ -640,6 +643,7 @@ impl ServerView {
             answers: Answers::default(),
             extras: Vec::new(),
             foreign: crate::model::ForeignRecords::default(),
+            instances: Vec::new(),
             method: Method::Queries,
             transfer_failure: None,
             stats: WireStats::default(),
@@ -669,6 +673,14 @@ fn log_read(view: &ServerView) {
             .map(|f| format!("; transfer refused or failed: {f}"))
             .unwrap_or_default()
     );
+    if !view.instances.is_empty() {
+        tracing::info!(
+            "{} ({}): answered by instance {} (NSID)",
+            view.server.label,
+            view.server.addr,
+            view.instances.join(", ")
+        );
+    }
 }
 
 /// Takes a transfer's records into `view`; a failed one leaves the view to queries, except

@@ -204,6 +204,10 @@ pub(crate) fn timestamp(seconds: i64) -> Option<String> {
 pub struct ServerReport {
     /// NS name (or address when given directly).
     pub name: String,
+    /// The instances that answered for its address (RFC 5001 NSID), where it says (additive;
+    /// absent when it does not): one bad anycast node behind a shared address is told apart.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
     /// Address asked.
     pub address: String,
     /// `ok`, or why it could not be asked.

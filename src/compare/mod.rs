@@ -205,6 +205,7 @@ fn foreign_records(zone: &Zone, label: &str, foreign: &crate::model::ForeignReco
 fn server_report(view: &ServerView, label: String, failed_queries: u64) -> ServerReport {
     ServerReport {
         name: label,
+        instances: view.instances.clone(),
         address: view.server.addr.to_string(),
         status: match &view.serial {
             Ok(_) => ServerStatus::Ok,
@@ -341,6 +342,7 @@ mod tests {
             answers,
             extras: Vec::new(),
             foreign: crate::model::ForeignRecords::default(),
+            instances: Vec::new(),
             method: crate::observe::Method::Queries,
             transfer_failure: None,
             stats: WireStats::default(),

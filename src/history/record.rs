@@ -667,6 +667,7 @@ mod tests {
             answers,
             extras: stray.into_iter().cloned().collect(),
             foreign: crate::model::ForeignRecords::default(),
+            instances: Vec::new(),
             method: Method::Transfer,
             transfer_failure: failed.then(refused),
             stats: crate::transport::WireStats::default(),

@@ -105,6 +105,16 @@ fn zone_lines(zone: &crate::report::ZoneReport, style: Style, started: Option<i6
         .max()
         .unwrap_or(4)
         .max(4);
+    if !style.quiet {
+        for server in zone.servers.iter().filter(|s| !s.instances.is_empty()) {
+            let _ = writeln!(
+                out,
+                "  {}  answered as instance {} (NSID)",
+                server.name,
+                server.instances.join(", ")
+            );
+        }
+    }
     for finding in zone.server_findings.iter().filter(shown) {
         let who = finding.servers.join(", ");
         let _ = writeln!(

@@ -128,6 +128,30 @@ pub struct Server {
     timeouts_in_a_row: std::sync::atomic::AtomicU32,
     /// Why nothing more is asked of this server in this run, once its budget is spent.
     given_up: std::sync::OnceLock<String>,
+    /// The instances (RFC 5001 NSID) that answered, as shown; at most [`MOST_INSTANCES`].
+    instances: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// The most distinct NSIDs kept per server (an anycast address has a handful).
+const MOST_INSTANCES: usize = 16;
+
+/// The NSID an answer carries (RFC 5001), as people read it: text when printable ASCII, else
+/// hex, as dig shows it; escaped.
+pub fn nsid_of(message: &Message) -> Option<String> {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    let Some(EdnsOption::NSID(payload)) = message.edns.as_ref()?.options().get(EdnsCode::NSID)
+    else {
+        return None;
+    };
+    let bytes = payload.as_ref();
+    if bytes.is_empty() {
+        return None;
+    }
+    let text = match bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        true => String::from_utf8_lossy(bytes).into_owned(),
+        false => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    Some(crate::escape::terminal(&text))
 }
 
 impl Server {
@@ -143,7 +167,16 @@ impl Server {
             stats: std::sync::Mutex::new(WireStats::default()),
             timeouts_in_a_row: std::sync::atomic::AtomicU32::new(0),
             given_up: std::sync::OnceLock::new(),
+            instances: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         })
+    }
+
+    /// The instances (NSID) that answered so far, in order.
+    pub(crate) fn instances(&self) -> Vec<String> {
+        self.instances
+            .lock()
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Why this server is asked nothing more, if its budget is spent: too many timeouts in a
@@ -222,6 +255,16 @@ impl Server {
         }
         let result = self.ask(name, rtype, keep).await;
         self.budget(&result);
+        if let Some(nsid) = result.as_ref().ok().and_then(nsid_of) {
+            if let Ok(mut set) = self.instances.lock() {
+                if set.len() < MOST_INSTANCES || set.contains(&nsid) {
+                    if !set.contains(&nsid) {
+                        tracing::info!(server = %self.addr, "answered by instance (NSID) {nsid}");
+                    }
+                    set.insert(nsid);
+                }
+            }
+        }
         result
     }
 

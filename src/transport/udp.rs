@@ -101,6 +101,11 @@ impl UdpMux {
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_BUFFER);
         edns.set_dnssec_ok(keep.dnssec);
+        // RFC 5001: which instance answers (one bad anycast node behind a shared address).
+        if let Ok(empty) = hickory_proto::rr::rdata::opt::NSIDPayload::new(Vec::new()) {
+            edns.options_mut()
+                .insert(hickory_proto::rr::rdata::opt::EdnsOption::NSID(empty));
+        }
         message.edns = Some(edns);
         let result = match message.to_vec() {
             Ok(bytes) => match socket.send(&bytes).await {

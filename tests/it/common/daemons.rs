@@ -69,6 +69,8 @@ pub struct Setup {
     pub rate_limit: bool,
     /// Who may transfer the zone.
     pub transfer: Transfer,
+    /// The server's RFC 5001 identifier (NSD's `nsid:`), as text.
+    pub nsid: Option<String>,
 }
 
 /// Who a server lets transfer its zone.
@@ -257,11 +259,15 @@ fn configure(
                     format!("  provide-xfr: 127.0.0.1 {name}\n"),
                 ),
             };
+            let nsid = setup
+                .nsid
+                .as_ref()
+                .map_or_else(String::new, |id| format!("  nsid: \"ascii_{id}\"\n"));
             let text = format!(
                 "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  \
                  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
                  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  \
-                 server-count: 1\n  verbosity: 1\n{rrl}\nremote-control:\n  control-enable: no\n\
+                 server-count: 1\n  verbosity: 1\n{rrl}{nsid}\nremote-control:\n  control-enable: no\n\
                  {top}\nzone:\n  name: \"{origin}\"\n  zonefile: \"{d}/zone\"\n{zone_extra}",
             );
             let conf = dir.join("nsd.conf").display().to_string();
