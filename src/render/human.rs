@@ -238,6 +238,16 @@ fn header(zone: &crate::report::ZoneReport, style: Style) -> String {
     )
 }
 
+/// Whether `finding` is a disagreement between servers that a drift line of the same RRset of
+/// `host` already tells (which server serves what): not told again, nor counted in the
+/// summary line; JSON keeps it.
+fn retold(host: &crate::report::HostReport, finding: &Finding) -> bool {
+    finding.kind == Kind::ServersDisagree
+        && host.findings.iter().any(|d| {
+            d.severity == Severity::Drift && d.name == finding.name && d.rtype == finding.rtype
+        })
+}
+
 /// Each shown finding of each host as (host, severity, text). A disagreement that drift lines
 /// of the same RRset already tell (which server serves what) is not told again; JSON keeps it.
 fn host_rows<'r>(
@@ -248,12 +258,7 @@ fn host_rows<'r>(
 ) -> Vec<(&'r str, Severity, String, Option<String>)> {
     let mut rows = Vec::new();
     for host in &zone.hosts {
-        let drifted = |f: &Finding| {
-            host.findings
-                .iter()
-                .any(|d| d.severity == Severity::Drift && d.name == f.name && d.rtype == f.rtype)
-        };
-        let retold = |f: &&Finding| f.kind == Kind::ServersDisagree && drifted(f);
+        let retold = |f: &&Finding| retold(host, f);
         for finding in host
             .findings
             .iter()
@@ -360,6 +365,13 @@ fn fix(finding: &Finding, zone: &str, file: Option<&str>) -> Option<String> {
 /// The verdict and the counts, the whole run's time and when it ran (UTC).
 fn summary_line(report: &Report, style: Style) -> String {
     let summary = &report.summary;
+    // The warnings the lines above show: a retold disagreement is not one of them.
+    let hosts = report.zones.iter().flat_map(|zone| &zone.hosts);
+    let retold_warnings = hosts
+        .flat_map(|host| host.findings.iter().filter(move |f| retold(host, f)))
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    let warnings = summary.warnings.saturating_sub(retold_warnings);
     let verdict = match report.verdict {
         Verdict::Clean => style.paint("1;32", "CLEAN"),
         Verdict::Drift => style.paint("1;31", "DRIFT"),
@@ -384,7 +396,7 @@ fn summary_line(report: &Report, style: Style) -> String {
         "{verdict}  {} drifted · {} failed · {} · {} in {}, {} queries in {:.2} s{when}{against}\n",
         plural(summary.hosts_drifted, "host"),
         summary.failures,
-        plural(summary.warnings, "warning"),
+        plural(warnings, "warning"),
         plural(summary.hosts, "host"),
         plural(summary.zones, "zone"),
         summary.queries,

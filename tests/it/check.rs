@@ -1010,6 +1010,10 @@ async fn a_record_missing_on_one_server_is_one_line() {
         .find(|l| l.starts_with("DRIFT"))
         .unwrap_or_default();
     assert!(summary.ends_with(" UTC"), "{text}");
+    // The summary counts the warning lines it shows (one): the disagreement the drift line
+    // retells is not told again, nor counted; JSON keeps both.
+    assert!(summary.contains(" · 1 warning · "), "{text}");
+    assert_eq!(json["summary"]["warnings"], 2, "{json:#}");
     assert!(
         text.trim_end()
             .ends_with("compared with expected-records: not in git"),

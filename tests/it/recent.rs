@@ -575,6 +575,25 @@ async fn a_store_that_is_no_file_is_refused_and_an_empty_one_said() {
     assert!(err.contains("an empty file, taken as a new store"), "{err}");
 }
 
+/// A stray record the store's first run saw, gone in a later run: told as back to
+/// expected-records, with git as without.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stray_gone_after_the_first_run_is_back_to_expected_in_git_or_not() {
+    let fleet = Fleet::new();
+    // By zone transfer: a name nobody expected is seen.
+    std::fs::write(fleet.expected().join("dns-audit.toml"), FAST_AXFR).unwrap();
+    fleet.git(&["commit", "-qam", "transfers"], 100);
+    let stray = format!("{BASE}bh99 IN A 203.0.113.99\n");
+    assert_eq!(fleet.observe(&stray).await, 1);
+    assert_eq!(fleet.observe(BASE).await, 0);
+    let (code, json, human) = fleet.recent(&[]).await;
+    assert_eq!(code, 0, "{human}");
+    assert!(
+        human.contains("LIVE CHANGES BACK TO expected-records") && human.contains("bh99 A"),
+        "in git: {human}\n{json:#}"
+    );
+}
+
 /// A fix in several steps on the server (a second A added, the right one deleted, then the
 /// zone redeployed from git) is one story, reverted: nothing is served that no commit explains.
 #[tokio::test(flavor = "multi_thread")]
