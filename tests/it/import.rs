@@ -127,3 +127,24 @@ async fn a_refused_transfer_needs_names_and_says_so() {
     let lint = audit("lint").expected(dir.path()).run().await;
     assert_eq!(lint.status.code(), Some(0), "{lint:?}");
 }
+
+/// A label with an escaped dot in it (`a\.b`, and `c\.` that ends with one) is imported as written and reads back: the zone
+/// suffix is cut at a label boundary and only the separator dot goes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_label_with_an_escaped_dot_is_imported_as_written() {
+    let served = format!("{ZONE}a\\.b IN A 192.0.2.77\nc\\. IN A 192.0.2.78\n");
+    let Some(nsd) = Daemon::start(Software::Nsd, ORIGIN, &served, &Setup::default()) else {
+        return;
+    };
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("expected-records");
+    let (code, _, stderr) = import(&dir, nsd.addr, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.join(format!("{ORIGIN}zone"))).unwrap();
+    assert!(text.contains("a\\.b") && text.contains("c\\. "), "{text}");
+    let served_dir = expected_dir(&served, "");
+    assert_eq!(
+        show(ORIGIN, &dir).await,
+        show(ORIGIN, served_dir.path()).await
+    );
+}
