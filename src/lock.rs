@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct RunLock {
     _file: File,
+    /// The lock file, when this run made it (none was there before).
+    made: Option<PathBuf>,
 }
 
 /// The lock file for a history store: `<store>.lock`.
@@ -23,6 +25,7 @@ impl RunLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let made = (!path.exists()).then(|| path.to_path_buf());
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -30,12 +33,24 @@ impl RunLock {
             .open(path)?;
         if wait {
             file.lock()?;
-            return Ok(Some(RunLock { _file: file }));
+            return Ok(Some(RunLock { _file: file, made }));
         }
         match file.try_lock() {
-            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Ok(()) => Ok(Some(RunLock { _file: file, made })),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+impl RunLock {
+    /// Releases the lock and takes away its file if this run made it: beside a store found
+    /// damaged, nothing of this run is left.
+    pub fn release_leaving_nothing(self) {
+        let made = self.made.clone();
+        drop(self);
+        if let Some(path) = made {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

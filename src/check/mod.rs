@@ -183,7 +183,7 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     }
     let mut notes = input_notes(&expected);
     let alerts = alert_targets(&expected, config);
-    let (mut history, lock, mut unrecorded) = if config.record {
+    let (mut history, mut lock, mut unrecorded) = if config.record {
         match open_store(config, &expected)? {
             Opened::Locked(path) => return Ok(Started::Locked(path)),
             Opened::Store(history, lock) => (Some(history), Some(lock), None),
@@ -203,7 +203,7 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
     report.revision = Some(revision_of(&config.expected));
     report.duration_ms = clock.elapsed().as_millis() as u64;
     if let Some(e) = not_recorded {
-        unrecorded = Some(format!("{e}. Run with --no-record to skip the store"));
+        unrecorded = Some(not_taken(e, &mut lock));
     }
     report.not_recorded = unrecorded.clone();
     if let Some(why) = unrecorded {
@@ -226,6 +226,15 @@ pub async fn run(config: &CheckConfig) -> Result<Started, CheckError> {
         notify_timeout: expected.config.notify_timeout,
         keep: config.keep,
     })))
+}
+
+/// Why the store did not take the run, for the user. A store found damaged inside keeps
+/// nothing of this run beside it: the lock file this run made goes too.
+fn not_taken(e: HistoryError, lock: &mut Option<RunLock>) -> String {
+    if let (HistoryError::Foreign { .. }, Some(held)) = (&e, lock.take()) {
+        held.release_leaving_nothing();
+    }
+    format!("{e}. Run with --no-record to skip the store")
 }
 
 /// Where alerts go: the config's targets, then the command line's.

@@ -496,6 +496,9 @@ async fn a_store_damaged_inside_is_reported_and_never_written() {
     bytes[at..at + usize::try_from(page).unwrap()].fill(0x55);
     std::fs::write(&fleet.state, &bytes).unwrap();
 
+    // A damaged store brought here without its lock file: none is left beside it either.
+    let lock = fleet.state.with_file_name("history.sqlite.lock");
+    std::fs::remove_file(&lock).unwrap();
     let server = serve_at(fleet.server, &format!("{BASE}bh17 IN A 203.0.113.18\n")).await;
     let out = audit("check")
         .expected(&fleet.expected())
@@ -506,6 +509,10 @@ async fn a_store_damaged_inside_is_reported_and_never_written() {
     server.stop().await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "the drift stands: {err}");
+    assert!(
+        !lock.exists(),
+        "a lock file was left beside the damaged store"
+    );
     assert!(err.contains("this run was not recorded"), "{err}");
     assert!(err.contains("the store is damaged"), "{err}");
     // A writer puts the store in WAL mode while it works and back in rollback mode when it is
