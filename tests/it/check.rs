@@ -513,6 +513,43 @@ async fn demo_finds_exactly_the_replayed_incident() {
     );
 }
 
+/// The demo under a hostile global git config (a runner's ~/.gitconfig naming a filter, a
+/// diff driver and an fsmonitor for every file): it still finds the incident, and nothing
+/// the config names runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_nothing_a_git_config_names() {
+    let home = tempfile::tempdir().unwrap();
+    let marks = home.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
+    let mark = |what: &str| format!("touch {}/{what}", marks.display());
+    std::fs::write(home.path().join("attributes"), "* filter=evil diff=evil\n").unwrap();
+    let config = format!(
+        "[core]\n\tattributesFile = {}\n\tfsmonitor = {}\n[filter \"evil\"]\n\tclean = {}; cat\n\tsmudge = {}; cat\n[diff \"evil\"]\n\ttextconv = {}; cat\n\tcommand = {}\n",
+        home.path().join("attributes").display(),
+        mark("fsmonitor"),
+        mark("clean"),
+        mark("smudge"),
+        mark("textconv"),
+        mark("diff"),
+    );
+    std::fs::write(home.path().join(".gitconfig"), config).unwrap();
+    let out = audit("demo")
+        .env("HOME", &home.path().display().to_string())
+        .run()
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ran: Vec<_> = std::fs::read_dir(&marks)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(ran.is_empty(), "the git config ran: {ran:?}");
+}
+
 /// `check --format json` with a history store at `state`.
 async fn check_recorded(
     dir: &std::path::Path,
