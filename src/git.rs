@@ -517,6 +517,21 @@ mod tests {
     }
 
     #[test]
+    fn what_git_is_asked_is_escaped_in_its_error() {
+        let error = output(
+            git(Path::new("/")),
+            &["rev-parse", "--end-of-options", "x\x1b[2J\nfake"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            !error.contains('\x1b') && !error.contains('\n'),
+            "{error:?}"
+        );
+        assert!(error.contains("x\\027[2J\\010fake"), "{error:?}");
+    }
+
+    #[test]
     fn revisions_that_look_like_options_are_refused() {
         assert!(check_revision("--output=/tmp/x").is_err());
         assert!(check_revision("").is_err());
