@@ -51,7 +51,7 @@ fn judged_with(
         1,
     )
     .into_iter()
-    .map(|f| (f.level, f.check))
+    .map(|f| (f.level, f.check.id()))
     .collect()
 }
 

@@ -20,6 +20,7 @@ use crate::typo;
 use crate::zonefile::{LoadedZone, ZoneError};
 
 use conventions::{Conventions, Naming, SerialPolicy};
+pub use rules::Check;
 
 /// Schema tag of `lint --format json`.
 pub const SCHEMA: &str = "dns-audit.lint/1";
@@ -40,7 +41,7 @@ pub struct LintFinding {
     /// Error or warning.
     pub level: Level,
     /// Which check (stable id, used by waivers).
-    pub check: &'static str,
+    pub check: Check,
     /// File, as given.
     pub file: String,
     /// 1-based line (0: the whole file).
@@ -114,7 +115,7 @@ impl LintReport {
         for finding in &mut findings {
             finding.waived = waivers
                 .iter()
-                .find(|w| w.check == finding.check && waiver_matches(w, finding))
+                .find(|w| w.check == finding.check.id() && waiver_matches(w, finding))
                 .map(|w| w.reason.clone());
         }
         findings.sort();
@@ -169,7 +170,7 @@ pub(crate) fn parse_findings(errors: &[ZoneError]) -> Vec<LintFinding> {
         .iter()
         .map(|e| LintFinding {
             level: Level::Error,
-            check: "parse",
+            check: Check::Parse,
             file: e.file.display().to_string(),
             line: e.line,
             column: e.column,
@@ -279,7 +280,7 @@ impl Lint<'_> {
     fn push(
         &mut self,
         level: Level,
-        check: &'static str,
+        check: Check,
         name: &str,
         rtype: &str,
         line: usize,
@@ -327,7 +328,7 @@ impl Lint<'_> {
             if let Some(repeat) = repeats_origin(&zone.origin, name) {
                 let shown = present_name(name);
                 let rtype = sets.keys().next().copied().unwrap_or(RecordType::A);
-                self.push(Level::Error, "repeated-origin", &shown, &rtype.to_string(), self.line(name, rtype),
+                self.push(Level::Error, Check::RepeatedOrigin, &shown, &rtype.to_string(), self.line(name, rtype),
                     format!("{shown} repeats the zone name: was `{repeat}` written without its trailing dot?"), None);
             }
             for (rtype, set) in sets {
@@ -350,7 +351,7 @@ impl Lint<'_> {
                 let message = format!("the SOA MNAME {} lies inside this reverse zone: was `{meant}` written without its trailing dot?", present_name(&mname));
                 self.push(
                     Level::Error,
-                    "missing-dot",
+                    Check::MissingDot,
                     &self.origin.clone(),
                     "SOA",
                     line,
@@ -400,7 +401,7 @@ impl Lint<'_> {
             let origin = self.origin.clone();
             self.push(
                 level,
-                "nsec3-parameters",
+                Check::Nsec3Parameters,
                 &origin,
                 "NSEC3PARAM",
                 line,
@@ -434,7 +435,7 @@ impl Lint<'_> {
             let line = self.line(name, RecordType::PTR);
             self.push(
                 Level::Warning,
-                "ptr-twice",
+                Check::PtrTwice,
                 &shown,
                 "PTR",
                 line,
@@ -452,7 +453,7 @@ impl Lint<'_> {
             let message = "a CNAME at the zone apex: the apex must hold SOA and NS".into();
             self.push(
                 Level::Error,
-                "cname-at-apex",
+                Check::CnameAtApex,
                 &shown,
                 "CNAME",
                 line,
@@ -465,7 +466,7 @@ impl Lint<'_> {
                 "{} has a CNAME and other data ({other}): a CNAME must stand alone",
                 self.rel(&shown)
             );
-            let check = "cname-and-other-data";
+            let check = Check::CnameAndOtherData;
             self.push(Level::Error, check, &shown, "CNAME", line, message, None);
         }
         if cname.rdatas.len() > 1 {
@@ -476,7 +477,7 @@ impl Lint<'_> {
             );
             self.push(
                 Level::Error,
-                "two-cnames",
+                Check::TwoCnames,
                 &shown,
                 "CNAME",
                 line,
@@ -492,12 +493,12 @@ impl Lint<'_> {
         let zone = self.zone;
         let shown = present_name(name);
         let (check, message) = if let Some(meant) = reverse_slip(zone, target) {
-            ("missing-dot", format!("{rtype} target {} lies inside this reverse zone: was `{meant}` written without its trailing dot?", present_name(target)))
+            (Check::MissingDot, format!("{rtype} target {} lies inside this reverse zone: was `{meant}` written without its trailing dot?", present_name(target)))
         } else if let Some(repeat) = repeats_origin(&zone.origin, target) {
-            ("repeated-origin", format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(target)))
+            (Check::RepeatedOrigin, format!("{rtype} target {} repeats the zone name: was `{repeat}` written without its trailing dot?", present_name(target)))
         } else if let Some(dname) = below_dname(zone, target).filter(|_| rtype == RecordType::NS) {
             (
-                "ns-below-dname",
+                Check::NsBelowDname,
                 format!(
                     "NS {} is below the DNAME at {}: its address can never be looked up ({})",
                     present_name(target),
@@ -511,7 +512,7 @@ impl Lint<'_> {
             )
         } else if rtype == RecordType::NS && without_address(zone, target) {
             // named-checkzone refuses the zone: nobody could reach that server.
-            ("ns-without-address", format!(
+            (Check::NsWithoutAddress, format!(
                 "NS {} is inside the zone but has no A or AAAA record (BIND refuses to load the zone)",
                 present_name(target)
             ))
@@ -520,7 +521,7 @@ impl Lint<'_> {
                 format!(": was `{meant}` meant, written without its trailing dot?")
             });
             (
-                "dangling-target",
+                Check::DanglingTarget,
                 format!(
                     "{rtype} target {} is inside the zone but has no records{hint}",
                     present_name(target)
@@ -545,8 +546,8 @@ impl Lint<'_> {
         let origin = &self.zone.origin;
         let apex = self.zone.get(origin);
         for (rtype, check) in [
-            (RecordType::SOA, "no-apex-soa"),
-            (RecordType::NS, "no-apex-ns"),
+            (RecordType::SOA, Check::NoApexSoa),
+            (RecordType::NS, Check::NoApexNs),
         ] {
             if !apex.is_some_and(|sets| sets.contains_key(&rtype)) {
                 let shown = present_name(origin);
@@ -571,7 +572,7 @@ impl Lint<'_> {
         for (name, rtype, place) in &self.loaded.duplicates {
             self.findings.push(LintFinding {
                 level: Level::Warning,
-                check: "duplicate",
+                check: Check::Duplicate,
                 file: self.file.to_string(),
                 line: place.line,
                 column: 0,
@@ -617,7 +618,7 @@ impl Lint<'_> {
             );
             self.push(
                 Level::Error,
-                "ds-mismatch",
+                Check::DsMismatch,
                 &shown,
                 "DS",
                 self.line(name, RecordType::DS),
@@ -642,7 +643,7 @@ impl Lint<'_> {
             let message = "a DS record at the zone apex: DS belongs in the parent zone (BIND refuses to load it)".to_string();
             self.push(
                 Level::Error,
-                "ds-at-apex",
+                Check::DsAtApex,
                 &shown,
                 "DS",
                 line,
@@ -668,7 +669,7 @@ impl Lint<'_> {
                     );
                     self.push(
                         Level::Error,
-                        "cds-without-dnskey",
+                        Check::CdsWithoutDnskey,
                         &shown,
                         &rtype.to_string(),
                         line,
@@ -692,7 +693,7 @@ impl Lint<'_> {
                 let message = "an NSEC3 owner's first label is a hash in base32hex without padding (BIND refuses to load it)".to_string();
                 self.push(
                     Level::Error,
-                    "nsec3-owner",
+                    Check::Nsec3Owner,
                     &present_name(name),
                     "NSEC3",
                     line,
@@ -706,7 +707,7 @@ impl Lint<'_> {
                     let message = format!("NSEC3 next hashed owner of {length} octets: SHA-1 gives 20 (BIND refuses to load it)");
                     self.push(
                         Level::Error,
-                        "nsec3-hash-length",
+                        Check::Nsec3HashLength,
                         &present_name(name),
                         "NSEC3",
                         line,
@@ -791,7 +792,7 @@ impl Lint<'_> {
         &mut self,
         spot: &Spot<'_>,
         level: Level,
-        check: &'static str,
+        check: Check,
         message: String,
         resembles: Option<String>,
     ) {
@@ -877,13 +878,13 @@ impl Lint<'_> {
         spot: &Spot<'_>,
         base: &Zone,
         place: &Place<'_>,
-    ) -> Option<(Level, &'static str, String)> {
+    ) -> Option<(Level, Check, String)> {
         let (change, zone, name) = (spot.change, self.zone, place.name);
         let (ttl, cached) = (place.ttl, &place.cached);
         let (level, message) = match change.op {
             _ if place.apex => {
                 let (level, how) = ns_set_change(base, zone, name, self.neighbours);
-                return Some((level, "delegation-change", format!(
+                return Some((level, Check::DelegationChange, format!(
                     "the zone's own NS set changes ({}){how}: every name of the zone depends on it; the parent's copy must change with it, and resolvers keep the old set up to the parent's NS TTL",
                     change.line()
                 )));
@@ -911,15 +912,11 @@ impl Lint<'_> {
                 ))
             }
         };
-        Some((level, "delegation-change", message))
+        Some((level, Check::DelegationChange, message))
     }
 
     /// A change of glue: an address below a delegation that an NS record of the zone uses.
-    fn glue_change(
-        &self,
-        spot: &Spot<'_>,
-        place: &Place<'_>,
-    ) -> Option<(Level, &'static str, String)> {
+    fn glue_change(&self, spot: &Spot<'_>, place: &Place<'_>) -> Option<(Level, Check, String)> {
         let cut = place.cut?;
         let op = spot.change.op;
         let used = !self.ns_pointing_at(place.name).is_empty();
@@ -927,7 +924,7 @@ impl Lint<'_> {
             return None;
         }
         let (ttl, cached) = (place.ttl, &place.cached);
-        Some((Level::Error, "delegation-change", format!(
+        Some((Level::Error, Check::DelegationChange, format!(
             "glue of a delegation changes ({}): the servers of {} are reached through it; resolvers keep the old address up to {cached} (TTL {ttl})",
             spot.change.line(),
             self.rel(&crate::model::present_name(cut))
@@ -977,7 +974,7 @@ impl Lint<'_> {
             );
             self.push(
                 Level::Error,
-                "target-removed",
+                Check::TargetRemoved,
                 &shown,
                 &change.rtype,
                 line,
@@ -1041,7 +1038,7 @@ impl Lint<'_> {
         let origin = self.origin.clone();
         self.push(
             level,
-            "delegation-change",
+            Check::DelegationChange,
             &origin,
             "SOA",
             line,
@@ -1076,7 +1073,7 @@ impl Lint<'_> {
             );
             self.push(
                 level,
-                "serial-not-raised",
+                Check::SerialNotRaised,
                 &self.origin.clone(),
                 "SOA",
                 line,
@@ -1108,7 +1105,7 @@ impl Lint<'_> {
             && !systematic
         {
             let line = self.line(&self.zone.origin, RecordType::SOA);
-            self.push(Level::Error, "mass-change", &self.origin.clone(), "", line,
+            self.push(Level::Error, Check::MassChange, &self.origin.clone(), "", line,
                 format!("{touched} of {total} RRsets ({:.0}%) change or go at once, over the {:.0}% threshold: pass --allow-mass-change if that is meant",
                     share * 100.0, settings.mass_change_share * 100.0), None);
         }
@@ -1147,7 +1144,7 @@ impl Lint<'_> {
         self.flag(
             spot,
             level,
-            "near-miss-name",
+            Check::NearMissName,
             message,
             Some(view.describe_host(existing)),
         );
@@ -1187,7 +1184,7 @@ impl Lint<'_> {
                 spot.rel,
                 self.naming_note(level)
             );
-            self.flag(spot, level, "near-miss-name", message, Some(shown));
+            self.flag(spot, level, Check::NearMissName, message, Some(shown));
         }
     }
 
@@ -1242,7 +1239,7 @@ impl Lint<'_> {
             change.host,
             change.line()
         );
-        self.flag(spot, Level::Error, "other-host", message, None);
+        self.flag(spot, Level::Error, Check::OtherHost, message, None);
     }
 
     /// address-reuse, near-miss-address, address-pattern: an address the change adds that
@@ -1277,7 +1274,7 @@ impl Lint<'_> {
                 let message =
                     format!("{rel} {rtype} {value}: that address belongs to {owner}{why}");
                 let like = Some(format!("{owner} {rtype} {value}"));
-                self.flag(&at, level, "address-reuse", message, like);
+                self.flag(&at, level, Check::AddressReuse, message, like);
             }
             return;
         }
@@ -1288,7 +1285,7 @@ impl Lint<'_> {
                     "{rel} {rtype} changes from {before} to {value}, one {why} away: a slip?"
                 );
                 let like = Some(format!("{rel} {rtype} {before}"));
-                self.flag(&at, Level::Warning, "near-miss-address", message, like);
+                self.flag(&at, Level::Warning, Check::NearMissAddress, message, like);
                 self.slipped(before, value);
                 return;
             }
@@ -1301,7 +1298,7 @@ impl Lint<'_> {
                     &format!("{rel} {rtype}"),
                 );
                 let message = format!("{rel} {rtype} {value} {why}");
-                self.flag(&at, level, "address-pattern", message, None);
+                self.flag(&at, level, Check::AddressPattern, message, None);
             }
         }
     }
@@ -1386,7 +1383,7 @@ impl Lint<'_> {
                 spot.rel,
                 present_name(&forward.origin)
             );
-            self.flag(spot, Level::Warning, "ptr-forward", message, None);
+            self.flag(spot, Level::Warning, Check::PtrForward, message, None);
         }
     }
 
@@ -1404,7 +1401,7 @@ impl Lint<'_> {
             added.join(", ")
         );
         let like = Some(format!("{} {} {}", spot.rel, spot.rtype, change.before[0]));
-        self.flag(spot, Level::Warning, "second-address", message, like);
+        self.flag(spot, Level::Warning, Check::SecondAddress, message, like);
     }
 
     fn ttl_outlier(
@@ -1439,7 +1436,7 @@ impl Lint<'_> {
             let rel = self.rel(&change.name);
             self.push(
                 Level::Warning,
-                "ttl-outlier",
+                Check::TtlOutlier,
                 &change.name,
                 &change.rtype,
                 line,
@@ -1527,7 +1524,7 @@ struct Place<'a> {
 }
 
 /// A change of a delegation's DS or of the zone's keys.
-fn dnssec_change(spot: &Spot<'_>, place: &Place<'_>) -> Option<(Level, &'static str, String)> {
+fn dnssec_change(spot: &Spot<'_>, place: &Place<'_>) -> Option<(Level, Check, String)> {
     let (change, ttl, cached) = (spot.change, place.ttl, &place.cached);
     let (level, message) = match (spot.rtype, change.op) {
         (RecordType::DS, Op::Removed) if place.at_cut => (Level::Warning, format!(
@@ -1544,7 +1541,7 @@ fn dnssec_change(spot: &Spot<'_>, place: &Place<'_>) -> Option<(Level, &'static 
         )),
         _ => return None,
     };
-    Some((level, "dnssec-change", message))
+    Some((level, Check::DnssecChange, message))
 }
 
 /// How risky a change of the NS set at `name` is: servers only added or only removed, or the
@@ -2196,7 +2193,7 @@ mod tests {
         };
         lint_zone(&load(text), "z.net.zone", Some(&base), &settings, 1)
             .into_iter()
-            .map(|f| (f.check, f.name))
+            .map(|f| (f.check.id(), f.name))
             .collect()
     }
 
@@ -2239,7 +2236,7 @@ mod tests {
         let checks = |text: &str| -> Vec<&'static str> {
             lint_zone(&load(text), "z.net.zone", None, &LintSettings::default(), 1)
                 .into_iter()
-                .map(|f| f.check)
+                .map(|f| f.check.id())
                 .collect()
         };
         let head = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
@@ -2306,7 +2303,7 @@ mod tests {
         let checks = |text: &str| -> Vec<(&'static str, String, String)> {
             lint_zone(&load(text), "z.net.zone", None, &LintSettings::default(), 1)
                 .into_iter()
-                .map(|f| (f.check, f.name, f.message))
+                .map(|f| (f.check.id(), f.name, f.message))
                 .collect()
         };
         let found = checks(
@@ -2337,7 +2334,7 @@ mod tests {
             www CNAME bh16\nwww TXT \"x\"\nmail MX 10 mx9\napi CNAME bh16.z.net\n";
         let found: Vec<&str> = lint_zone(&load(text), "f", None, &LintSettings::default(), 1)
             .iter()
-            .map(|f| f.check)
+            .map(|f| f.check.id())
             .collect();
         assert!(found.contains(&"cname-and-other-data"), "{found:?}");
         assert!(found.contains(&"dangling-target"), "{found:?}");
@@ -2384,7 +2381,7 @@ mod tests {
                 1,
             )
             .into_iter()
-            .map(|f| (f.check, f.name))
+            .map(|f| (f.check.id(), f.name))
             .collect()
         };
         let bump = |text: String| text.replace("h 1 2 3 4 5", "h 2 2 3 4 5");

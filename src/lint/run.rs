@@ -10,6 +10,7 @@ use crate::model::Zone;
 use crate::zonefile::{load_zone, load_zone_bytes, zone_name_for_file};
 
 use super::conventions::{Conventions, SerialEvidence, HISTORY_DEPTH};
+use super::Check;
 use super::{
     lint_zone_in, parse_findings, Level, LintFinding, LintReport, LintSettings, Neighbours,
 };
@@ -183,7 +184,7 @@ fn zone_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// A `[[waive]]` whose check is no lint check waives nothing, silently: in a tool built to
 /// catch typos, an error at its place, with the check it may have meant.
 pub(crate) fn unknown_waivers(dir: &Path, config: &Config) -> Result<(), Error> {
-    let known = || super::rules::RULES.iter().map(|(id, _)| *id);
+    let known = || super::Check::ALL.iter().map(|check| check.id());
     let Some(waiver) = config
         .waivers
         .iter()
@@ -244,7 +245,7 @@ fn read(
         .into_iter()
         .map(|finding| LintFinding {
             level: Level::Warning,
-            check: "out-of-zone",
+            check: Check::OutOfZone,
             ..finding
         })
         .collect();
@@ -252,7 +253,7 @@ fn read(
         Some((repo, rev)) => base_history(repo, rev, path, &origin, config).unwrap_or_else(|why| {
             findings.push(LintFinding {
                 level: Level::Error,
-                check: "base",
+                check: Check::Base,
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
@@ -319,7 +320,7 @@ pub(crate) fn unused_ignores(dir: &Path, config: &Config, zone: &Zone) -> Vec<Li
             };
             LintFinding {
                 level: Level::Warning,
-                check: "unused-ignore",
+                check: Check::UnusedIgnore,
                 file: file.display().to_string(),
                 line,
                 column,

@@ -10,8 +10,9 @@ use crate::lint::{Level, LintFinding, LintReport};
 pub fn human(report: &LintReport, colour: bool, explain: bool) -> String {
     let mut out = String::new();
     // Per file, at most SHOWN_PER_FILE findings of each check on a terminal; the rest counted.
-    let mut shown: std::collections::HashMap<(&str, &str), usize> = Default::default();
-    let mut hidden: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    use crate::lint::Check;
+    let mut shown: std::collections::HashMap<(&str, Check), usize> = Default::default();
+    let mut hidden: std::collections::BTreeMap<(&str, Check), usize> = Default::default();
     for f in &report.findings {
         let count = shown.entry((f.file.as_str(), f.check)).or_default();
         *count += 1;
@@ -192,7 +193,7 @@ pub fn github(report: &LintReport) -> String {
 
 /// SARIF 2.1.0 for code scanning.
 pub fn sarif(report: &LintReport) -> String {
-    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.check).collect();
+    let mut rules: Vec<crate::lint::Check> = report.findings.iter().map(|f| f.check).collect();
     rules.sort_unstable();
     rules.dedup();
     let results: Vec<serde_json::Value> = report
@@ -210,8 +211,8 @@ pub fn sarif(report: &LintReport) -> String {
                 "rules": rules.iter().map(|r| serde_json::json!({
                     "id": r,
                     "name": r,
-                    "shortDescription": { "text": crate::lint::rules::describe(r) },
-                    "fullDescription": { "text": crate::lint::rules::describe(r) }
+                    "shortDescription": { "text": r.description() },
+                    "fullDescription": { "text": r.description() }
                 })).collect::<Vec<_>>()
             }},
             "results": results
