@@ -103,7 +103,10 @@ pub(crate) fn load_expected(dir: &Path, only: &[Name]) -> Result<Expected, Error
         config,
         zones,
         allowed_servers: None,
-        unread: unread_zone_files(dir),
+        unread: unread_zone_files(dir)
+            .into_iter()
+            .map(|(_, why)| why)
+            .collect(),
     })
 }
 
@@ -122,13 +125,18 @@ pub(crate) fn check_dir(dir: &Path) -> Result<(), Error> {
     )))
 }
 
-/// Why each `*.zone` file of `dir` that names no zone is not read, in name order.
-pub(crate) fn unread_zone_files(dir: &Path) -> Vec<String> {
+/// Each `*.zone` file of `dir` that names no zone, with why it is not read, in name order:
+/// check says them on every run, lint makes each an error.
+pub(crate) fn unread_zone_files(dir: &Path) -> Vec<(PathBuf, String)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut unread: Vec<String> = entries
-        .filter_map(|entry| crate::zonefile::unreadable_zone_file_name(&entry.ok()?.path()))
+    let mut unread: Vec<(PathBuf, String)> = entries
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let why = crate::zonefile::unreadable_zone_file_name(&path)?;
+            Some((path, why))
+        })
         .collect();
     unread.sort();
     unread

@@ -95,6 +95,12 @@ fn git(root: &Path) -> Command {
 
 fn output(mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let out = cmd.args(args).output().map_err(GitError::Spawn)?;
+    succeeded(out, args)
+}
+
+/// git's standard output, or what it said when it failed (both escaped: `args` may hold a
+/// user's revision).
+fn succeeded(out: std::process::Output, args: &[&str]) -> Result<Vec<u8>, GitError> {
     if !out.status.success() {
         return Err(GitError::Failed {
             args: crate::escape::terminal(&args.join(" ")),
@@ -124,13 +130,7 @@ fn output_fed(mut cmd: Command, args: &[&str], input: Vec<u8>) -> Result<Vec<u8>
     });
     let out = child.wait_with_output().map_err(GitError::Spawn)?;
     let _ = feeder.join();
-    if !out.status.success() {
-        return Err(GitError::Failed {
-            args: crate::escape::terminal(&args.join(" ")),
-            stderr: crate::escape::terminal(String::from_utf8_lossy(&out.stderr).trim()),
-        });
-    }
-    Ok(out.stdout)
+    succeeded(out, args)
 }
 
 /// The blob id git gives `bytes` (a symlink's target), with no filter.

@@ -281,9 +281,8 @@ impl History {
             }
         }
         let err = sqlite(path);
-        regular_file(path)?;
         // An empty file left there (not one another run created a moment ago and is filling).
-        let left_empty = std::fs::metadata(path).is_ok_and(|meta| {
+        let left_empty = regular_file(path)?.is_some_and(|meta| {
             meta.len() == 0
                 && meta
                     .modified()
@@ -447,12 +446,12 @@ fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 const READ_ONLY: OpenFlags =
     OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
 
-/// The length of the regular file at `path`, None when there is nothing there; anything else
+/// The metadata of the regular file at `path`, None when there is nothing there; anything else
 /// (a device, a directory, a pipe) is refused before SQLite opens it and makes a journal
 /// beside it (`/dev/null-journal`, as root).
-fn regular_file(path: &Path) -> Result<Option<u64>, HistoryError> {
+fn regular_file(path: &Path) -> Result<Option<std::fs::Metadata>, HistoryError> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+        Ok(meta) if meta.is_file() => Ok(Some(meta)),
         Ok(_) => Err(HistoryError::NotAFile { path: path.into() }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(HistoryError::Io {
